@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine:
+#   make reproduce   # set up .venv, run every paper notebook on the synthetic default (results/smoke/)
+#   make test        # set up .venv if missing, run pytest + nbval
+# Real data:  make reproduce PROFILE=cpu-real DATA=../shared/data/isic2017-256
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= smoke
+DATA ?=
+NOTEBOOKS ?=
+OVERWRITE ?=
+
+.PHONY: reproduce test venv clean-smoke
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch==2.13.0 is pinned in the lock: pip takes the local CPU wheel, never the CUDA build.
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+reproduce: $(VENV)/.installed
+	$(PY) reproduce/run.py --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS)) $(if $(OVERWRITE),--overwrite)
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+clean-smoke:
+	rm -rf results/smoke checkpoints/smoke

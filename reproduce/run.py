@@ -1,0 +1,83 @@
+"""Batch runner: execute paper notebooks with a profile through papermill.
+
+    python reproduce/run.py --profile smoke [--notebooks 01 ...] [--data DIR] [--overwrite]
+
+Executed notebooks go to ``results/<profile>/notebooks/``. The kernel is the
+current Python environment. On the first failure the runner stops with exit
+code 1 and names the notebook; its executed copy (with the traceback) is kept.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import papermill as pm
+import yaml
+
+from skinseg.paths import display
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ROOT / "reproduce" / "profiles"
+
+
+def load_profile(name: str) -> dict:
+    """A profile by name (``reproduce/profiles/<name>.yaml``) or by path to a YAML file."""
+    f = Path(name) if name.endswith((".yaml", ".yml")) else PROFILES / f"{name}.yaml"
+    if not f.is_file():
+        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
+        raise SystemExit(f"error: no profile {name!r} ({f} missing); known profiles: {known}")
+    return yaml.safe_load(f.read_text()) or {}
+
+
+def notebook_parameters(profile: dict, stem: str, data: str | None, overwrite: bool) -> dict:
+    params = {**(profile.get("default") or {}), **(profile.get(stem) or {})}
+    if data:
+        params["data_root"] = data
+    if overwrite:
+        params["overwrite"] = True
+    return params
+
+
+def select(patterns: list[str] | None) -> list[Path]:
+    nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if patterns:
+        nbs = [n for n in nbs if any(n.stem.startswith(p) or n.stem == p for p in patterns)]
+        if not nbs:
+            raise SystemExit(f"error: no notebook matches {patterns}; see notebooks/")
+    return nbs
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", default="smoke", help="smoke | cpu-real | paper, or a path to a profile YAML")
+    ap.add_argument("--notebooks", nargs="*", help="stems or prefixes, e.g. 01 (default: all paper notebooks)")
+    ap.add_argument("--data", help="override data_root for every notebook")
+    ap.add_argument("--overwrite", action="store_true", help="replace finished runs whose config differs")
+    a = ap.parse_args(argv)
+    profile = load_profile(a.profile)
+    for nb in select(a.notebooks):
+        if nb.stem not in profile:
+            print(f"skip {nb.name}: profile {a.profile} has no entry for it")
+            continue
+        params = notebook_parameters(profile, nb.stem, a.data, a.overwrite)
+        # executed notebooks live beside the runs: <results_dir>/<profile>/notebooks/
+        out_dir = ROOT / params.get("results_dir", "results") / params.get("profile", Path(a.profile).stem) / "notebooks"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        out = out_dir / nb.name
+        print(f"run  {nb.name}  profile={a.profile}  -> {display(out)}", flush=True)
+        t = time.time()
+        try:
+            pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3", cwd=str(ROOT),
+                                progress_bar=False, log_output=False)
+        except pm.PapermillExecutionError as e:
+            print(f"FAILED {nb.name} ({e.ename}: {e.evalue}); executed copy with the traceback: "
+                  f"{display(out)}", file=sys.stderr)
+            return 1
+        print(f"done {nb.name} in {time.time() - t:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""Command line: ``python -m skinseg {check,synth,score,models} ...``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+        return h, w
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be HxW, e.g. 128x128, got {text!r}") from None
+
+
+def cmd_check(a) -> int:
+    from skinseg.data import DataError, check_dataset
+
+    try:
+        idx = check_dataset(a.root, a.dataset, deep=not a.quick)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"layout: {idx.dataset}  ({a.root})")
+    for split, samples in idx.splits.items():
+        n_mask = sum(s.mask is not None for s in samples)
+        print(f"  {split:<6} {len(samples):>6} images  {n_mask:>6} masks")
+    if idx.problems:
+        print(f"{len(idx.problems)} problem(s):")
+        for p in idx.problems:
+            print(f"  - {p}")
+        return 1
+    print("no problems found")
+    return 0
+
+
+def cmd_synth(a) -> int:
+    from skinseg.synth import write_dataset
+
+    try:
+        dest = write_dataset(a.dest, a.n, a.seed, a.size, a.n_val, overwrite=a.overwrite)
+    except (FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {a.n} training + {a.n_val if a.n_val is not None else max(1, a.n // 5)} validation pairs "
+          f"({a.size[0]}x{a.size[1]}, seed {a.seed}) to {dest} in the ISIC 2018 layout")
+    return 0
+
+
+def cmd_score(a) -> int:
+    from skinseg.scoring import ScoreInputError, score_folders
+
+    try:
+        per_image, macro = score_folders(a.truth, a.pred)
+    except ScoreInputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if a.json:
+        print(json.dumps({"n_images": len(per_image), "macro_average": macro}))
+    else:
+        print(f"{len(per_image)} images; macro average (mean over images):")
+        for k, v in macro.items():
+            print(f"  {k:<18} {v:.6f}")
+    return 0
+
+
+def cmd_models(a) -> int:
+    from skinseg.models import build_model, count_parameters, list_models, model_info
+
+    rows = []
+    for name in list_models():
+        m = build_model(name)
+        rows.append((name, model_info(name).paper, count_parameters(m), m.out_channels))
+    w = max(len(r[0]) for r in rows)
+    print(f"{'name':<{w}}  {'parameters':>12}  out  paper")
+    for name, paper, n, c in rows:
+        print(f"{name:<{w}}  {n:>12,}  {c:>3}  {paper}")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m skinseg", description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check", help="detect a dataset's layout, count it, list every problem")
+    c.add_argument("root", type=Path)
+    c.add_argument("--dataset", default=None, help="force a layout: isic2016|isic2017|isic2018|ph2")
+    c.add_argument("--quick", action="store_true", help="headers only: skip full decoding and mask values")
+    c.set_defaults(fn=cmd_check)
+    s = sub.add_parser("synth", help="write a synthetic dermoscopy dataset (ISIC 2018 layout)")
+    s.add_argument("dest", type=Path)
+    s.add_argument("--n", type=int, default=200, help="training images")
+    s.add_argument("--n-val", type=int, default=None, help="validation images (default n/5)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--size", type=_size, default=(128, 128), help="HxW")
+    s.add_argument("--overwrite", action="store_true")
+    s.set_defaults(fn=cmd_synth)
+    sc = sub.add_parser("score", help="score predicted masks like the official ISIC scorer")
+    sc.add_argument("truth", type=Path)
+    sc.add_argument("pred", type=Path)
+    sc.add_argument("--json", action="store_true")
+    sc.set_defaults(fn=cmd_score)
+    m = sub.add_parser("models", help="list registered models")
+    m.set_defaults(fn=cmd_models)
+    a = ap.parse_args(argv)
+    return a.fn(a)

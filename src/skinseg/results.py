@@ -1,0 +1,168 @@
+"""Run folders, atomic writes and provenance.
+
+Layout of one run: ``results/<profile>/<paper>/<variant>/<split>/`` with
+``config.json`` (resolved), ``provenance.json``, ``history.csv``,
+``metrics_per_image.csv`` and ``metrics.csv`` (tidy, written last: its presence
+marks the run finished). Checkpoints go to a git-ignored mirror under
+``checkpoints/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from skinseg.paths import display, project_root, resolve
+
+METRICS_COLUMNS = ["paper", "variant", "dataset", "split", "resolution", "reduction", "metric", "value"]
+# Config keys that do not change a run's numbers: ignored when deciding whether a
+# finished run may be reused.
+NON_RESULT_KEYS = frozenset({"overwrite", "progress", "num_workers", "results_dir", "checkpoint_dir", "cache_dir"})
+
+
+def _atomic(path: Path, write) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_text(path: Path, text: str) -> Path:
+    return _atomic(path, lambda t: Path(t).write_text(text))
+
+
+def write_json(path: Path, obj) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_csv(path: Path, df: pd.DataFrame) -> Path:
+    return _atomic(path, lambda t: df.to_csv(t, index=False, float_format="%.10g"))
+
+
+def save_torch(path: Path, obj) -> Path:
+    import torch
+
+    return _atomic(path, lambda t: torch.save(obj, t))
+
+
+def package_versions() -> dict:
+    out = {}
+    for name in ("torch", "numpy", "pillow", "scipy", "scikit-learn", "pandas", "skinseg"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_state() -> dict:
+    def git(*args):
+        r = subprocess.run(["git", *args], cwd=project_root(), capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status) if status is not None else None}
+
+
+def provenance(seed: int, device: str, dataset_fingerprint: str | None) -> dict:
+    return {
+        "git": git_state(),
+        "packages": package_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "device": device,
+        "seed": seed,
+        "dataset_fingerprint": dataset_fingerprint,
+    }
+
+
+def comparable(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k not in NON_RESULT_KEYS}
+
+
+@dataclass
+class RunDir:
+    """One run's result folder and its checkpoint folder."""
+
+    path: Path
+    checkpoint_path: Path
+
+    @classmethod
+    def for_run(cls, results_dir, profile, paper, variant, split, checkpoint_dir="checkpoints") -> "RunDir":
+        parts = (profile, paper, variant, split)
+        for name, value in zip(("profile", "paper", "variant", "split"), parts):
+            if not value or "/" in str(value) or str(value).startswith("."):
+                raise ValueError(f"{name}={value!r} is not a valid folder name")
+        return cls(resolve(results_dir).joinpath(*parts), resolve(checkpoint_dir).joinpath(*parts))
+
+    @property
+    def finished(self) -> bool:
+        return (self.path / "metrics.csv").is_file()
+
+    def existing_config(self) -> dict | None:
+        f = self.path / "config.json"
+        return json.loads(f.read_text()) if f.is_file() else None
+
+    def prepare(self, config: dict, overwrite: bool = False) -> str:
+        """Claim the folder for ``config``.
+
+        Returns ``"reuse"`` when a finished run with the same config exists,
+        ``"resume"`` when an unfinished one does, ``"new"`` otherwise. A folder
+        holding a different config raises FileExistsError unless ``overwrite``.
+        """
+        old = self.existing_config()
+        if old is not None and comparable(old) != comparable(config):
+            if not overwrite:
+                diff = sorted(k for k in set(old) | set(config)
+                              if k not in NON_RESULT_KEYS and old.get(k) != config.get(k))
+                raise FileExistsError(
+                    f"{display(self.path)} holds a run with a different config (differs in: {', '.join(diff)}). "
+                    "Pass overwrite=True (or --overwrite / OVERWRITE=1) to replace it, or choose another results_dir."
+                )
+            self.clear()
+            old = None
+        elif old is not None and overwrite:
+            self.clear()
+            old = None
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json(self.path / "config.json", config)
+        if old is None:
+            return "new"
+        return "reuse" if self.finished else "resume"
+
+    def clear(self) -> None:
+        for p in (self.path, self.checkpoint_path):
+            if p.exists():
+                # rename first so a crash mid-delete never leaves a half-result under the real name
+                trash = p.with_name(f".{p.name}.deleting")
+                if trash.exists():
+                    shutil.rmtree(trash)
+                p.rename(trash)
+                shutil.rmtree(trash)
+
+
+def tidy_metrics(summary: dict, *, paper, variant, dataset, split, resolution, reduction) -> pd.DataFrame:
+    """Turn ``{metric: value}`` into rows of the tidy ``metrics.csv`` schema."""
+    return pd.DataFrame(
+        [dict(paper=paper, variant=variant, dataset=dataset, split=split, resolution=resolution,
+              reduction=reduction, metric=k, value=float(v)) for k, v in summary.items()],
+        columns=METRICS_COLUMNS,
+    )

@@ -1,0 +1,44 @@
+"""One set of exact pins: pyproject.toml and environment.yml agree with requirements.txt (the lock)."""
+import re
+import tomllib
+
+import yaml
+
+from conftest import ROOT
+
+PIN = re.compile(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)$")
+
+
+def _norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pins(lines):
+    out = {}
+    for ln in lines:
+        m = PIN.match(ln.strip())
+        if m:
+            out[_norm(m.group(1))] = m.group(2)
+    return out
+
+
+def test_lock_is_exact():
+    lines = [ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    assert all(PIN.match(ln) for ln in lines), [ln for ln in lines if not PIN.match(ln)]
+    assert _pins(lines)["torch"] == "2.13.0"
+    assert "torchvision" not in _pins(lines)
+
+
+def test_pyproject_and_environment_agree_with_lock():
+    lock = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    direct = proj["dependencies"] + proj["optional-dependencies"]["test"]
+    assert all(PIN.match(d) for d in direct), "every direct dependency is pinned exactly"
+    pyproject = _pins(direct)
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    environment = _pins(p for p in pip_section if not p.startswith("-r"))
+    assert pyproject == environment
+    assert {k: lock.get(k) for k in pyproject} == pyproject
+    assert "-r requirements.txt" in pip_section
+    assert "python=3.11" in env["dependencies"]

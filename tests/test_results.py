@@ -1,0 +1,56 @@
+"""Run folders: atomic writes, reuse of a finished run, refusal to overwrite a different one."""
+import json
+
+import pandas as pd
+import pytest
+
+from skinseg.results import RunDir, provenance, tidy_metrics, write_csv, write_json
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path):
+    class Boom(Exception):
+        pass
+
+    class BadFrame(pd.DataFrame):
+        def to_csv(self, *a, **k):
+            open(a[0], "w").write("half a row")
+            raise Boom
+
+    write_csv(tmp_path / "m.csv", pd.DataFrame({"a": [1]}))
+    with pytest.raises(Boom):
+        write_csv(tmp_path / "m.csv", BadFrame({"a": [2]}))
+    assert (tmp_path / "m.csv").read_text() == "a\n1\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.csv"]  # no temp file left behind
+
+
+def test_prepare_new_resume_reuse_and_refuse(tmp_path):
+    rd = RunDir.for_run(tmp_path, "smoke", "paper", "variant", "holdout", tmp_path / "ck")
+    cfg = {"lr": 1e-3, "seed": 0, "num_workers": 0}
+    assert rd.prepare(cfg) == "new"
+    assert json.loads((rd.path / "config.json").read_text()) == cfg
+    assert rd.prepare(cfg) == "resume"  # not finished yet
+    write_csv(rd.path / "metrics.csv", pd.DataFrame({"value": [0.5]}))
+    assert rd.prepare({**cfg, "num_workers": 4}) == "reuse"  # workers do not change the numbers
+    with pytest.raises(FileExistsError, match="differs in: lr.*overwrite=True"):
+        rd.prepare({**cfg, "lr": 1e-4})
+    assert (rd.path / "metrics.csv").is_file()  # untouched
+    (rd.checkpoint_path).mkdir(parents=True)
+    (rd.checkpoint_path / "last.pt").write_text("x")
+    assert rd.prepare({**cfg, "lr": 1e-4}, overwrite=True) == "new"
+    assert not (rd.path / "metrics.csv").exists() and not rd.checkpoint_path.exists()
+
+
+def test_run_dir_names_are_validated(tmp_path):
+    with pytest.raises(ValueError, match="variant"):
+        RunDir.for_run(tmp_path, "smoke", "p", "../escape", "holdout")
+
+
+def test_tidy_metrics_and_provenance(tmp_path):
+    df = tidy_metrics({"jaccard": 0.5, "dice": 0.6}, paper="p", variant="v", dataset="d", split="test",
+                      resolution="original", reduction="macro")
+    assert list(df.columns) == ["paper", "variant", "dataset", "split", "resolution", "reduction", "metric", "value"]
+    assert df.value.tolist() == [0.5, 0.6]
+    prov = provenance(3, "cpu", "abc")
+    assert prov["seed"] == 3 and prov["packages"]["torch"].startswith("2.13.0") and "commit" in prov["git"]
+    write_json(tmp_path / "p.json", prov)
+    assert json.loads((tmp_path / "p.json").read_text())["dataset_fingerprint"] == "abc"

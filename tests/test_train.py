@@ -1,0 +1,145 @@
+"""Trainer: determinism, resume after an interruption, NaN stop, schedules, early stopping."""
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from skinseg.data import PreprocessCache, SegmentationDataset, discover
+from skinseg.losses import dice_loss
+from skinseg.models import build_model
+from skinseg.seed import seed_everything
+from skinseg.train import TrainSettings, fit, make_optimizer, make_scheduler
+
+SETTINGS = dict(epochs=3, batch_size=4, lr=1e-3, progress=False)
+
+
+def _datasets(root, cache_dir):
+    idx = discover(root)
+    cache = PreprocessCache(cache_dir)
+    return (SegmentationDataset(idx.samples("train"), (32, 32), cache, augmentation="flip_rot90_color", seed=5),
+            SegmentationDataset(idx.samples("val"), (32, 32), cache))
+
+
+def _train(root, tmp, name, on_step=None, freeze_bn=False, **kw):
+    seed_everything(5)
+    model = build_model("linknet64")
+    for m in model.modules():
+        if freeze_bn and isinstance(m, torch.nn.BatchNorm2d):
+            m.momentum = 0.0  # running statistics never move
+    tr, va = _datasets(root, tmp / "cache")
+    h = fit(model, tr, va, dice_loss, TrainSettings(**{**SETTINGS, **kw}), tmp / name, tmp / f"{name}.csv", 5,
+            on_step=on_step)
+    return model, h
+
+
+def _same_weights(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_same_seed_bitwise_identical(synth_small, tmp_path):
+    a, ha = _train(synth_small, tmp_path, "a")
+    b, hb = _train(synth_small, tmp_path, "b")
+    assert _same_weights(a, b)
+    pd.testing.assert_frame_equal(ha, hb)
+    assert len(ha) == 3 and set(ha.columns) >= {"epoch", "train_loss", "val_loss", "val_jaccard", "lr", "best"}
+
+
+def test_interrupted_run_resumes_to_identical_numbers(synth_small, tmp_path):
+    full, h_full = _train(synth_small, tmp_path, "full")
+
+    def crash(epoch, step):
+        if epoch == 1 and step == 2:  # mid-epoch: the partial epoch is replayed on resume
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(synth_small, tmp_path, "resumed", on_step=crash)
+    assert (tmp_path / "resumed" / "last.pt").is_file()
+    assert len(pd.read_csv(tmp_path / "resumed.csv")) == 1  # only epoch 1 was finished
+    resumed, h_res = _train(synth_small, tmp_path, "resumed")
+    assert _same_weights(full, resumed)
+    pd.testing.assert_frame_equal(h_full, h_res)
+
+
+def test_killed_process_resumes_to_identical_numbers(synth_small, tmp_path):
+    """A real SIGKILL of a training process, then a restart with the same config."""
+    script = tmp_path / "run.py"
+    script.write_text(f"""
+import sys, time, torch
+sys.path.insert(0, {str(__file__.rsplit('/', 1)[0])!r})
+from test_train import _train
+from pathlib import Path
+slow = lambda e, s: time.sleep(0.05)
+m, h = _train(Path({str(synth_small)!r}), Path({str(tmp_path)!r}), "killed", on_step=slow, epochs=4)
+torch.save(m.state_dict(), Path({str(tmp_path)!r}) / "final.pt")
+""")
+    p = subprocess.Popen([sys.executable, str(script)])
+    last = tmp_path / "killed" / "last.pt"
+    deadline = time.time() + 120
+    while not last.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert last.exists(), "no checkpoint appeared"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not (tmp_path / "final.pt").exists()
+    done = len(pd.read_csv(tmp_path / "killed.csv"))
+    assert 1 <= done < 4
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ref, _ = _train(synth_small, tmp_path, "reference", epochs=4)
+    final = torch.load(tmp_path / "final.pt", weights_only=True)
+    assert all(torch.equal(final[k], v) for k, v in ref.state_dict().items())
+
+
+def test_nan_loss_stops_with_step(synth_small, tmp_path):
+    def nan_loss(logits, target, reduction="mean"):
+        return dice_loss(logits, target, reduction=reduction) * float("nan")
+
+    seed_everything(0)
+    tr, va = _datasets(synth_small, tmp_path / "cache")
+    with pytest.raises(FloatingPointError, match=r"loss is nan at epoch 1, step 1 \(global step 1\)"):
+        fit(build_model("linknet64"), tr, va, nan_loss, TrainSettings(**SETTINGS), tmp_path / "ck", tmp_path / "h.csv", 0)
+
+
+def test_best_checkpoint_loads_weights_only(synth_small, tmp_path):
+    _train(synth_small, tmp_path, "w")
+    ck = torch.load(tmp_path / "w" / "best.pt", weights_only=True)
+    assert set(ck) == {"model", "epoch", "jaccard"}
+    last = torch.load(tmp_path / "w" / "last.pt", weights_only=True)
+    assert last["epoch"] == 2 and len(last["history"]) == 3
+
+
+def test_early_stopping(synth_small, tmp_path):
+    # lr ~0 and frozen BatchNorm statistics: nothing improves after epoch 1, so patience 1 stops after epoch 2
+    _, h = _train(synth_small, tmp_path, "es", lr=1e-12, epochs=6, early_stopping_patience=1, freeze_bn=True)
+    assert len(h) == 2 and h.best.tolist() == [True, False]
+
+
+def test_poly_schedule_and_param_groups():
+    m = build_model("linknet")
+    s = TrainSettings(epochs=2, lr=0.01, encoder_lr=0.001, lr_schedule="poly", optimizer="sgd", weight_decay=1e-4)
+    opt = make_optimizer(m, s)
+    assert [g["lr"] for g in opt.param_groups] == [0.001, 0.01]
+    assert isinstance(opt, torch.optim.SGD) and opt.param_groups[0]["momentum"] == 0.9
+    sched = make_scheduler(opt, s, steps_per_epoch=5)
+    for _ in range(5):
+        opt.step()
+        sched.step()
+    # halfway through 10 iterations: lr * (1 - 5/10) ** 0.9
+    assert opt.param_groups[1]["lr"] == pytest.approx(0.01 * 0.5**0.9)
+    step = make_scheduler(make_optimizer(m, TrainSettings(lr=1.0, lr_schedule="step", lr_step_epochs=1,
+                                                          lr_step_gamma=0.1)), TrainSettings(lr_schedule="step", lr_step_epochs=1), 3)
+    for _ in range(3):
+        step.optimizer.step()
+        step.step()
+    assert step.optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("bad,match", [({"epochs": 0}, "epochs"), ({"lr": -1}, "lr"),
+                                       ({"optimizer": "rmsprop"}, "optimizer"), ({"lr_schedule": "cosine"}, "lr_schedule")])
+def test_bad_settings_are_named(bad, match):
+    with pytest.raises(ValueError, match=match):
+        TrainSettings(**bad)
