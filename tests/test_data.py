@@ -205,3 +205,27 @@ def test_fullres_masks_found_for_validation():
 
     m = find_masks(SHARED / "isic2017-fullres-masks", "isic2017", "val")
     assert len(m) == 150 and all(k.startswith("ISIC_") for k in m)
+
+
+def test_masks_only_tree_is_a_valid_truth_tree(tmp_path):
+    for i in range(2):
+        write_pair(tmp_path / "img.jpg", tmp_path / "ISIC-2017_Validation_Part1_GroundTruth" / f"ISIC_{i:07d}_segmentation.png")
+    (tmp_path / "img.jpg").unlink()
+    idx = check_dataset(tmp_path)
+    assert idx.dataset == "isic2017" and idx.masks_only and idx.problems == []
+    assert [s.image for s in idx.samples("val")] == [None, None]
+    # one image folder present: the same missing images are now problems
+    (tmp_path / "ISIC-2017_Training_Data").mkdir()
+    write_pair(tmp_path / "ISIC-2017_Training_Data" / "ISIC_0000009.jpg", None)
+    assert any("masks without their image folder" in p for p in check_dataset(tmp_path).problems)
+
+
+@needs_shared
+def test_check_reports_fullres_masks_and_large_sample():
+    r = subprocess.run([sys.executable, "-m", "skinseg", "check", "--quick", str(SHARED / "isic2017-fullres-masks")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "isic2017 (masks only)" in r.stdout, r.stdout
+    assert "train       0 images    2000 masks" in r.stdout and "val         0 images     150 masks" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "skinseg", "check", str(SHARED / "isic2017-val-fullres-sample")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "val         8 images       8 masks" in r.stdout, r.stdout

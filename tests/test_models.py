@@ -9,6 +9,17 @@ from skinseg.models.resnet import resnet_encoder
 EXPECTED_PARAMETERS = {
     "linknet64": 647_489,
     "linknet": 11_533_313,
+    "lesionseg": 2_018_002,
+    "slsdeep": 61_521_858,
+    "slsdeep_asc": 69_189_570,
+    "fpn": 28_118_897,
+    "fpn_resnet34": 23_155_393,
+    "asnet": 30_419_974,
+    "asnet_baseline": 24_638_465,
+    "asnet_wo_di": 30_419_974,
+    "asnet_wo_sa": 27_001_346,
+    "asnet_baseline_wide": 30_539_777,
+    "unet": 31_037_633,
 }
 
 
@@ -23,6 +34,19 @@ def test_parameter_count(name):
 
 def test_linknet64_is_about_600k():
     assert abs(count_parameters(build_model("linknet64")) / 600_000 - 1) <= 0.10
+
+
+def test_baseline_wide_within_5_percent_of_asnet():
+    assert abs(EXPECTED_PARAMETERS["asnet_baseline_wide"] / EXPECTED_PARAMETERS["asnet"] - 1) <= 0.05
+
+
+def test_slsdeep_options():
+    assert count_parameters(build_model("slsdeep", ppm="code")) == 47_886_274
+    m = build_model("slsdeep", stem="standard")
+    assert m.ppm.out_channels == 6144 and build_model("slsdeep", ppm="code").ppm.out_channels == 4096
+    assert set(resnet_encoder("resnet50").state_dict()) == set(m.encoder.state_dict())  # torchvision keys
+    with pytest.raises(ValueError, match="ppm"):
+        build_model("slsdeep", ppm="wide")
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -41,7 +65,7 @@ def test_forward_backward_shapes(name, size):
 @pytest.mark.parametrize("name", list_models())
 def test_bad_input_size_is_a_clear_error(name):
     m = build_model(name)
-    with pytest.raises(ValueError, match="multiples of 32.*65x64"):
+    with pytest.raises(ValueError, match=rf"multiples of {m.size_divisor}, got 65x64"):
         m(torch.randn(1, 3, 65, 64))
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
         m(torch.randn(1, 1, 64, 64))
@@ -94,3 +118,70 @@ def test_pretrained_loads_a_torchvision_style_checkpoint(tmp_path):
     assert torch.equal(enc.conv1.weight, src.conv1.weight)
     with pytest.raises(FileNotFoundError, match="no such file"):
         resnet_encoder("resnet18", pretrained=tmp_path / "missing.pth")
+
+
+def test_asm_branches_share_one_weight_tensor():
+    from skinseg.models.asnet import AdaptiveScaleModule
+
+    torch.manual_seed(0)
+    asm = AdaptiveScaleModule(8)
+    convs = [m for m in asm.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3)
+             and m.in_channels == m.out_channels == 8]
+    assert len(convs) == 1  # one 3x3 C->C convolution, applied three times
+    x = torch.randn(2, 8, 9, 9)
+    for i in range(3):  # each branch alone sends gradient into that one tensor
+        asm.zero_grad()
+        asm.branches(x)[i].sum().backward()
+        assert asm.conv.weight.grad is not None and asm.conv.weight.grad.abs().sum() > 0
+    b = asm.branches(x)
+    with torch.no_grad():
+        asm.conv.weight.mul_(2)
+    b2 = asm.branches(x)
+    assert all(not torch.allclose(u, v) for u, v in zip(b, b2))  # changing it changes every branch
+    assert asm.dilations == (1, 2, 4)
+    assert build_model("asnet_wo_di").asm.dilations == (1, 1, 1)
+
+
+def test_sam_attention_sums_to_one_per_pixel():
+    from skinseg.models.asnet import ScaleAwareModule
+
+    torch.manual_seed(0)
+    sam = ScaleAwareModule(8)
+    a, b = torch.randn(2, 8, 5, 7), torch.randn(2, 8, 5, 7)
+    w = sam.attention(a, b)  # shape: (2, 2, 5, 7)
+    assert w.shape == (2, 2, 5, 7)
+    assert torch.allclose(w.sum(1), torch.ones(2, 5, 7))
+    assert torch.allclose(sam(a, b), w[:, :1] * a + w[:, 1:] * b)
+
+
+def test_asm_starts_as_identity_and_variants_differ():
+    x = torch.randn(2, 512, 2, 2)
+    for name in ("asnet", "asnet_wo_sa"):
+        asm = build_model(name).asm.eval()
+        assert asm.beta.item() == 0.0 and torch.equal(asm(x), x)  # beta = 0 at initialisation
+    assert isinstance(build_model("asnet_baseline").asm, torch.nn.Identity)
+    assert not hasattr(build_model("asnet_wo_sa").asm, "sam")
+
+
+def test_models_cli_lists_every_model():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "skinseg", "models"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for name, n in EXPECTED_PARAMETERS.items():
+        assert any(line.split()[:2] == [name, f"{n:,}"] for line in r.stdout.splitlines()), name
+
+
+def test_bench_writes_a_row_per_model(tmp_path):
+    from skinseg.bench import COLUMNS, run
+
+    df = run(["linknet64", "lesionseg"], size=(64, 64), batch=2, repeats=1, out=tmp_path / "cpu.csv",
+             progress=lambda *_: None)
+    saved = __import__("pandas").read_csv(tmp_path / "cpu.csv")
+    assert list(saved.columns) == COLUMNS and saved.model.tolist() == ["linknet64", "lesionseg"]
+    assert (df.inference_img_s > 0).all() and (df.train_img_s > 0).all()
+    # LinkNet-64 at 64x64: the 7x7 stem alone is 2 * 32*32 * 64 * 147 FLOPs
+    assert df.gflops_per_image[0] > 2 * 32 * 32 * 64 * 147 / 1e9
+    with pytest.raises(KeyError, match="valid names"):
+        run(["resnet9000"], out=None)

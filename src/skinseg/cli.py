@@ -1,4 +1,4 @@
-"""Command line: ``python -m skinseg {check,synth,score,models} ...``."""
+"""Command line: ``python -m skinseg {check,synth,score,models,bench} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -23,10 +23,11 @@ def cmd_check(a) -> int:
     except DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"layout: {idx.dataset}  ({a.root})")
+    print(f"layout: {idx.dataset}{' (masks only)' if idx.masks_only else ''}  ({a.root})")
     for split, samples in idx.splits.items():
+        n_img = sum(s.image is not None for s in samples)
         n_mask = sum(s.mask is not None for s in samples)
-        print(f"  {split:<6} {len(samples):>6} images  {n_mask:>6} masks")
+        print(f"  {split:<6} {n_img:>6} images  {n_mask:>6} masks")
     if idx.problems:
         print(f"{len(idx.problems)} problem(s):")
         for p in idx.problems:
@@ -80,6 +81,21 @@ def cmd_models(a) -> int:
     return 0
 
 
+def cmd_bench(a) -> int:
+    from skinseg.bench import run
+    from skinseg.models import list_models
+    from skinseg.paths import display, resolve
+
+    out = a.out or resolve("results/benchmarks") / f"{a.device.split(':')[0]}.csv"
+    try:
+        run(a.models or list_models(), a.size, a.batch, a.device, a.repeats, out)
+    except (KeyError, ValueError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {display(out)}")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m skinseg", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -103,5 +119,13 @@ def main(argv=None) -> int:
     sc.set_defaults(fn=cmd_score)
     m = sub.add_parser("models", help="list registered models")
     m.set_defaults(fn=cmd_models)
+    b = sub.add_parser("bench", help="parameters, FLOPs, images/s and peak memory per model")
+    b.add_argument("--models", nargs="*", help="default: every registered model")
+    b.add_argument("--size", type=_size, default=None, help="HxW (default: each paper's input size)")
+    b.add_argument("--batch", type=int, default=2)
+    b.add_argument("--device", default="cpu", help="cpu | cuda")
+    b.add_argument("--repeats", type=int, default=3, help="timed iterations after one warm-up")
+    b.add_argument("--out", type=Path, default=None, help="default: results/benchmarks/<device>.csv")
+    b.set_defaults(fn=cmd_bench)
     a = ap.parse_args(argv)
     return a.fn(a)

@@ -10,7 +10,11 @@ from typing import Callable
 
 from torch import nn
 
+from skinseg.models.asnet import ASNet, UNet
+from skinseg.models.fpn import FPN
+from skinseg.models.lesionseg import LesionSeg
 from skinseg.models.linknet import LinkNet
+from skinseg.models.slsdeep import SLSDeep
 
 
 @dataclass(frozen=True)
@@ -75,3 +79,88 @@ def linknet(*, out_channels: int = 1, pretrained=None) -> LinkNet:
     W multiples of 32; output ``(N, 1, H, W)`` sigmoid logits. ``pretrained``:
     path of a torchvision resnet18 checkpoint."""
     return LinkNet(widths=(64, 128, 256, 512), out_channels=out_channels, pretrained=pretrained)
+
+
+@register("lesionseg", paper="Ramachandram & DeVries 2017, LesionSeg")
+def lesionseg(*, out_channels: int = 2) -> LesionSeg:
+    """LesionSeg (Ramachandram & DeVries, "LesionSeg: Semantic segmentation of skin
+    lesions using Deep Convolutional Neural Network", 2017), Table 1, from scratch.
+    Input ``(N, 3, H, W)``, H and W multiples of 4; output ``(N, 2, H, W)`` softmax
+    logits (per-pixel cross-entropy). Reported: IoU 0.642 on the ISIC 2017
+    validation set. See :class:`LesionSeg` for the readings of Table 1."""
+    return LesionSeg(out_channels=out_channels)
+
+
+@register("slsdeep", paper="Sarker et al. 2018, SLSDeep (MICCAI)")
+def slsdeep(*, ppm: str = "paper", stem: str = "deep", out_channels: int = 2, pretrained=None) -> SLSDeep:
+    """SLSDeep (Sarker et al., MICCAI 2018): dilated ResNet-50 (output stride 8) and
+    pyramid pooling, one skip connection from the last encoder layer to the PPM
+    output (the paper's final model). Input multiples of 8; output ``(N, 2, H, W)``
+    logits; loss NLL + 0.5 EPE. The paper claims about 100 images/s at 384x384 on
+    a TITAN X. ``ppm``: "paper" (1024 per bin, 6144 concatenated) or "code" (512,
+    4096). ``stem``: "deep" (public code) or "standard" (torchvision-compatible, for
+    ``pretrained`` = a torchvision resnet50 checkpoint path)."""
+    return SLSDeep(ppm=ppm, stem=stem, out_channels=out_channels, pretrained=pretrained)
+
+
+@register("slsdeep_asc", paper="Sarker et al. 2018, SLSDeep+ASC ablation")
+def slsdeep_asc(*, ppm: str = "paper", stem: str = "deep", out_channels: int = 2, pretrained=None) -> SLSDeep:
+    """SLSDeep+ASC (Sarker et al., ablation): skip connections between all encoder
+    and decoder layers (wiring in :class:`SLSDeep`). Same shapes as ``slsdeep``."""
+    return SLSDeep(ppm=ppm, stem=stem, all_skips=True, out_channels=out_channels, pretrained=pretrained)
+
+
+@register("fpn", paper="Flores Hernández, FPN (smp) with SE-ResNeXt50-32x4d")
+def fpn(*, out_channels: int = 1, pretrained=None) -> FPN:
+    """FPN (Kirillov et al.) as segmentation_models_pytorch builds it, with the
+    ``se_resnext50_32x4d`` encoder Flores Hernández used; Dice loss. Input multiples
+    of 32; output ``(N, 1, H, W)`` sigmoid logits. ``pretrained``: a local
+    pretrainedmodels/smp se_resnext50_32x4d checkpoint."""
+    return FPN("se_resnext50_32x4d", out_channels=out_channels, pretrained=pretrained)
+
+
+@register("fpn_resnet34", paper="Flores Hernández, FPN; ResNet-34 encoder option for cheap runs")
+def fpn_resnet34(*, out_channels: int = 1, pretrained=None) -> FPN:
+    """FPN with a ResNet-34 encoder (not the paper's; for CPU runs). Shapes as ``fpn``."""
+    return FPN("resnet34", out_channels=out_channels, pretrained=pretrained)
+
+
+@register("asnet", paper="Zhu et al., ASNet (adaptive scale network)")
+def asnet(*, out_channels: int = 1, pretrained=None) -> ASNet:
+    """ASNet (Zhu et al.): ResNet-34 U-shape with the adaptive scale module (shared
+    3x3 conv at dilations 1, 2, 4; two cascaded scale-aware modules). Input
+    multiples of 32 (the paper uses 192x256); output ``(N, 1, H, W)`` sigmoid
+    logits; loss BCE + Dice; 5-fold cross-validation."""
+    return ASNet(asm={}, out_channels=out_channels, pretrained=pretrained)
+
+
+@register("asnet_baseline", paper="Zhu et al., ASNet ablation: Baseline (no ASM)")
+def asnet_baseline(*, out_channels: int = 1, pretrained=None) -> ASNet:
+    """ASNet without the adaptive scale module (the ablation's Baseline)."""
+    return ASNet(asm=None, out_channels=out_channels, pretrained=pretrained)
+
+
+@register("asnet_wo_di", paper="Zhu et al., ASNet ablation: ASM_w/o_DI (all dilations 1)")
+def asnet_wo_di(*, out_channels: int = 1, pretrained=None) -> ASNet:
+    """ASNet whose ASM branches all use dilation 1 (ASM_w/o_DI)."""
+    return ASNet(asm={"dilations": (1, 1, 1)}, out_channels=out_channels, pretrained=pretrained)
+
+
+@register("asnet_wo_sa", paper="Zhu et al., ASNet ablation: ASM_w/o_SA (branches summed)")
+def asnet_wo_sa(*, out_channels: int = 1, pretrained=None) -> ASNet:
+    """ASNet whose ASM sums the three branches instead of attention fusion (ASM_w/o_SA)."""
+    return ASNet(asm={"fusion": "sum"}, out_channels=out_channels, pretrained=pretrained)
+
+
+@register("asnet_baseline_wide", paper="Zhu et al., ASNet ablation: Baseline_Wide")
+def asnet_baseline_wide(*, out_channels: int = 1, pretrained=None) -> ASNet:
+    """Baseline with extra residual blocks in the decoder so that its parameter count
+    is within 5 % of ASNet's (isolates the ASM's design from its size)."""
+    return ASNet(asm=None, extra_blocks=True, out_channels=out_channels, pretrained=pretrained)
+
+
+@register("unet", paper="Ronneberger et al. 2015, U-Net (ASNet's comparison row)")
+def unet(*, out_channels: int = 1) -> UNet:
+    """U-Net (Ronneberger et al., MICCAI 2015), widths 64..1024, padded convs, BN.
+    Input multiples of 16; output ``(N, 1, H, W)`` sigmoid logits."""
+    return UNet(out_channels=out_channels)

@@ -70,26 +70,43 @@ class Subsample(nn.Module):
 class ResNetEncoder(nn.Module):
     """Stem (7x7/2 conv, BN, ReLU, 3x3/2 max-pool) and four stages.
 
+    ``stem="deep"``: the stem of the MIT scene-parsing ResNets (which the public
+    SLSDeep code uses): three 3x3 convs (64/2, 64, 128, each BN + ReLU, named
+    conv1/bn1, conv2/bn2, conv3/bn3), then the max-pool; stage 1 then takes 128
+    channels.
+
     ``forward`` returns the feature list ``[stem (1/2), layer1 (1/4), layer2 (1/8),
     layer3 (1/16), layer4 (1/32)]`` (1/8 for the last two when dilated).
     ``out_channels`` lists their channel counts.
     """
 
     def __init__(self, block, layers, widths=(64, 128, 256, 512), dilations=(1, 1, 1, 1),
-                 shortcut: str = "projection"):
+                 shortcut: str = "projection", stem: str = "standard"):
         super().__init__()
         if shortcut not in ("projection", "strided_identity"):
             raise ValueError(f"shortcut must be 'projection' or 'strided_identity', got {shortcut!r}")
-        self.shortcut = shortcut
-        self.inplanes = 64
-        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+        if stem not in ("standard", "deep"):
+            raise ValueError(f"stem must be 'standard' or 'deep', got {stem!r}")
+        self.shortcut, self.stem = shortcut, stem
         self.relu = nn.ReLU(inplace=True)
+        if stem == "standard":
+            self.inplanes = 64
+            self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+        else:
+            self.inplanes = 128
+            self.conv1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.conv2 = nn.Conv2d(64, 64, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(64)
+            self.conv3 = nn.Conv2d(64, 128, 3, 1, 1, bias=False)
+            self.bn3 = nn.BatchNorm2d(128)
+        stem_channels = self.inplanes
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         strides = [1] + [1 if d > 1 else 2 for d in dilations[1:]]
         for i, (n, w, s, d) in enumerate(zip(layers, widths, strides, dilations), 1):
             setattr(self, f"layer{i}", self._make_layer(block, w, n, s, d))
-        self.out_channels = [64] + [w * block.expansion for w in widths]
+        self.out_channels = [stem_channels] + [w * block.expansion for w in widths]
 
     def _make_layer(self, block, planes, blocks, stride, dilation):
         downsample = None
@@ -108,6 +125,8 @@ class ResNetEncoder(nn.Module):
 
     def forward(self, x):
         x0 = self.relu(self.bn1(self.conv1(x)))
+        if self.stem == "deep":
+            x0 = self.relu(self.bn3(self.conv3(self.relu(self.bn2(self.conv2(x0))))))
         x1 = self.layer1(self.maxpool(x0))
         x2 = self.layer2(x1)
         x3 = self.layer3(x2)
@@ -131,7 +150,7 @@ _SPECS = {"resnet18": (BasicBlock, (2, 2, 2, 2)), "resnet34": (BasicBlock, (3, 4
 
 
 def resnet_encoder(name: str, *, widths=(64, 128, 256, 512), dilations=(1, 1, 1, 1), shortcut="projection",
-                   pretrained=None) -> ResNetEncoder:
+                   stem="standard", pretrained=None) -> ResNetEncoder:
     """``name`` in resnet18/34/50; ``pretrained`` a local torchvision checkpoint path or None.
 
     ``shortcut="projection"`` (torchvision): 1x1 conv + BN whenever stride or width
@@ -140,7 +159,7 @@ def resnet_encoder(name: str, *, widths=(64, 128, 256, 512), dilations=(1, 1, 1,
     if name not in _SPECS:
         raise KeyError(f"unknown encoder {name!r}; valid: {', '.join(_SPECS)}")
     block, layers = _SPECS[name]
-    enc = ResNetEncoder(block, layers, widths, dilations, shortcut)
+    enc = ResNetEncoder(block, layers, widths, dilations, shortcut, stem)
     if pretrained:
         enc.load_torchvision(pretrained)
     return enc

@@ -1,0 +1,138 @@
+"""Cost benchmark of every registered model: parameters, forward FLOPs per image
+(``torch.utils.flop_counter``), inference and training images/s, peak memory.
+
+Each model is measured in a fresh subprocess, so peak memory is its own: on CUDA
+``torch.cuda.max_memory_allocated``; on CPU the growth of the process's peak
+resident set (``ru_maxrss``) over its value before the model was built. On CUDA
+the runs use automatic mixed precision and channels_last. Figures are short
+measurements (``repeats`` timed iterations after one warm-up), for ranking and
+ratios, not for a paper's table of record.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import platform
+import resource
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from skinseg.results import write_csv
+
+# Input size (H, W) each paper used; None where the paper does not say (256x256 then).
+PAPER_INPUT_SIZE = {
+    "linknet64": None, "linknet": None, "lesionseg": None,
+    "slsdeep": (384, 384), "slsdeep_asc": (384, 384),
+    "fpn": None, "fpn_resnet34": None,
+    "asnet": (192, 256), "asnet_baseline": (192, 256), "asnet_wo_di": (192, 256), "asnet_wo_sa": (192, 256),
+    "asnet_baseline_wide": (192, 256), "unet": (192, 256),
+}
+DEFAULT_SIZE = (256, 256)
+COLUMNS = ["model", "height", "width", "batch", "device", "amp_channels_last", "parameters", "gflops_per_image",
+           "inference_img_s", "train_img_s", "peak_memory_mib", "memory_kind", "machine"]
+
+
+def forward_flops(model, x) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as fc:
+        model(x)
+    return fc.get_total_flops()
+
+
+def _time(fn, repeats: int, sync) -> float:
+    fn()  # warm-up
+    sync()
+    t = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    sync()
+    return time.perf_counter() - t
+
+
+def measure(name: str, size, batch: int, device: str, repeats: int) -> dict:
+    """Measure one model in this process (call through :func:`run` for a clean process)."""
+    from skinseg.losses import bce_loss
+    from skinseg.models import build_model, count_parameters
+
+    torch.manual_seed(0)
+    cuda = device.startswith("cuda")
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    model = build_model(name).to(device)
+    fmt = torch.channels_last if cuda else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    x = torch.randn(batch, 3, *size, device=device).to(memory_format=fmt)
+    y = (torch.rand(batch, 1, *size, device=device) > 0.5).float()
+    flops = forward_flops(model.eval(), x[:1])
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+
+    def infer():
+        with torch.no_grad(), torch.autocast("cuda", enabled=cuda):
+            model(x)
+
+    model.eval()
+    t_inf = _time(infer, repeats, sync)
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    scaler = torch.amp.GradScaler("cuda", enabled=cuda)
+
+    def step():
+        with torch.autocast("cuda", enabled=cuda):
+            loss = bce_loss(model(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+    model.train()
+    t_train = _time(step, repeats, sync)
+    if cuda:
+        peak, kind = torch.cuda.max_memory_allocated() / 2**20, "cuda max allocated"
+    else:
+        peak, kind = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024, "cpu peak RSS growth"
+    machine = torch.cuda.get_device_name() if cuda else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    return {"model": name, "height": size[0], "width": size[1], "batch": batch, "device": device,
+            "amp_channels_last": cuda, "parameters": count_parameters(model), "gflops_per_image": flops / 1e9,
+            "inference_img_s": batch * repeats / t_inf, "train_img_s": batch * repeats / t_train,
+            "peak_memory_mib": peak, "memory_kind": kind, "machine": machine}
+
+
+def _child(queue, *args):
+    try:
+        queue.put(measure(*args))
+    except BaseException as e:  # report, do not hang the parent
+        queue.put({"error": f"{type(e).__name__}: {e}"})
+
+
+def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3, out: Path | None = None,
+        progress=print) -> pd.DataFrame:
+    """Benchmark ``models`` (``size=None``: each paper's input size) and write ``out`` atomically."""
+    from skinseg.models import list_models
+
+    unknown = [m for m in models if m not in list_models()]
+    if unknown:
+        raise KeyError(f"unknown model(s) {unknown}; valid names: {', '.join(list_models())}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device=cuda but CUDA is not available here; use --device cpu")
+    ctx = mp.get_context("spawn")
+    rows = []
+    for name in models:
+        hw = size or PAPER_INPUT_SIZE.get(name) or DEFAULT_SIZE
+        q = ctx.Queue()
+        p = ctx.Process(target=_child, args=(q, name, hw, batch, device, repeats))
+        p.start()
+        row = q.get()
+        p.join()
+        if "error" in row:
+            raise RuntimeError(f"benchmark of {name} at {hw[0]}x{hw[1]} failed: {row['error']}")
+        rows.append(row)
+        progress(f"{name:<20} {hw[0]}x{hw[1]}  {row['parameters']:>12,} params  {row['gflops_per_image']:8.2f} GFLOP  "
+                 f"infer {row['inference_img_s']:8.2f} img/s  train {row['train_img_s']:8.2f} img/s  "
+                 f"peak {row['peak_memory_mib']:8.0f} MiB")
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    if out is not None:
+        write_csv(Path(out), df)
+    return df
