@@ -68,16 +68,13 @@ def cmd_score(a) -> int:
 
 
 def cmd_models(a) -> int:
-    from skinseg.models import build_model, count_parameters, list_models, model_info
+    from skinseg.models import model_table
 
-    rows = []
-    for name in list_models():
-        m = build_model(name)
-        rows.append((name, model_info(name).paper, count_parameters(m), m.out_channels))
-    w = max(len(r[0]) for r in rows)
+    t = model_table()
+    w = t.model.str.len().max()
     print(f"{'name':<{w}}  {'parameters':>12}  out  paper")
-    for name, paper, n, c in rows:
-        print(f"{name:<{w}}  {n:>12,}  {c:>3}  {paper}")
+    for r in t.itertuples(index=False):
+        print(f"{r.model:<{w}}  {r.parameters:>12,}  {r[2]:>3}  {r.paper}")
     return 0
 
 

@@ -2,8 +2,12 @@
 naming the parameter and how to fix it, before anything is written."""
 from __future__ import annotations
 
+import torch
+
 from skinseg.data.layouts import DATASETS
+from skinseg.evaluate import POSTPROCESSING, UPSAMPLING
 from skinseg.losses import LOSSES
+from skinseg.models import list_models
 from skinseg.transforms import AUGMENTATIONS
 
 PROFILES = ("smoke", "cpu-real", "paper")
@@ -15,8 +19,6 @@ def _fail(name, value, why):
 
 def validate(p: dict) -> dict:
     """Check the common parameters of the paper notebooks; returns ``p`` unchanged."""
-    from skinseg.models import list_models
-    from skinseg.evaluate import POSTPROCESSING, UPSAMPLING
 
     def pos_int(name, zero_ok=False):
         v = p[name]
@@ -52,10 +54,8 @@ def validate(p: dict) -> dict:
             _fail("model_name/ablation_models", name, f"unknown model; valid: {', '.join(list_models())}")
     if not (p["device"] == "cpu" or str(p["device"]).startswith("cuda")):
         _fail("device", p["device"], "must be 'cpu' or 'cuda' (or 'cuda:N')")
-    if str(p["device"]).startswith("cuda"):
-        import torch
-        if not torch.cuda.is_available():
-            _fail("device", p["device"], "CUDA is not available on this machine; use device='cpu'")
+    if str(p["device"]).startswith("cuda") and not torch.cuda.is_available():
+        _fail("device", p["device"], "CUDA is not available on this machine; use device='cpu'")
     return p
 
 

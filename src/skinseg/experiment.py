@@ -129,20 +129,23 @@ class Experiment:
         return {**self.params, "paper": self.paper, "variant": variant, "protocol": self.protocol,
                 "resolved_data_root": display(self.data.root), "resolved_dataset": self.data.dataset}
 
+    def run_dir(self, variant: str) -> RunDir:
+        p = self.params
+        return RunDir.for_run(p["results_dir"], p["profile"], self.paper, variant, self.protocol, p["checkpoint_dir"])
+
     def run(self, variant: str) -> Outcome:
         """Train (or resume, or reuse) and evaluate one variant; write its run folder."""
         p = self.params
-        rd = RunDir.for_run(p["results_dir"], p["profile"], self.paper, variant, self.protocol, p["checkpoint_dir"])
+        rd = self.run_dir(variant)
         status = rd.prepare(self.run_config(variant), p["overwrite"])
-        model = build_model(variant)
-        n_params = count_parameters(model)
         if status == "reuse":
             print(f"{variant}: reusing the finished run in {display(rd.path)} (same config; overwrite=True re-runs it)")
             return Outcome(variant, rd, status, pd.read_csv(rd.path / "history.csv"),
                            pd.read_csv(rd.path / "metrics.csv"), pd.read_csv(rd.path / "metrics_per_image.csv"),
-                           n_params)
+                           count_parameters(build_model(variant)))
         seed_everything(p["seed"])
-        model = build_model(variant)  # re-built after seeding so weights depend on the seed alone
+        model = build_model(variant)  # built after seeding so its weights depend on the seed alone
+        n_params = count_parameters(model)
         settings = TrainSettings(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
                                  early_stopping_patience=p["early_stopping_patience"],
                                  num_workers=p["num_workers"], progress=p.get("progress", True))
@@ -164,11 +167,10 @@ class Experiment:
 
     def best_model(self, variant: str):
         """The best-on-validation model of a run, or None when its checkpoint is absent."""
-        p = self.params
-        rd = RunDir.for_run(p["results_dir"], p["profile"], self.paper, variant, self.protocol, p["checkpoint_dir"])
+        rd = self.run_dir(variant)
         if not (rd.checkpoint_path / "best.pt").is_file():
             return None
-        return load_best(build_model(variant), rd.checkpoint_path, p["device"]).eval()
+        return load_best(build_model(variant), rd.checkpoint_path, self.params["device"]).eval()
 
 
 def metric_table(outcomes: list[Outcome], metric: str = "jaccard", reduction: str = "macro") -> pd.DataFrame:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from skinseg.models import model_table  # noqa: F401  (the notebooks' model table)
+
 # Every paper notebook's parameters cell defines these names (plus its own).
 COMMON_PARAMETERS = (
     "profile", "data_root", "dataset", "original_masks_root", "synthetic_n", "synthetic_size",
@@ -19,18 +21,6 @@ def parameters(namespace: dict, names=COMMON_PARAMETERS) -> dict:
     if missing:
         raise NameError(f"the parameters cell does not define: {', '.join(missing)}")
     return {n: namespace[n] for n in names}
-
-
-def model_table(names) -> pd.DataFrame:
-    """Registered name, parameter count and output channels of each model."""
-    from skinseg.models import build_model, count_parameters, model_info
-
-    rows = []
-    for n in names:
-        m = build_model(n)
-        rows.append({"model": n, "parameters": count_parameters(m), "output channels": m.out_channels,
-                     "paper": model_info(n).paper})
-    return pd.DataFrame(rows)
 
 
 def comparison(rows) -> pd.DataFrame:

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from skinseg.evaluate import upsample
+from skinseg.losses import foreground_prob
 from skinseg.transforms import to_tensor
 
 
@@ -52,11 +52,10 @@ def best_and_worst(model, samples, cache, size, per_image: pd.DataFrame, n: int 
     for ax, i in zip(axes[0], picks):
         s = by_id[i]
         img = cache.image(s.image, size)
-        logits = model(to_tensor(img)[None])
-        prob = torch.sigmoid(logits) if logits.shape[1] == 1 else torch.softmax(logits, 1)[:, 1:]
+        prob = foreground_prob(model(to_tensor(img)[None]))[0, 0]
         ax.imshow(img)
         _contour(ax, cache.mask(s.mask, size), "lime")
-        _contour(ax, upsample(prob[0], size)[0].numpy() > 0.5, "magenta")
+        _contour(ax, prob.numpy() > 0.5, "magenta")
         ax.set_title(f"{i}\n{metric} {float(df.set_index('image_id').loc[i, metric]):.2f}", fontsize=7)
         ax.axis("off")
     fig.suptitle(f"best {n} and worst {n} test images (green: truth, magenta: prediction)", fontsize=9)

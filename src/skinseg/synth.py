@@ -71,15 +71,18 @@ def _curve_mask(rng, h, w, n_curves, thickness):
 
 
 def _ruler_mask(rng, h, w):
-    """A ruler: a straight band near one edge with perpendicular ticks."""
-    m = np.zeros((h, w), bool)
-    pos = int(rng.uniform(0.03, 0.12) * h)
-    step = max(3, int(rng.uniform(0.03, 0.06) * w))
+    """A ruler: a line near one (random) edge with ticks towards that edge."""
+    transpose = rng.random() < 0.5  # along a vertical edge: draw on the transposed frame
+    rows, cols = (w, h) if transpose else (h, w)
+    m = np.zeros((rows, cols), bool)
+    pos = int(rng.uniform(0.03, 0.12) * rows)
+    step = max(3, int(rng.uniform(0.03, 0.06) * cols))
     m[pos, :] = True
-    for x in range(rng.integers(0, step), w, step):
+    for x in range(rng.integers(0, step), cols, step):
         m[max(0, pos - step // 2): pos, x] = True
-    m = np.rot90(m, rng.integers(0, 4))
-    return np.ascontiguousarray(m[:h, :w]) if m.shape == (h, w) else np.zeros((h, w), bool)
+    if rng.random() < 0.5:
+        m = m[::-1]  # the opposite edge
+    return np.ascontiguousarray(m.T if transpose else m)
 
 
 def make_sample(rng: np.random.Generator, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:

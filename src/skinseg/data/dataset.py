@@ -1,8 +1,6 @@
 """The torch Dataset over a list of samples, through the preprocessing cache."""
 from __future__ import annotations
 
-import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from skinseg.data.cache import PreprocessCache
@@ -43,7 +41,3 @@ class SegmentationDataset(Dataset):
             img, mask = augment(img, mask, rng_for(self.seed, self.epoch, i), self.augmentation)
         image_t, mask_t = to_tensor(img, mask)
         return {"image": image_t, "mask": mask_t, "index": i}
-
-    def mask_fraction(self) -> float:
-        """Lesion pixel fraction over the set (for class-weighted losses)."""
-        return float(np.mean([self.cache.mask(s.mask, self.size).mean() for s in self.samples]))

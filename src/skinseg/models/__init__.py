@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+import pandas as pd
 from torch import nn
 
 from skinseg.models.asnet import ASNet, UNet
@@ -54,6 +55,16 @@ def build_model(name: str, **kwargs) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def model_table(names=None) -> pd.DataFrame:
+    """Name, parameter count, output channels and paper of each model (default: all)."""
+    rows = []
+    for n in names or list_models():
+        m = build_model(n)
+        rows.append({"model": n, "parameters": count_parameters(m), "output channels": m.out_channels,
+                     "paper": model_info(n).paper})
+    return pd.DataFrame(rows)
 
 
 @register("linknet64", paper="de la Torre, ISIC 2018 - Skin Lesion Segmentation using a LinkNet Derived Network")
