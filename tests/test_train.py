@@ -141,7 +141,8 @@ def test_poly_schedule_and_param_groups():
 
 
 @pytest.mark.parametrize("bad,match", [({"epochs": 0}, "epochs"), ({"lr": -1}, "lr"),
-                                       ({"optimizer": "rmsprop"}, "optimizer"), ({"lr_schedule": "cosine"}, "lr_schedule")])
+                                       ({"optimizer": "rmsprop"}, "optimizer"), ({"lr_schedule": "cosine"}, "lr_schedule"),
+                                       ({"monitor": "iou"}, "monitor must be one of")])
 def test_bad_settings_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
         TrainSettings(**bad)

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from skinseg.losses import foreground_prob
-from skinseg.metrics import confusion, summarize
+from skinseg.metrics import METRIC_NAMES, confusion, summarize
 from skinseg.results import save_torch, write_csv
 from skinseg.seed import rng_state, set_rng_state, torch_generator, worker_init_fn
 
@@ -65,6 +65,8 @@ class TrainSettings:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
         if self.lr_schedule not in SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
+        if self.monitor not in METRIC_NAMES:
+            raise ValueError(f"monitor must be one of {METRIC_NAMES}, got {self.monitor!r}")
 
 
 def _param_groups(model, s: TrainSettings):
