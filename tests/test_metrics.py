@@ -148,3 +148,19 @@ def test_score_equals_official_on_real_fullres_masks(tmp_path):
     official = SegmentationScore.from_dir(truth_dir, pred_dir)
     for k, v in official.macro_average.items():
         assert ours[k] == pytest.approx(v, abs=1e-9), k
+
+
+def test_every_metric_equals_official_per_image():
+    """Per image, not only on average: the scorer's own confusion matrix and metric functions."""
+    from isic_challenge_scoring import metrics as official
+    from isic_challenge_scoring.confusion import create_binary_confusion_matrix
+
+    for t, p in _mask_pairs():
+        cm = create_binary_confusion_matrix(truth_binary_values=t > 128, prediction_binary_values=p > 128)
+        ours = metrics_from_confusion(confusion(torch.from_numpy(p > 128)[None], torch.from_numpy(t > 128)[None]))
+        expected = {"accuracy": official.binary_accuracy(cm), "sensitivity": official.binary_sensitivity(cm),
+                    "specificity": official.binary_specificity(cm), "jaccard": official.binary_jaccard(cm),
+                    "threshold_jaccard": official.binary_threshold_jaccard(cm, threshold=0.65),
+                    "dice": official.binary_dice(cm)}
+        for k, v in expected.items():
+            assert ours[k][0] == pytest.approx(v, abs=1e-9), (k, t.shape)
