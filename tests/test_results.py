@@ -54,3 +54,24 @@ def test_tidy_metrics_and_provenance(tmp_path):
     assert prov["seed"] == 3 and prov["packages"]["torch"].startswith("2.13.0") and "commit" in prov["git"]
     write_json(tmp_path / "p.json", prov)
     assert json.loads((tmp_path / "p.json").read_text())["dataset_fingerprint"] == "abc"
+
+
+def test_git_dirty_flag_ignores_results_only(tmp_path, monkeypatch):
+    import subprocess
+
+    import skinseg.results as R
+
+    repo = tmp_path / "repo"
+    (repo / "results").mkdir(parents=True)
+    (repo / "code.py").write_text("a = 1\n")
+    (repo / "results" / "metrics.csv").write_text("v\n1\n")
+    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)  # noqa: E731
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    monkeypatch.setattr(R, "project_root", lambda: repo)
+    assert R.git_state()["dirty"] is False
+    (repo / "results" / "metrics.csv").write_text("v\n2\n")  # a run rewriting committed results
+    assert R.git_state()["dirty"] is False
+    (repo / "code.py").write_text("a = 2\n")
+    assert R.git_state()["dirty"] is True

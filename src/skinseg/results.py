@@ -78,7 +78,9 @@ def git_state() -> dict:
         return r.stdout.strip() if r.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+    # dirty = uncommitted changes to code or inputs; results/ is excluded because a run
+    # that rewrites committed results would otherwise always call itself dirty
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
