@@ -117,7 +117,26 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXT)
 
 
-def _isic_split(root: Path, dataset: str, split: str, img_name: str, mask_name: str | None,
+def _index_folder(folder: Path, pattern: re.Pattern, expected: str, problems: list[str],
+                  ignore: tuple[str, ...] = ()) -> dict[str, Path]:
+    """``{ISIC id: file}`` of the files in ``folder`` whose stem matches ``pattern``;
+    a problem for every other image file (stems ending in ``ignore`` are skipped),
+    and for an empty folder. ``expected`` names the pattern in messages."""
+    found: dict[str, Path] = {}
+    for p in _image_files(folder):
+        if ignore and p.stem.lower().endswith(ignore):
+            continue
+        m = pattern.match(p.stem)
+        if not m:
+            problems.append(f"{p}: file name is not {expected}; remove or rename it")
+            continue
+        found[m.group(1).upper()] = p
+    if not found:
+        problems.append(f"{folder}: empty folder (no {expected} files); re-extract the download")
+    return found
+
+
+def _isic_split(root: Path, split: str, img_name: str, mask_name: str | None,
                 problems: list[str], masks_only: bool) -> list[Sample] | None:
     img_dir = child_ci(root, img_name)
     mask_dir = child_ci(root, mask_name) if mask_name else None
@@ -127,36 +146,20 @@ def _isic_split(root: Path, dataset: str, split: str, img_name: str, mask_name: 
     if img_dir is None and not masks_only:
         problems.append(f"{root / mask_name}: masks without their image folder {img_name}/; unzip the images too")
     elif img_dir is not None:
-        for p in _image_files(img_dir):
-            if p.stem.lower().endswith(IGNORED_SUFFIXES):
-                continue
-            m = ISIC_ID.match(p.stem)
-            if not m:
-                problems.append(f"{p}: file name is not ISIC_nnnnnnn; remove or rename it")
-                continue
-            images[m.group(1).upper()] = p
-        if not images:
-            problems.append(f"{img_dir}: empty folder (no ISIC_nnnnnnn images); re-extract the download")
-    masks: dict[str, Path] = {}
-    if mask_dir is not None:
-        for p in _image_files(mask_dir):
-            m = ISIC_MASK.match(p.stem)
-            if not m:
-                problems.append(f"{p}: mask name is not ISIC_nnnnnnn_segmentation; remove or rename it")
-                continue
-            masks[m.group(1).upper()] = p
-        if not masks:
-            problems.append(f"{mask_dir}: empty folder (no *_segmentation masks); re-extract the download")
-        if masks_only:
-            return [Sample(i, None, masks[i], split) for i in sorted(masks)]
-        for i in sorted(set(masks) - set(images)):
-            if images:
-                problems.append(f"{masks[i]}: mask without image (no {i}.jpg in {img_dir.name}/); "
-                                "restore the image or remove the mask")
-        for i in sorted(set(images) - set(masks)):
-            if masks:
-                problems.append(f"{images[i]}: image without mask (no {i}_segmentation.png in {mask_dir.name}/); "
-                                "restore the mask or remove the image")
+        images = _index_folder(img_dir, ISIC_ID, "ISIC_nnnnnnn", problems, ignore=IGNORED_SUFFIXES)
+    if mask_dir is None:
+        return [Sample(i, images[i], None, split) for i in sorted(images)]
+    masks = _index_folder(mask_dir, ISIC_MASK, "ISIC_nnnnnnn_segmentation", problems)
+    if masks_only:
+        return [Sample(i, None, masks[i], split) for i in sorted(masks)]
+    for i in sorted(set(masks) - set(images)):
+        if images:
+            problems.append(f"{masks[i]}: mask without image (no {i}.jpg in {img_dir.name}/); "
+                            "restore the image or remove the mask")
+    for i in sorted(set(images) - set(masks)):
+        if masks:
+            problems.append(f"{images[i]}: image without mask (no {i}_segmentation.png in {mask_dir.name}/); "
+                            "restore the mask or remove the image")
     return [Sample(i, images[i], masks.get(i), split) for i in sorted(images)]
 
 
@@ -192,7 +195,7 @@ def discover(root, dataset: str | None = None) -> DatasetIndex:
     layout = ISIC_LAYOUTS[dataset]
     idx.masks_only = not any(child_ci(root, img) for img, _ in layout.values())
     for split, (img, mask) in layout.items():
-        samples = _isic_split(root, dataset, split, img, mask, idx.problems, idx.masks_only)
+        samples = _isic_split(root, split, img, mask, idx.problems, idx.masks_only)
         if samples is not None:
             idx.splits[split] = samples
     return idx
