@@ -85,10 +85,9 @@ def evaluate(model, dataset, device: str = "cpu", batch_size: int = 8, threshold
     tables = {"training": per_image_table(ids, confusion(pred_train, masks > 0.5).numpy())}
     if original:
         cms = []
-        kind = "ph2" if dataset.dataset == "ph2" else "isic"
         for i, s in enumerate(samples):
             path = (original_masks or {}).get(s.id, s.mask)
-            truth = load_mask(path, kind)
+            truth = load_mask(path, dataset.dataset)
             pred = postprocess(upsample(probs[i], truth.shape, upsampling)[0].numpy() > threshold, post, opening_radius)
             cms.append(confusion(torch.from_numpy(pred)[None], torch.from_numpy(truth)[None])[0].numpy())
             if prediction_dir is not None:

@@ -121,8 +121,7 @@ class Experiment:
         return self.data
 
     def dataset(self, split: str, augmentation: str = "none") -> SegmentationDataset:
-        kind = "ph2" if self.data.dataset == "ph2" else "isic"
-        return SegmentationDataset(self.data.splits[split], self.size, self.cache, kind, augmentation,
+        return SegmentationDataset(self.data.splits[split], self.size, self.cache, self.data.dataset, augmentation,
                                    self.params["seed"])
 
     def run_config(self, variant: str) -> dict:

@@ -59,7 +59,8 @@ class PreprocessCache:
         return self._get(path, "image", size, make)
 
     def mask(self, path: Path, size: tuple[int, int] | None, dataset: str = "isic") -> np.ndarray:
-        """Boolean mask resized by area averaging then ``>= 0.5`` (no aliasing of thin borders)."""
+        """Boolean mask (binarised as :func:`load_mask` does for ``dataset``) resized by
+        area averaging then ``>= 0.5`` (no aliasing of thin borders)."""
         def make():
             m = load_mask(path, dataset)
             if size is None or m.shape == tuple(size):

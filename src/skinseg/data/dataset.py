@@ -36,7 +36,7 @@ class SegmentationDataset(Dataset):
     def __getitem__(self, i: int) -> dict:
         s = self.samples[i]
         img = self.cache.image(s.image, self.size)
-        mask = self.cache.mask(s.mask, self.size, "ph2" if self.dataset == "ph2" else "isic")
+        mask = self.cache.mask(s.mask, self.size, self.dataset)
         if self.augmentation != "none":
             img, mask = augment(img, mask, rng_for(self.seed, self.epoch, i), self.augmentation)
         image_t, mask_t = to_tensor(img, mask)

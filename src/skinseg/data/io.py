@@ -38,7 +38,8 @@ def load_image(path: Path) -> np.ndarray:
 
 
 def load_mask(path: Path, dataset: str = "isic") -> np.ndarray:
-    """Boolean lesion mask ``(H, W)``: ``> 128`` for ISIC (the scorer's rule), ``> 0`` for PH2."""
+    """Boolean lesion mask ``(H, W)``. ``dataset`` is a dataset name: ``"ph2"`` masks
+    are binarised ``> 0`` (1-bit or RGB); every other (ISIC) ``> 128``, the scorer's rule."""
     im = _open(path)
     if dataset == "ph2":
         a = np.asarray(im.convert("L") if im.mode == "1" else im)

@@ -10,10 +10,6 @@ from skinseg.models.base import SegmentationModel, conv_bn_relu
 from skinseg.models.resnet import BasicBlock, resnet_encoder
 
 
-def _up(x, scale=2):
-    return F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=True)
-
-
 class ScaleAwareModule(nn.Module):
     """SAM (paper eq. 1-2): fuse two feature maps by per-pixel attention.
     concat -> 1x1 conv (2C -> C) -> ReLU -> 3x3 conv (C -> C/2) -> ReLU -> 3x3 conv
