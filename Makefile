@@ -2,6 +2,7 @@
 #   make reproduce   # set up .venv, run every paper notebook on the synthetic default (results/smoke/)
 #   make test        # set up .venv if missing, run pytest + nbval
 # Real data:  make reproduce PROFILE=cpu-real DATA=../shared/data/isic2017-256
+# Notebooks:  make lab   # JupyterLab on notebooks/ with the project's kernel; LAB_ARGS="--no-browser --ip=0.0.0.0" passes options
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,8 +11,10 @@ PROFILE ?= smoke
 DATA ?=
 NOTEBOOKS ?=
 OVERWRITE ?=
+LAB_ARGS ?=
+KERNEL := $(VENV)/share/jupyter/kernels/skinseg/kernel.json
 
-.PHONY: reproduce test venv clean-smoke
+.PHONY: reproduce test venv lab clean-smoke
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +32,14 @@ reproduce: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
+
+# The project's kernel (this .venv's python, which has skinseg installed), registered inside the venv.
+$(KERNEL): $(VENV)/.installed
+	$(PY) -m ipykernel install --sys-prefix --name skinseg --display-name "skinseg (.venv)"
+
+# Interactive only; `make test` never starts it. --allow-root only when run as root (containers).
+lab: $(KERNEL)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --MappingKernelManager.default_kernel_name=skinseg $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 clean-smoke:
 	rm -rf results/smoke checkpoints/smoke

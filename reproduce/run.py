@@ -14,30 +14,12 @@ import time
 from pathlib import Path
 
 import papermill as pm
-import yaml
 
+from skinseg.papers import paper_for_notebook
 from skinseg.paths import display
+from skinseg.profiles import load_profile, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
-PROFILES = ROOT / "reproduce" / "profiles"
-
-
-def load_profile(name: str) -> dict:
-    """A profile by name (``reproduce/profiles/<name>.yaml``) or by path to a YAML file."""
-    f = Path(name) if name.endswith((".yaml", ".yml")) else PROFILES / f"{name}.yaml"
-    if not f.is_file():
-        known = ", ".join(sorted(p.stem for p in PROFILES.glob("*.yaml")))
-        raise SystemExit(f"error: no profile {name!r} ({f} missing); known profiles: {known}")
-    return yaml.safe_load(f.read_text()) or {}
-
-
-def notebook_parameters(profile: dict, stem: str, data: str | None, overwrite: bool) -> dict:
-    params = {**(profile.get("default") or {}), **(profile.get(stem) or {})}
-    if data:
-        params["data_root"] = data
-    if overwrite:
-        params["overwrite"] = True
-    return params
 
 
 def select(patterns: list[str] | None) -> list[Path]:
@@ -56,12 +38,18 @@ def main(argv=None) -> int:
     ap.add_argument("--data", help="override data_root for every notebook")
     ap.add_argument("--overwrite", action="store_true", help="replace finished runs whose config differs")
     a = ap.parse_args(argv)
-    profile = load_profile(a.profile)
+    try:
+        profile = load_profile(a.profile)
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
     for nb in select(a.notebooks):
         if nb.stem not in profile:
             print(f"skip {nb.name}: profile {a.profile} has no entry for it")
             continue
-        params = notebook_parameters(profile, nb.stem, a.data, a.overwrite)
+        try:
+            params = resolve(paper_for_notebook(nb.stem), profile, a.data, a.overwrite)
+        except (KeyError, ValueError) as e:
+            raise SystemExit(f"error: {nb.name} under profile {a.profile}: {e}") from None
         # executed notebooks live beside the runs: <results_dir>/<profile>/notebooks/
         out_dir = ROOT / params.get("results_dir", "results") / params.get("profile", Path(a.profile).stem) / "notebooks"
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -5,13 +5,11 @@ import subprocess
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image, ImageFilter
 
 from conftest import ISIC2017_256, SHARED, needs_shared, write_pair
-from skinseg.data import (DataError, PreprocessCache, check_dataset, detect_layout, discover, holdout_split,
-                          kfold_split, load_or_make_split)
+from skinseg.data import DataError, PreprocessCache, check_dataset, detect_layout, discover, holdout_split
 from skinseg.data.io import load_mask
 
 
@@ -185,18 +183,12 @@ def test_cache_decodes_once_and_remakes_on_change(tmp_path):
     assert m.dtype == bool and m.sum() == 100  # the centre 20x20 of 40x40, halved
 
 
-def test_holdout_and_kfold_are_seeded(tmp_path):
+def test_holdout_is_seeded():
     ids = [f"ISIC_{i:07d}" for i in range(50)]
     a, b, c = holdout_split(ids, 0.1, 0), holdout_split(list(reversed(ids)), 0.1, 0), holdout_split(ids, 0.1, 1)
     assert a == b and a != c and sum(v == "val" for v in a.values()) == 5
-    k = kfold_split(ids, 5, 0)
-    assert k == kfold_split(ids, 5, 0) and sorted(pd.Series(k).value_counts().tolist()) == [10] * 5
     with pytest.raises(ValueError, match="val_fraction"):
         holdout_split(ids, 1.5, 0)
-    f = tmp_path / "splits.csv"
-    made = load_or_make_split(f, lambda: pd.DataFrame(sorted(a.items()), columns=["image_id", "split"]))
-    again = load_or_make_split(f, lambda: pytest.fail("an existing split file must be reused"))
-    assert made.equals(again) and f.read_text().startswith("image_id,split\n")
 
 
 @pytest.mark.skipif(not (SHARED / "isic2017-fullres-masks").is_dir(), reason="../shared/data full-resolution masks absent")

@@ -6,33 +6,55 @@ from PIL import Image
 
 from conftest import SHARED
 from skinseg.data import PreprocessCache, SegmentationDataset, discover
-from skinseg.evaluate import disk, evaluate, postprocess, upsample
+from skinseg.evaluate import EvalSettings, background_counts, evaluate, postprocess, structuring_element, upsample
 from skinseg.scoring import score_folders
+from skinseg.transforms import normalize
 
 
 class Oracle(torch.nn.Module):
-    """Returns the truth mask of each batch image as logits (looked up by pixel sum)."""
+    """Returns the truth mask of each batch image as logits (looked up by the normalised pixel sum)."""
 
     out_channels = 1
 
     def __init__(self, ds):
         super().__init__()
-        self.table = {round(float(ds[i]["image"].sum()), 2): ds[i]["mask"] for i in range(len(ds))}
+        self.table = {round(float(normalize(ds[i]["image"][None]).sum()), 2): ds[i]["mask"] for i in range(len(ds))}
 
     def forward(self, x):
         return torch.stack([(self.table[round(float(im.sum()), 2)] * 2 - 1) * 20 for im in x])
 
 
-def test_disk_and_opening():
-    assert disk(1).astype(int).tolist() == [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+def test_structuring_elements_and_opening():
+    assert structuring_element("disk", 1).astype(int).tolist() == [[0, 1, 0], [1, 1, 1], [0, 1, 0]]
+    assert structuring_element("square", 1).all() and structuring_element("square", 2).shape == (5, 5)
     m = np.zeros((9, 9), bool)
     m[2:7, 2:7] = True
     m[0, 0] = True  # a speck
-    out = postprocess(m, "opening", 1)
+    out = postprocess(m, "opening", "disk", 1)
     assert not out[0, 0] and out[4, 4]
+    assert out[2, 2] == 0 and postprocess(m, "opening", "square", 1)[2, 2] == 1  # the plus rounds corners, the square not
     assert (postprocess(m, "none") == m).all()
     with pytest.raises(ValueError, match="postprocess"):
         postprocess(m, "closing")
+    with pytest.raises(ValueError, match="opening_element"):
+        structuring_element("diamond", 1)
+
+
+def test_background_counts_swap_classes():
+    lesion = np.array([[5, 90, 3, 2]])  # TP, TN, FP, FN
+    assert background_counts(lesion).tolist() == [[90, 5, 2, 3]]
+
+
+def test_background_target_model_scored_as_lesion(synth_small, tmp_path):
+    idx = discover(synth_small)
+    ds = SegmentationDataset(idx.samples("val"), (64, 64), PreprocessCache(tmp_path / "c"))
+
+    class Inverted(Oracle):
+        def forward(self, x):
+            return -super().forward(x)
+
+    ev = evaluate(Inverted(ds), ds, settings=EvalSettings(target="background"))
+    assert ev.summary()["training"]["jaccard"] == 1.0 and ev.summary(target="background")["original"]["jaccard"] == 1.0
 
 
 def test_upsample_modes():

@@ -1,92 +1,154 @@
-"""A paper run through Experiment: run folder contents, reuse, refusal, parameter errors."""
+"""A paper run through Experiment: run folders, reuse, refusal, stale state, eval-only rows."""
 import json
 
 import pandas as pd
 import pytest
+import torch
 
+from helpers_experiment import small_params as params
+from skinseg.data.layouts import DataError
 from skinseg.experiment import Experiment, metric_table
-from skinseg.notebook import COMMON_PARAMETERS, parameters
+from skinseg.notebook import parameters
+from skinseg.train import StaleCheckpointError
 
 
-def params(tmp_path, **kw):
-    p = dict(profile="smoke", data_root="synthetic", dataset="auto", original_masks_root="", synthetic_n=20,
-             synthetic_size=64, image_height=32, image_width=32, max_images=0, val_fraction=0.2,
-             model_name="linknet64", ablation_models="", epochs=1, batch_size=4, lr=1e-3, loss="dice",
-             augmentation="flip", early_stopping_patience=0, upsampling="bilinear", postprocess="none",
-             opening_radius=3, seed=0, device="cpu", num_workers=0, progress=False,
-             results_dir=str(tmp_path / "results"), checkpoint_dir=str(tmp_path / "ck"),
-             cache_dir=str(tmp_path / "cache"), overwrite=False)
-    p.update(kw)
-    assert set(p) == set(COMMON_PARAMETERS)
-    return p
-
-
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def synthetic_in_tmp(tmp_path, monkeypatch):
-    """Point the generated synthetic data at tmp_path instead of the project's data/."""
-    import skinseg.experiment as ex
+    """Generated synthetic data goes to tmp_path, not the project's data/."""
+    import skinseg.data.sources as src
 
-    real = ex.resolve
-    monkeypatch.setattr(ex, "resolve", lambda p: tmp_path / "data" if p == "data" else real(p))
+    real = src.resolve
+    monkeypatch.setattr(src, "resolve", lambda p: tmp_path / "data" if p == "data" else real(p))
 
 
-def test_run_writes_complete_folder_then_reuses(tmp_path, synthetic_in_tmp):
-    exp = Experiment(params(tmp_path), paper="paper1")
+def run_dir(tmp_path, variant="linknet-64", part="holdout", seed=0, profile="smoke", paper="delatorre2018"):
+    return tmp_path / "results" / profile / paper / variant / part / f"seed{seed}"
+
+
+def test_run_writes_complete_folder_then_reuses(tmp_path):
+    exp = Experiment(params(tmp_path, variants="LinkNet-64"), paper="delatorre2018")
     data = exp.prepare_data()
-    assert data.counts().images.tolist() == [16, 4, 4] and data.label == "isic2018 layout (synthetic)"
-    split_csv = tmp_path / "results" / "smoke" / "paper1" / "splits.csv"
-    assert pd.read_csv(split_csv).split.value_counts().to_dict() == {"train": 16, "val": 4, "test": 4}
-    o = exp.run("linknet64")
-    run = tmp_path / "results" / "smoke" / "paper1" / "linknet64" / "holdout"
+    assert data.counts().iloc[0][["train", "val", "test"]].tolist() == [18, 2, 4]
+    assert data.label == "ISIC 2018 (synthetic)"
+    split_csv = tmp_path / "results" / "smoke" / "delatorre2018" / "splits" / "isic2018-holdout.csv"
+    assert pd.read_csv(split_csv).split.value_counts().to_dict() == {"train": 18, "val": 2, "test": 4}
+    assert json.loads(split_csv.with_suffix(".json").read_text())["protocol"] == "holdout"
+    [o] = exp.run_all()
+    run = run_dir(tmp_path)
     assert o.status == "new" and o.run.path == run
     for f in ("config.json", "provenance.json", "history.csv", "metrics_per_image.csv", "metrics.csv"):
         assert (run / f).is_file(), f
     cfg = json.loads((run / "config.json").read_text())
-    assert cfg["variant"] == "linknet64" and cfg["lr"] == 1e-3 and cfg["resolved_dataset"] == "isic2018"
+    assert cfg["variant"] == "LinkNet-64" and cfg["model"] == "linknet64" and cfg["lr"] == 1e-3 and cfg["seed"] == 0
+    assert len(cfg["split_sha256"]) == 64 and len(cfg["data_fingerprint"]) == 64
+    assert "variants" not in cfg and "overwrite" not in cfg  # selection/placement keys never enter a run's config
     m = pd.read_csv(run / "metrics.csv")
     assert set(m.resolution) == {"training", "original"} and set(m.reduction) == {"macro", "micro"}
+    assert set(m.target) == {"lesion", "background"}
     assert len(pd.read_csv(run / "metrics_per_image.csv")) == 8  # 4 test images x 2 resolutions
-    assert len(json.loads((run / "provenance.json").read_text())["dataset_fingerprint"]) == 64
-    again = Experiment(params(tmp_path), paper="paper1")
-    again.prepare_data()
-    o2 = again.run("linknet64")
+    again = Experiment(params(tmp_path, variants="LinkNet-64"), paper="delatorre2018")
+    [o2] = again.run_all()
     assert o2.status == "reuse"
     pd.testing.assert_frame_equal(o2.metrics, o.metrics, check_exact=False, rtol=1e-9)
     t = metric_table([o2])
-    assert list(t.columns) == ["variant", "parameters", "jaccard (training res., macro)", "jaccard (original res., macro)"]
+    assert t.runs.tolist() == [1] and "jaccard original res. mean" in t.columns
 
 
-def test_different_config_is_refused_unless_overwrite(tmp_path, synthetic_in_tmp):
-    exp = Experiment(params(tmp_path), paper="p")
-    exp.prepare_data()
-    exp.run("linknet64")
-    before = (tmp_path / "results" / "smoke" / "p" / "linknet64" / "holdout" / "metrics.csv").read_bytes()
-    other = Experiment(params(tmp_path, lr=5e-4), paper="p")
-    other.prepare_data()
+def test_seeds_make_one_folder_each_and_a_mean_sd(tmp_path):
+    exp = Experiment(params(tmp_path, variants="LinkNet-64", seeds="0,1"), paper="delatorre2018")
+    outs = exp.run_all()
+    assert [o.seed for o in outs] == [0, 1] and run_dir(tmp_path, seed=1).joinpath("metrics.csv").is_file()
+    t = metric_table(outs)
+    assert t.runs.tolist() == [2] and t["jaccard training res. sd"].notna().all()
+
+
+def test_different_config_is_refused_unless_overwrite(tmp_path):
+    Experiment(params(tmp_path, variants="LinkNet-64"), paper="delatorre2018").run_all()
+    before = (run_dir(tmp_path) / "metrics.csv").read_bytes()
+    other = Experiment(params(tmp_path, variants="LinkNet-64", lr=5e-4), paper="delatorre2018")
     with pytest.raises(FileExistsError, match="differs in: lr"):
-        other.run("linknet64")
-    assert (tmp_path / "results" / "smoke" / "p" / "linknet64" / "holdout" / "metrics.csv").read_bytes() == before
-    forced = Experiment(params(tmp_path, lr=5e-4, overwrite=True), paper="p")
-    forced.prepare_data()
-    assert forced.run("linknet64").status == "new"
+        other.run_all()
+    assert (run_dir(tmp_path) / "metrics.csv").read_bytes() == before
+    forced = Experiment(params(tmp_path, variants="LinkNet-64", lr=5e-4, overwrite=True), paper="delatorre2018")
+    assert forced.run_all()[0].status == "new"
 
 
-@pytest.mark.parametrize("bad,match", [
-    ({"image_height": 65}, r"image_height=65: must be a multiple of 32 \(e.g. 64\)"),
-    ({"model_name": "unet3"}, "unknown model; valid: "),
-    ({"loss": "focal"}, "loss='focal'"),
-    ({"val_fraction": 0}, "val_fraction"),
-    ({"profile": "fast"}, "profile"),
-    ({"device": "cuda"}, "device"),
-])
-def test_bad_parameter_named_and_nothing_written(tmp_path, bad, match):
-    with pytest.raises(ValueError, match=match):
-        Experiment(params(tmp_path, **bad), paper="p")
+def test_new_run_never_resumes_a_leftover_checkpoint(tmp_path):
+    """Bug 1: deleting a results folder left its checkpoints, and the 'new' run resumed them."""
+    p = params(tmp_path, variants="LinkNet-64", epochs=2)
+    first = Experiment(p, paper="delatorre2018").run_all()[0]
+    import shutil
+
+    shutil.rmtree(tmp_path / "results")
+    # a different config now: lr changed; the old last.pt (epoch 2 of 2) must not be resumed or re-scored
+    again = Experiment({**p, "lr": 2e-3}, paper="delatorre2018").run_all()[0]
+    assert again.status == "new" and len(again.history) == 2
+    assert again.history.train_loss.iloc[0] != first.history.train_loss.iloc[0]
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    """Bug 1 (second half): fit resumed any last.pt it found."""
+    p = params(tmp_path, variants="LinkNet-64", epochs=2)
+    exp = Experiment(p, paper="delatorre2018")
+    o = exp.run_all()[0]
+    last = o.run.checkpoint_path / "last.pt"
+    ck = torch.load(last, weights_only=True)
+    ck["config_digest"] = "0" * 64
+    torch.save(ck, last)
+    (o.run.path / "metrics.csv").unlink()  # unfinished: the next call resumes
+    with pytest.raises(StaleCheckpointError, match="another config"):
+        Experiment(p, paper="delatorre2018").run_all()
+
+
+@pytest.mark.parametrize("change", [{"val_fraction": 0.25}, {"split_seed": 1}, {"max_images": 12}])
+def test_split_made_from_other_inputs_is_refused_then_rebuilt(tmp_path, change):
+    """Bug 2: splits.csv was reused whatever made it."""
+    Experiment(params(tmp_path, variants="LinkNet-64"), paper="delatorre2018").prepare_data()
+    name = "isic2018-holdout" + (f"-first{change['max_images']}" if "max_images" in change else "")
+    if "max_images" in change:  # another file: nothing stale to refuse; the cap is in its name
+        d = Experiment(params(tmp_path, **change), paper="delatorre2018").prepare_data()
+        assert d.split_file.stem == name and len(d.table) < 24
+        return
+    with pytest.raises(DataError, match=f"{list(change)[0]}: .* -> "):
+        Experiment(params(tmp_path, **change), paper="delatorre2018").prepare_data()
+    rebuilt = Experiment(params(tmp_path, overwrite=True, **change), paper="delatorre2018").prepare_data()
+    assert json.loads(rebuilt.split_file.with_suffix(".json").read_text())[list(change)[0]] == list(change.values())[0]
+
+
+def test_split_of_other_data_is_refused(tmp_path):
+    Experiment(params(tmp_path), paper="delatorre2018").prepare_data()
+    with pytest.raises(DataError, match="ids_sha256"):
+        Experiment(params(tmp_path, synthetic_n=24), paper="delatorre2018").prepare_data()
+
+
+def test_evaluation_only_rows_reuse_the_trained_weights(tmp_path):
+    p = params(tmp_path, image_height=64, image_width=64, epochs=2, early_stopping_patience=0, postprocess="opening",
+               opening_radius=1)
+    exp = Experiment(p, paper="lesionseg2017")
+    outs = {o.variant: o for o in exp.run_all()}
+    assert list(outs) == ["LesionSeg", "no post-processing", "opening 3x3 square", "bilinear upsampling"]
+    assert len(outs["LesionSeg"].history) == 2 and len(outs["no post-processing"].history) == 0
+    train_res = {k: o.metrics.query("resolution == 'training'").value.tolist() for k, o in outs.items()}
+    assert len({tuple(v) for v in train_res.values()}) == 1  # same weights, same training-resolution scores
+    cfg = json.loads((outs["no post-processing"].run.path / "config.json").read_text())
+    assert cfg["eval_of"] == "LesionSeg" and cfg["postprocess"] == "none" and cfg["model"] == "lesionseg"
+
+
+def test_bad_parameter_named_and_nothing_written(tmp_path):
+    for bad, match in [({"image_height": 65}, r"image_height=65: must be a multiple of 32 \(e.g. 64\)"),
+                       ({"loss": "focal"}, "loss='focal'"), ({"val_fraction": 0}, "val_fraction"),
+                       ({"profile": "fast"}, "profile"), ({"device": "cuda"}, "device"),
+                       ({"precision": "fp16"}, "fp16 autocast is CUDA-only"), ({"seeds": "0,x"}, "seeds"),
+                       ({"protocol": "loo"}, "protocol")]:
+        with pytest.raises(ValueError, match=match):
+            Experiment(params(tmp_path, **bad), paper="delatorre2018")
+    with pytest.raises(KeyError, match="rows: LinkNet-64, LinkNet"):
+        Experiment(params(tmp_path, variants="LinkNet-32"), paper="delatorre2018").plan()
     assert not (tmp_path / "results").exists()
 
 
 def test_missing_data_root_is_clear(tmp_path):
-    exp = Experiment(params(tmp_path, data_root=str(tmp_path / "nowhere")), paper="p")
+    exp = Experiment(params(tmp_path, data_root=str(tmp_path / "nowhere")), paper="delatorre2018")
     with pytest.raises(Exception, match="nowhere: no such folder"):
         exp.prepare_data()
     assert not (tmp_path / "results").exists()

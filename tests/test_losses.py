@@ -108,3 +108,16 @@ def test_get_loss_lists_names():
 def test_shape_mismatch_is_clear():
     with pytest.raises(ValueError, match="does not match logits"):
         L.dice_loss(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 3, 4))
+
+
+def test_loss_from_params_binds_its_own_parameters():
+    from skinseg.losses import loss_from_params, nll_epe_loss
+
+    torch.manual_seed(0)
+    logits, target = torch.randn(2, 2, 8, 8), (torch.rand(2, 1, 8, 8) > 0.5).float()
+    fn = loss_from_params({"loss": "nll_epe", "epe_weight": 0.25})
+    assert torch.allclose(fn(logits, target), nll_epe_loss(logits, target, epe_weight=0.25))
+    assert not torch.allclose(fn(logits, target), nll_epe_loss(logits, target, epe_weight=0.5))
+    assert loss_from_params({"loss": "dice", "epe_weight": 0.25}) is L.get_loss("dice")  # not a dice argument
+    with pytest.raises(TypeError, match="takes no argument"):
+        L.get_loss("dice", epe_weight=0.5)

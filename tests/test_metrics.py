@@ -164,3 +164,162 @@ def test_every_metric_equals_official_per_image():
                     "dice": official.binary_dice(cm)}
         for k, v in expected.items():
             assert ours[k][0] == pytest.approx(v, abs=1e-9), (k, t.shape)
+
+
+# --- fast numpy counts and the parallel, streaming scorer ----------------------------------------
+
+FULLRES = SHARED / "isic2017-fullres-masks" / "ISIC-2017_Validation_Part1_GroundTruth"
+needs_fullres = pytest.mark.skipif(not FULLRES.is_dir(),
+                                   reason=f"full-resolution ISIC 2017 masks not found at {FULLRES} (CI provides them)")
+
+
+def test_confusion_counts_hand_computed():
+    from skinseg.metrics import confusion_counts
+
+    # shape: (3, 4) -> one mask of 3x4 pixels
+    pred = np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]], bool)
+    truth = np.array([[1, 0, 0, 0], [1, 1, 1, 0], [0, 0, 0, 0]], bool)
+    # TP: (0,0) (1,1) (1,2); FP: (0,1) (2,3); FN: (1,0); TN: the other 6
+    out = confusion_counts(pred, truth)
+    assert out.dtype == np.int64 and out.shape == (4,)
+    assert out.tolist() == [3, 6, 2, 1]
+    with pytest.raises(TypeError, match="boolean"):
+        confusion_counts(pred.astype(np.uint8), truth)
+    with pytest.raises(ValueError, match="shape"):
+        confusion_counts(pred, truth[:2])
+
+
+def test_confusion_counts_equal_torch_confusion():
+    from skinseg.metrics import confusion_counts
+
+    for t, p in _mask_pairs(50):
+        pb, tb = p > 128, t > 128
+        expected = confusion(torch.from_numpy(pb)[None], torch.from_numpy(tb)[None])[0].tolist()
+        assert confusion_counts(pb, tb).tolist() == expected, t.shape
+
+
+def test_count_uint8_blocks_equal_whole_array(monkeypatch):
+    import skinseg.scoring as scoring
+    from skinseg.metrics import confusion_counts
+
+    rng = np.random.default_rng(1)
+    t = rng.integers(0, 256, (37, 29), dtype=np.uint8)
+    p = rng.integers(0, 256, (37, 29), dtype=np.uint8)
+    whole = confusion_counts(p > 128, t > 128).tolist()
+    for block in (1, 29, 100, 1 << 18):  # one row per block, uneven last block, one block
+        monkeypatch.setattr(scoring, "_BLOCK_PIXELS", block)
+        assert scoring.count_uint8(p, t).tolist() == whole
+
+
+def test_ordered_map_keeps_order_and_bounds_work_ahead():
+    import threading
+    import time
+
+    from skinseg.scoring import ordered_map
+
+    started, lock = [], threading.Lock()
+
+    def work(i):
+        with lock:
+            started.append(i)
+        time.sleep(0.002 * (i % 3))  # finish out of order
+        return i * i
+
+    for workers in (1, 2, 3):
+        started.clear()
+        for k, v in enumerate(ordered_map(work, range(20), workers)):
+            assert v == k * k
+            with lock:
+                assert len(started) <= k + 1 + workers + 1  # never more than workers + 1 ahead
+    with pytest.raises(ZeroDivisionError):
+        list(ordered_map(lambda i: 1 // (i - 5), range(10), 2))
+
+
+def _png_variants(tmp_path):
+    """8-bit greyscale PNG variants (fast path) and others (Pillow path) of one mask."""
+    from PIL import PngImagePlugin
+
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 256, (23, 31), dtype=np.uint8)
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", "test")
+    files = {}
+    for name, im, kw in [("plain", Image.fromarray(a), {}), ("level1", Image.fromarray(a), {"compress_level": 1}),
+                         ("text", Image.fromarray(a), {"pnginfo": info}),
+                         ("trns", Image.fromarray(a), {"transparency": 7}),
+                         ("bit1", Image.fromarray(a > 128), {}), ("tif", Image.fromarray(a), {})]:
+        files[name] = tmp_path / f"{name}.{'tif' if name == 'tif' else 'png'}"
+        im.save(files[name], **kw)
+    return files
+
+
+def test_load_mask_uint8_equals_official_loader(tmp_path):
+    from isic_challenge_scoring.load_image import load_segmentation_image
+
+    from skinseg.scoring import iter_masks_parallel, load_mask_uint8
+
+    files = list(_png_variants(tmp_path).values())
+    for f in files:
+        ours, official = load_mask_uint8(f), load_segmentation_image(f)
+        assert ours.dtype == official.dtype == np.uint8 and np.array_equal(ours, official), f.name
+    got = list(iter_masks_parallel(files, workers=2))
+    assert [i for i, _ in got] == list(range(len(files)))
+    assert all(np.array_equal(m, load_segmentation_image(f)) for (_, m), f in zip(got, files))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_parallel_score_equals_official_with_1bit_and_large_masks(tmp_path, workers):
+    from isic_challenge_scoring.confusion import create_binary_confusion_matrix
+    from isic_challenge_scoring.load_image import iter_image_pairs
+
+    from skinseg.scoring import score_folders
+
+    rng = np.random.default_rng(3)
+    (tmp_path / "truth").mkdir()
+    (tmp_path / "pred").mkdir()
+    for i in range(9):
+        h, w = (600, 700) if i % 3 == 0 else rng.integers(5, 60, 2)  # 420k px: several count blocks
+        t = np.zeros((h, w), np.uint8)
+        t[h // 4: 3 * h // 4, w // 5: 4 * w // 5] = 255
+        p = np.clip(np.roll(t, i, 1).astype(int) + rng.integers(-140, 140, (h, w)), 0, 255).astype(np.uint8)
+        Image.fromarray(t).save(tmp_path / "truth" / f"ISIC_{i:07d}_segmentation.png")
+        pim = Image.fromarray(p > 128) if i % 2 else Image.fromarray(p)  # odd ids: 1-bit PNG predictions
+        pim.save(tmp_path / "pred" / f"ISIC_{i:07d}.png")
+    assert Image.open(tmp_path / "pred" / "ISIC_0000001.png").mode == "1"
+
+    per_image, macro = score_folders(tmp_path / "truth", tmp_path / "pred", workers=workers)
+    official = SegmentationScore.from_dir(tmp_path / "truth", tmp_path / "pred")
+    for k, v in official.macro_average.items():
+        assert macro[k] == pytest.approx(v, abs=1e-9), k
+    for row, pair in zip(per_image.itertuples(), iter_image_pairs(tmp_path / "truth", tmp_path / "pred")):
+        cm = create_binary_confusion_matrix(pair.truth_image > 128, pair.prediction_image > 128)
+        assert row.image_id == pair.image_id
+        assert [row.TP, row.TN, row.FP, row.FN] == cm[["TP", "TN", "FP", "FN"]].tolist()
+
+
+def test_parallel_score_errors_name_the_first_bad_file(tmp_path):
+    from skinseg.scoring import ScoreInputError, score_folders
+
+    (tmp_path / "t").mkdir()
+    (tmp_path / "p").mkdir()
+    for i in range(6):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "t" / f"ISIC_{i:07d}_segmentation.png")
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "p" / f"ISIC_{i:07d}.png")
+    (tmp_path / "p" / "ISIC_0000004.png").write_text("not an image")  # a later bad file...
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(tmp_path / "p" / "ISIC_0000002.png")  # ...and the first one
+    with pytest.raises(ScoreInputError, match=r"ISIC_0000002.png: mode RGB"):
+        score_folders(tmp_path / "t", tmp_path / "p", workers=2)
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "p" / "ISIC_0000002.png")
+    with pytest.raises(ScoreInputError, match=r"ISIC_0000004.png: cannot decode image"):
+        score_folders(tmp_path / "t", tmp_path / "p", workers=2)
+
+
+@needs_fullres
+def test_fast_loader_equals_official_loader_on_real_fullres_masks():
+    from isic_challenge_scoring.load_image import load_segmentation_image
+
+    from skinseg.scoring import iter_masks_parallel
+
+    files = sorted(FULLRES.glob("*.png"))[::10]  # 15 of the 150, up to 4288x6688
+    for (_, ours), f in zip(iter_masks_parallel(files), files):
+        assert np.array_equal(ours, load_segmentation_image(f)), f.name

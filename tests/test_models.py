@@ -185,3 +185,16 @@ def test_bench_writes_a_row_per_model(tmp_path):
     assert df.gflops_per_image[0] > 2 * 32 * 32 * 64 * 147 / 1e9
     with pytest.raises(KeyError, match="valid names"):
         run(["resnet9000"], out=None)
+
+
+def test_bench_compares_precisions_in_one_run(tmp_path):
+    from skinseg.bench import run, speedups
+
+    df = run(["linknet64"], size=(64, 64), batch=2, repeats=1, out=None, progress=lambda *_: None,
+             precisions=("fp32", "bf16"), channels_last=True)
+    assert df.precision.tolist() == ["fp32", "bf16"] and df.channels_last.tolist() == [False, True]
+    sp = speedups(df)
+    assert sp.reference.tolist() == ["fp32"] and sp.compared.tolist() == ["bf16 channels_last"]
+    assert sp.train_speedup.iloc[0] == pytest.approx(df.train_img_s[1] / df.train_img_s[0])
+    with pytest.raises(ValueError, match="fp16 autocast is CUDA-only"):
+        run(["linknet64"], precisions=("fp32", "fp16"))

@@ -42,3 +42,35 @@ def test_pyproject_and_environment_agree_with_lock():
     assert {k: lock.get(k) for k in pyproject} == pyproject
     assert "-r requirements.txt" in pip_section
     assert "python=3.11" in env["dependencies"]
+
+
+def _lock_lines():
+    return [ln for ln in (ROOT / "requirements.txt").read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def test_lock_sorted_and_complete_for_direct_pins():
+    lines = _lock_lines()
+    names = [PIN.match(ln).group(1) for ln in lines]
+    assert names == sorted(names, key=str.lower), "requirements.txt is sorted case-insensitively"
+    lock = _pins(lines)
+    assert not [v for v in lock.values() if "+" in v], "no local version labels (torch is pinned as 2.13.0)"
+    assert "seaborn" not in lock
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    direct = _pins(proj["dependencies"])
+    assert direct["albumentations"] == "2.0.8" and direct["jupyterlab"] == "4.6.6"
+    # albumentations' own runtime dependencies are locked too
+    assert {"albucore", "opencv-python-headless", "pydantic"} <= set(lock)
+
+
+def test_installed_versions_match_lock():
+    from importlib.metadata import PackageNotFoundError, version
+
+    wrong = {}
+    for name, pinned in _pins(_lock_lines()).items():
+        try:
+            got = version(name)
+        except PackageNotFoundError:
+            continue
+        if got.split("+")[0] != pinned:
+            wrong[name] = (pinned, got)
+    assert not wrong, f"installed != requirements.txt: {wrong}"

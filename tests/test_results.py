@@ -24,7 +24,7 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
 
 
 def test_prepare_new_resume_reuse_and_refuse(tmp_path):
-    rd = RunDir.for_run(tmp_path, "smoke", "paper", "variant", "holdout", tmp_path / "ck")
+    rd = RunDir.for_run(tmp_path, "smoke", "paper", "variant", "holdout", 0, tmp_path / "ck")
     cfg = {"lr": 1e-3, "seed": 0, "num_workers": 0}
     assert rd.prepare(cfg) == "new"
     assert json.loads((rd.path / "config.json").read_text()) == cfg
@@ -40,15 +40,37 @@ def test_prepare_new_resume_reuse_and_refuse(tmp_path):
     assert not (rd.path / "metrics.csv").exists() and not rd.checkpoint_path.exists()
 
 
+def test_new_run_clears_a_leftover_checkpoint_folder(tmp_path):
+    """Bug 1: a deleted results folder left its checkpoints behind, and the next "new" run resumed them."""
+    rd = RunDir.for_run(tmp_path / "results", "smoke", "p", "v", "holdout", 0, tmp_path / "ck")
+    rd.checkpoint_path.mkdir(parents=True)
+    (rd.checkpoint_path / "last.pt").write_text("stale")
+    assert rd.prepare({"lr": 1.0}) == "new"
+    assert not (rd.checkpoint_path / "last.pt").exists()
+
+
+def test_a_parameter_added_later_at_its_default_keeps_old_runs_reusable(tmp_path):
+    from skinseg.params import BY_NAME
+
+    rd = RunDir.for_run(tmp_path, "smoke", "p", "v", "holdout", 0, tmp_path / "ck")
+    rd.prepare({"lr": 1.0})
+    write_csv(rd.path / "metrics.csv", pd.DataFrame({"value": [0.5]}))
+    assert rd.prepare({"lr": 1.0, "augment_validation": BY_NAME["augment_validation"].default}) == "reuse"
+    with pytest.raises(FileExistsError, match="augment_validation"):
+        rd.prepare({"lr": 1.0, "augment_validation": True})
+
+
 def test_run_dir_names_are_validated(tmp_path):
     with pytest.raises(ValueError, match="variant"):
         RunDir.for_run(tmp_path, "smoke", "p", "../escape", "holdout")
+    assert RunDir.for_run(tmp_path, "smoke", "p", "v", "fold3", 2).path == tmp_path / "smoke/p/v/fold3/seed2"
 
 
 def test_tidy_metrics_and_provenance(tmp_path):
-    df = tidy_metrics({"jaccard": 0.5, "dice": 0.6}, paper="p", variant="v", dataset="d", split="test",
-                      resolution="original", reduction="macro")
-    assert list(df.columns) == ["paper", "variant", "dataset", "split", "resolution", "reduction", "metric", "value"]
+    df = tidy_metrics({"jaccard": 0.5, "dice": 0.6}, paper="p", variant="v", dataset="d", split="test", seed=1,
+                      resolution="original", target="lesion", reduction="macro")
+    assert list(df.columns) == ["paper", "variant", "dataset", "split", "seed", "resolution", "target", "reduction",
+                                "metric", "value"]
     assert df.value.tolist() == [0.5, 0.6]
     prov = provenance(3, "cpu", "abc")
     assert prov["seed"] == 3 and prov["packages"]["torch"].startswith("2.13.0") and "commit" in prov["git"]
@@ -75,3 +97,29 @@ def test_git_dirty_flag_ignores_results_only(tmp_path, monkeypatch):
     assert R.git_state()["dirty"] is False
     (repo / "code.py").write_text("a = 2\n")
     assert R.git_state()["dirty"] is True
+
+
+def test_display_keeps_a_symlinked_sibling_relative(tmp_path, monkeypatch):
+    """A linked ../shared became an absolute machine path in config.json."""
+    import skinseg.paths as paths
+
+    real = tmp_path / "elsewhere" / "data"
+    real.mkdir(parents=True)
+    proj = tmp_path / "work" / "proj"
+    proj.mkdir(parents=True)
+    (tmp_path / "work" / "shared").symlink_to(tmp_path / "elsewhere")
+    monkeypatch.setattr(paths, "project_root", lambda: proj)
+    assert paths.display("../shared/data") == "../shared/data"
+    assert paths.display(proj / "results" / "x") == "results/x"
+
+
+def test_committed_results_hold_no_machine_paths():
+    import re
+
+    from conftest import ROOT
+
+    absolute = re.compile(r"(?<![\w.])/(?:work|root|home|tmp|Users|mnt|var)/")
+    for f in (ROOT / "results").rglob("*"):
+        if f.suffix in (".json", ".csv", ".md", ".ipynb") and "smoke" not in f.parts:
+            text = f.read_text()
+            assert not absolute.search(text), f"{f.relative_to(ROOT)}: {absolute.search(text).group(0)}"

@@ -24,7 +24,7 @@ def _datasets(root, cache_dir):
             SegmentationDataset(idx.samples("val"), (32, 32), cache))
 
 
-def _train(root, tmp, name, on_step=None, freeze_bn=False, **kw):
+def _train(root, tmp, name, on_step=None, freeze_bn=False, device="cpu", digest="", **kw):
     seed_everything(5)
     model = build_model("linknet64")
     for m in model.modules():
@@ -32,7 +32,7 @@ def _train(root, tmp, name, on_step=None, freeze_bn=False, **kw):
             m.momentum = 0.0  # running statistics never move
     tr, va = _datasets(root, tmp / "cache")
     h = fit(model, tr, va, dice_loss, TrainSettings(**{**SETTINGS, **kw}), tmp / name, tmp / f"{name}.csv", 5,
-            on_step=on_step)
+            device=device, on_step=on_step, config_digest=digest)
     return model, h
 
 
@@ -40,26 +40,36 @@ def _same_weights(a, b):
     return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
 
-def test_same_seed_bitwise_identical(synth_small, tmp_path):
-    a, ha = _train(synth_small, tmp_path, "a")
-    b, hb = _train(synth_small, tmp_path, "b")
+FAST = dict(precision="bf16", channels_last=True)
+
+
+@pytest.mark.parametrize("fast", [False, True], ids=["fp32", "bf16-channels_last"])
+def test_same_seed_bitwise_identical(synth_small, tmp_path, fast):
+    kw = FAST if fast else {}
+    a, ha = _train(synth_small, tmp_path, "a", **kw)
+    b, hb = _train(synth_small, tmp_path, "b", **kw)
     assert _same_weights(a, b)
     pd.testing.assert_frame_equal(ha, hb)
     assert len(ha) == 3 and set(ha.columns) >= {"epoch", "train_loss", "val_loss", "val_jaccard", "lr", "best"}
+    if fast:  # bf16 really ran: the numbers differ from fp32's
+        _, h32 = _train(synth_small, tmp_path, "c")
+        assert not h32.train_loss.equals(ha.train_loss)
 
 
-def test_interrupted_run_resumes_to_identical_numbers(synth_small, tmp_path):
-    full, h_full = _train(synth_small, tmp_path, "full")
+@pytest.mark.parametrize("fast", [False, True], ids=["fp32", "bf16-channels_last"])
+def test_interrupted_run_resumes_to_identical_numbers(synth_small, tmp_path, fast):
+    kw = FAST if fast else {}
+    full, h_full = _train(synth_small, tmp_path, "full", **kw)
 
     def crash(epoch, step):
         if epoch == 1 and step == 2:  # mid-epoch: the partial epoch is replayed on resume
             raise KeyboardInterrupt("simulated kill")
 
     with pytest.raises(KeyboardInterrupt):
-        _train(synth_small, tmp_path, "resumed", on_step=crash)
+        _train(synth_small, tmp_path, "resumed", on_step=crash, **kw)
     assert (tmp_path / "resumed" / "last.pt").is_file()
     assert len(pd.read_csv(tmp_path / "resumed.csv")) == 1  # only epoch 1 was finished
-    resumed, h_res = _train(synth_small, tmp_path, "resumed")
+    resumed, h_res = _train(synth_small, tmp_path, "resumed", **kw)
     assert _same_weights(full, resumed)
     pd.testing.assert_frame_equal(h_full, h_res)
 
@@ -109,7 +119,7 @@ def test_nan_loss_stops_with_step(synth_small, tmp_path):
 def test_best_checkpoint_loads_weights_only(synth_small, tmp_path):
     _train(synth_small, tmp_path, "w")
     ck = torch.load(tmp_path / "w" / "best.pt", weights_only=True)
-    assert set(ck) == {"model", "epoch", "jaccard"}
+    assert set(ck) == {"model", "epoch", "jaccard", "config_digest"}
     last = torch.load(tmp_path / "w" / "last.pt", weights_only=True)
     assert last["epoch"] == 2 and len(last["history"]) == 3
 
@@ -140,9 +150,50 @@ def test_poly_schedule_and_param_groups():
     assert step.optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
 
 
+def test_resume_loads_the_checkpoint_to_cpu_whatever_the_device(synth_small, tmp_path, monkeypatch):
+    """Bug 3: last.pt was loaded with map_location=device, putting the saved RNG states on the GPU
+    (where .numpy() fails). The device string here is 'cpu:0' so the old code's map_location differs."""
+    import skinseg.train as T
+
+    _train(synth_small, tmp_path, "r", epochs=1)
+    seen = []
+    real_load = torch.load
+    monkeypatch.setattr(T.torch, "load", lambda *a, **k: seen.append(k.get("map_location")) or real_load(*a, **k))
+    _train(synth_small, tmp_path, "r", epochs=2, device="cpu:0")
+    assert seen and all(m == "cpu" for m in seen)
+
+
+def test_checkpoint_of_another_config_is_refused(synth_small, tmp_path):
+    from skinseg.train import StaleCheckpointError
+
+    _train(synth_small, tmp_path, "s", epochs=1, digest="a" * 64)
+    with pytest.raises(StaleCheckpointError, match="another config"):
+        _train(synth_small, tmp_path, "s", epochs=2, digest="b" * 64)
+    assert torch.load(tmp_path / "s" / "last.pt", weights_only=True)["config_digest"] == "a" * 64
+
+
+def test_in_memory_and_disk_items_are_identical(synth_small, tmp_path):
+    idx = discover(synth_small)
+    cache = PreprocessCache(tmp_path / "cache")
+    mem = SegmentationDataset(idx.samples("train"), (32, 32), cache, augmentation="flip_rot90", seed=1,
+                              memory_budget_mb=64)
+    disk = SegmentationDataset(idx.samples("train"), (32, 32), cache, augmentation="flip_rot90", seed=1,
+                               memory_budget_mb=0)
+    assert mem.in_memory and not disk.in_memory
+    for e in (0, 3):
+        mem.set_epoch(e), disk.set_epoch(e)
+        for i in range(len(mem)):
+            assert torch.equal(mem[i]["image"], disk[i]["image"]) and torch.equal(mem[i]["mask"], disk[i]["mask"])
+    assert mem[0]["image"].dtype == torch.uint8
+    bg = SegmentationDataset(idx.samples("train"), (32, 32), cache, target="background", memory_budget_mb=64)
+    plain = SegmentationDataset(idx.samples("train"), (32, 32), cache, memory_budget_mb=64)
+    assert torch.equal(bg[0]["mask"], 1 - plain[0]["mask"])
+
+
 @pytest.mark.parametrize("bad,match", [({"epochs": 0}, "epochs"), ({"lr": -1}, "lr"),
                                        ({"optimizer": "rmsprop"}, "optimizer"), ({"lr_schedule": "cosine"}, "lr_schedule"),
-                                       ({"monitor": "iou"}, "monitor must be one of")])
+                                       ({"monitor": "iou"}, "monitor.*must be one of"),
+                                       ({"precision": "fp8"}, "precision")])
 def test_bad_settings_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
         TrainSettings(**bad)

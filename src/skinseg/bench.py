@@ -3,10 +3,14 @@
 
 Each model is measured in a fresh subprocess, so peak memory is its own: on CUDA
 ``torch.cuda.max_memory_allocated``; on CPU the growth of the process's peak
-resident set (``ru_maxrss``) over its value before the model was built. On CUDA
-the runs use automatic mixed precision and channels_last. Figures are short
-measurements (``repeats`` timed iterations after one warm-up), for ranking and
-ratios, not for a paper's table of record.
+resident set (``ru_maxrss``) over its value before the model was built.
+Precision (fp32, bf16 autocast on CPU or CUDA, fp16 autocast on CUDA) and
+channels_last are arguments; with several precisions, the first is the
+reference (measured in the default contiguous format) and each other one is
+measured right after it on the same model and size, so the printed speed-up
+ratios come from one run. Figures are short measurements (``repeats`` timed
+iterations after one warm-up), for ranking and ratios, not for a paper's table
+of record.
 """
 from __future__ import annotations
 
@@ -30,8 +34,8 @@ PAPER_INPUT_SIZE = {
     "asnet_baseline_wide": (192, 256), "unet": (192, 256),
 }
 DEFAULT_SIZE = (256, 256)
-COLUMNS = ["model", "height", "width", "batch", "device", "amp_channels_last", "parameters", "gflops_per_image",
-           "inference_img_s", "train_img_s", "peak_memory_mib", "memory_kind", "machine"]
+COLUMNS = ["model", "height", "width", "batch", "device", "precision", "channels_last", "parameters",
+           "gflops_per_image", "inference_img_s", "train_img_s", "peak_memory_mib", "memory_kind", "machine"]
 
 
 def forward_flops(model, x) -> int:
@@ -52,8 +56,10 @@ def _time(fn, repeats: int, sync) -> float:
     return time.perf_counter() - t
 
 
-def measure(name: str, size, batch: int, device: str, repeats: int) -> dict:
+def measure(name: str, size, batch: int, device: str, repeats: int, precision: str = "fp32",
+            channels_last: bool = False) -> dict:
     """Measure one model in this process (call through :func:`run` for a clean process)."""
+    from skinseg.inference import autocast
     from skinseg.losses import bce_loss
     from skinseg.models import build_model, count_parameters
 
@@ -61,7 +67,7 @@ def measure(name: str, size, batch: int, device: str, repeats: int) -> dict:
     cuda = device.startswith("cuda")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     model = build_model(name).to(device)
-    fmt = torch.channels_last if cuda else torch.contiguous_format
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
     x = torch.randn(batch, 3, *size, device=device).to(memory_format=fmt)
     y = (torch.rand(batch, 1, *size, device=device) > 0.5).float()
@@ -71,17 +77,18 @@ def measure(name: str, size, batch: int, device: str, repeats: int) -> dict:
         torch.cuda.reset_peak_memory_stats()
 
     def infer():
-        with torch.no_grad(), torch.autocast("cuda", enabled=cuda):
+        with torch.no_grad(), autocast(device, precision):
             model(x)
 
     model.eval()
     t_inf = _time(infer, repeats, sync)
     opt = torch.optim.Adam(model.parameters(), 1e-4)
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda)
+    scaler = torch.amp.GradScaler("cuda", enabled=cuda and precision == "fp16")
 
     def step():
-        with torch.autocast("cuda", enabled=cuda):
-            loss = bce_loss(model(x).float(), y)
+        with autocast(device, precision):
+            out = model(x)
+        loss = bce_loss(out.float(), y)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
@@ -95,7 +102,7 @@ def measure(name: str, size, batch: int, device: str, repeats: int) -> dict:
         peak, kind = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024, "cpu peak RSS growth"
     machine = torch.cuda.get_device_name() if cuda else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
     return {"model": name, "height": size[0], "width": size[1], "batch": batch, "device": device,
-            "amp_channels_last": cuda, "parameters": count_parameters(model), "gflops_per_image": flops / 1e9,
+            "precision": precision, "channels_last": channels_last, "parameters": count_parameters(model), "gflops_per_image": flops / 1e9,
             "inference_img_s": batch * repeats / t_inf, "train_img_s": batch * repeats / t_train,
             "peak_memory_mib": peak, "memory_kind": kind, "machine": machine}
 
@@ -107,9 +114,29 @@ def _child(queue, *args):
         queue.put({"error": f"{type(e).__name__}: {e}"})
 
 
+def speedups(df: pd.DataFrame) -> pd.DataFrame:
+    """Training and inference images/s of each precision over the reference (the first one
+    measured), per model and size."""
+    ref_name = df.precision.iloc[0]
+    keys = ["model", "height", "width"]
+    ref = df[df.precision == ref_name].set_index(keys)
+    rows = []
+    for r in df[df.precision != ref_name].itertuples(index=False):
+        base = ref.loc[(r.model, r.height, r.width)]
+        rows.append({"model": r.model, "size": f"{r.height}x{r.width}", "device": r.device,
+                     "reference": f"{ref_name}{' channels_last' if base.channels_last else ''}",
+                     "compared": f"{r.precision}{' channels_last' if r.channels_last else ''}",
+                     "train_img_s_reference": base.train_img_s, "train_img_s": r.train_img_s,
+                     "train_speedup": r.train_img_s / base.train_img_s,
+                     "inference_speedup": r.inference_img_s / base.inference_img_s, "machine": r.machine})
+    return pd.DataFrame(rows)
+
+
 def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3, out: Path | None = None,
-        progress=print) -> pd.DataFrame:
-    """Benchmark ``models`` (``size=None``: each paper's input size) and write ``out`` atomically."""
+        progress=print, precisions=("fp32",), channels_last: bool = False, sizes: dict | None = None) -> pd.DataFrame:
+    """Benchmark ``models`` (size: ``size``, else ``sizes[model]``, else the paper's input size)
+    at each of ``precisions`` (the first is the reference, measured in the contiguous format;
+    the others with ``channels_last``) and write ``out`` atomically."""
     from skinseg.models import list_models
 
     unknown = [m for m in models if m not in list_models()]
@@ -117,21 +144,30 @@ def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3
         raise KeyError(f"unknown model(s) {unknown}; valid names: {', '.join(list_models())}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("device=cuda but CUDA is not available here; use --device cpu")
+    from skinseg.params import PRECISIONS
+
+    bad = [p for p in precisions if p not in PRECISIONS]
+    if bad or not precisions:
+        raise ValueError(f"precision must be a list of {PRECISIONS}, got {list(precisions)}")
+    if not device.startswith("cuda") and "fp16" in precisions:
+        raise ValueError("fp16 autocast is CUDA-only; on the CPU compare fp32,bf16")
     ctx = mp.get_context("spawn")
     rows = []
     for name in models:
-        hw = size or PAPER_INPUT_SIZE.get(name) or DEFAULT_SIZE
-        q = ctx.Queue()
-        p = ctx.Process(target=_child, args=(q, name, hw, batch, device, repeats))
-        p.start()
-        row = q.get()
-        p.join()
-        if "error" in row:
-            raise RuntimeError(f"benchmark of {name} at {hw[0]}x{hw[1]} failed: {row['error']}")
-        rows.append(row)
-        progress(f"{name:<20} {hw[0]}x{hw[1]}  {row['parameters']:>12,} params  {row['gflops_per_image']:8.2f} GFLOP  "
-                 f"infer {row['inference_img_s']:8.2f} img/s  train {row['train_img_s']:8.2f} img/s  "
-                 f"peak {row['peak_memory_mib']:8.0f} MiB")
+        hw = size or (sizes or {}).get(name) or PAPER_INPUT_SIZE.get(name) or DEFAULT_SIZE
+        for i, prec in enumerate(precisions):
+            cl = channels_last and (i > 0 or len(precisions) == 1)
+            q = ctx.Queue()
+            p = ctx.Process(target=_child, args=(q, name, hw, batch, device, repeats, prec, cl))
+            p.start()
+            row = q.get()
+            p.join()
+            if "error" in row:
+                raise RuntimeError(f"benchmark of {name} at {hw[0]}x{hw[1]} ({prec}) failed: {row['error']}")
+            rows.append(row)
+            progress(f"{name:<20} {hw[0]}x{hw[1]} {prec}{'+CL' if cl else '   '} {row['parameters']:>12,} params  "
+                     f"{row['gflops_per_image']:8.2f} GFLOP  infer {row['inference_img_s']:8.2f} img/s  "
+                     f"train {row['train_img_s']:8.2f} img/s  peak {row['peak_memory_mib']:8.0f} MiB")
     df = pd.DataFrame(rows, columns=COLUMNS)
     if out is not None:
         write_csv(Path(out), df)

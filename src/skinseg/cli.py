@@ -1,4 +1,4 @@
-"""Command line: ``python -m skinseg {check,synth,score,models,bench} ...``."""
+"""Command line: ``python -m skinseg {check,synth,score,models,bench,params-cell} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -79,17 +79,44 @@ def cmd_models(a) -> int:
 
 
 def cmd_bench(a) -> int:
-    from skinseg.bench import run
+    from skinseg.bench import run, speedups
     from skinseg.models import list_models
     from skinseg.paths import display, resolve
+    from skinseg.results import write_csv
 
-    out = a.out or resolve("results/benchmarks") / f"{a.device.split(':')[0]}.csv"
+    precisions = [p.strip() for p in a.precision.split(",") if p.strip()]
+    kind = a.device.split(":")[0]
+    stem = kind if precisions == ["fp32"] and not a.channels_last else f"{kind}-{'-'.join(precisions)}"
+    out = a.out or resolve("results/benchmarks") / f"{stem}.csv"
     try:
-        run(a.models or list_models(), a.size, a.batch, a.device, a.repeats, out)
+        df = run(a.models or list_models(), a.size, a.batch, a.device, a.repeats, out, precisions=precisions,
+                 channels_last=a.channels_last)
     except (KeyError, ValueError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {display(out)}")
+    if len(precisions) > 1:
+        sp = speedups(df)
+        print(sp[["model", "size", "reference", "compared", "train_img_s_reference", "train_img_s", "train_speedup",
+                  "inference_speedup"]].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        sp_out = out.with_name(out.stem + "-speedup.csv")
+        write_csv(sp_out, sp)
+        print(f"wrote {display(sp_out)}")
+    return 0
+
+
+def cmd_params_cell(a) -> int:
+    from skinseg.papers import paper_for_notebook
+    from skinseg.params import parameters_cell
+    from skinseg.profiles import load_profile, resolve
+
+    stem = Path(a.notebook).stem
+    try:
+        values = resolve(paper_for_notebook(stem), load_profile("smoke"))
+    except KeyError as e:
+        print(f"error: {e.args[0]}", file=sys.stderr)
+        return 2
+    print(parameters_cell(values))
     return 0
 
 
@@ -122,7 +149,15 @@ def main(argv=None) -> int:
     b.add_argument("--batch", type=int, default=2)
     b.add_argument("--device", default="cpu", help="cpu | cuda")
     b.add_argument("--repeats", type=int, default=3, help="timed iterations after one warm-up")
-    b.add_argument("--out", type=Path, default=None, help="default: results/benchmarks/<device>.csv")
+    b.add_argument("--precision", default="fp32",
+                   help="comma-separated fp32 | bf16 | fp16 (CUDA); the first is the reference of the ratios")
+    b.add_argument("--channels-last", action="store_true",
+                   help="channels_last memory format for every precision after the reference")
+    b.add_argument("--out", type=Path, default=None,
+                   help="default: results/benchmarks/<device>[-<precisions>].csv (+ -speedup.csv)")
     b.set_defaults(fn=cmd_bench)
+    pc = sub.add_parser("params-cell", help="print a paper notebook's parameters cell (the smoke profile's values)")
+    pc.add_argument("notebook", help="notebook path or stem, e.g. notebooks/01_linknet64_isic2018.ipynb")
+    pc.set_defaults(fn=cmd_params_cell)
     a = ap.parse_args(argv)
     return a.fn(a)

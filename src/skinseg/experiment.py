@@ -1,70 +1,44 @@
-"""A paper's run, in the steps its notebook shows: data and split, model,
-training, evaluation, results. Each variant (ablation row) gets its own run
-folder; a finished run with the same config is reused, never overwritten."""
+"""A paper's runs, from its spec: spec -> data -> train -> predict -> evaluate -> results.
+
+Every row (variant) of the paper gets one run folder per partition (the
+protocol's split or fold) and training seed:
+``results/<profile>/<paper>/<variant slug>/<partition>/seed<k>/``. A finished run
+with the same config is reused, never overwritten; one with another config is
+refused unless ``overwrite``. Evaluation-only rows reuse their trained row's
+weights and change only how the predictions are scored.
+"""
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from skinseg import config as config_mod
-from skinseg.data import PreprocessCache, SegmentationDataset, discover, find_masks, holdout_split, load_or_make_split
-from skinseg.data.layouts import DataError, Sample
-from skinseg.evaluate import evaluate
-from skinseg.losses import get_loss
+from skinseg import params as P
+from skinseg.data import PreprocessCache, SegmentationDataset
+from skinseg.data.protocols import partition_digest
+from skinseg.data.sources import Data, load
+from skinseg.evaluate import EvalSettings, lesion_probabilities, score
+from skinseg.losses import loss_from_params
 from skinseg.metrics import REDUCTIONS
 from skinseg.models import build_model, count_parameters
+from skinseg.papers import PaperSpec, Variant, get_paper
 from skinseg.paths import display, resolve
-from skinseg.results import RunDir, provenance, tidy_metrics, write_csv, write_json
+from skinseg.results import RunDir, config_digest, provenance, tidy_metrics, write_csv, write_json
 from skinseg.seed import seed_everything
-from skinseg.synth import write_dataset
 from skinseg.train import TrainSettings, fit, load_best
 
-
-def synthetic_root(p: dict) -> Path:
-    """Generate (once) and return the synthetic dataset these parameters ask for."""
-    root = resolve("data") / f"synthetic-n{p['synthetic_n']}-s{p['synthetic_size']}-seed{p['seed']}"
-    if not root.is_dir():
-        write_dataset(root, p["synthetic_n"], p["seed"], (p["synthetic_size"],) * 2)
-    return root
-
-
-def fingerprint(samples: list[Sample]) -> str:
-    """sha256 over the ids and bytes of every image and mask used."""
-    h = hashlib.sha256()
-    for s in sorted(samples, key=lambda s: s.id):
-        h.update(s.id.encode())
-        for f in (s.image, s.mask):
-            if f is not None:
-                h.update(f.read_bytes())
-    return h.hexdigest()
-
-
-@dataclass
-class Data:
-    dataset: str
-    root: Path
-    splits: dict[str, list[Sample]]
-    split_table: pd.DataFrame
-    original_masks: dict[str, Path] = field(default_factory=dict)
-    synthetic: bool = False
-
-    @property
-    def label(self) -> str:
-        """The dataset as tables name it, e.g. ``isic2017`` or ``isic2018 layout (synthetic)``."""
-        return f"{self.dataset} layout (synthetic)" if self.synthetic else self.dataset
-
-    def counts(self) -> pd.DataFrame:
-        return pd.DataFrame({"split": list(self.splits), "images": [len(v) for v in self.splits.values()]})
+TARGETS = ("lesion", "background")
 
 
 @dataclass
 class Outcome:
     variant: str
+    partition: str
+    seed: int
     run: RunDir
     status: str  # new | resume | reuse
+    config: dict
     history: pd.DataFrame
     metrics: pd.DataFrame
     per_image: pd.DataFrame
@@ -72,113 +46,176 @@ class Outcome:
 
 
 class Experiment:
-    """One paper's reproduction with one set of notebook parameters ``params``."""
+    """One paper's reproduction under one set of notebook parameters."""
 
-    def __init__(self, params: dict, paper: str, protocol: str = "holdout"):
-        self.params = config_mod.validate(dict(params))
-        self.paper, self.protocol = paper, protocol
+    def __init__(self, params: dict, paper: str | PaperSpec):
+        self.params = P.validate(dict(params))
+        self.spec = paper if isinstance(paper, PaperSpec) else get_paper(paper)
         self.cache = PreprocessCache(self.params["cache_dir"])
+        self._data: dict[tuple, Data] = {}
+        self._probs: dict[tuple, tuple] = {}  # trained run -> test (probs, masks), for evaluation-only rows
+
+    # -- what runs -------------------------------------------------------------------
+    def variants(self) -> list[Variant]:
+        return self.spec.select(self.params["variants"])
+
+    def variant_params(self, v: Variant | str) -> dict:
+        v = self.spec.variant(v)
+        base = self.variant_params(v.eval_of) if v.eval_of else self.params
+        return {**base, **v.overrides}
+
+    def seeds(self, v: Variant) -> list[int]:
+        if v.eval_of:
+            return self.seeds(self.spec.variant(v.eval_of))
+        return P.seed_list(self.params["seeds"] if v.main else self.params["ablation_seeds"],
+                           "seeds" if v.main else "ablation_seeds")
+
+    def partitions(self, v: Variant) -> list[str]:
+        parts = self.data(v).partitions
+        return parts[: self.params["max_folds"]] if self.params["max_folds"] else parts
+
+    def plan(self) -> list[tuple[Variant, str, int]]:
+        """Every (row, partition, seed) these parameters ask for, trained rows first."""
+        return [(v, part, s) for v in self.variants() for part in self.partitions(v) for s in self.seeds(v)]
+
+    # -- data ------------------------------------------------------------------------
+    @property
+    def results_root(self) -> Path:
+        return resolve(self.params["results_dir"]) / self.params["profile"] / self.spec.key
+
+    def data(self, v: Variant | str | None = None) -> Data:
+        """The split of row ``v`` (default: the paper's recipe split), made once per split inputs."""
+        p = self.params if v is None else self.variant_params(v)
+        key = tuple(p[k] for k in ("data_root", "dataset", "paper_dataset", "protocol", "val_fraction", "folds",
+                                   "split_seed", "max_images", "synthetic_n", "synthetic_size",
+                                   "original_masks_root"))
+        if key not in self._data:
+            self._data[key] = load(p, self.results_root)
+        return self._data[key]
+
+    def prepare_data(self) -> Data:
+        return self.data()
 
     @property
     def size(self) -> tuple[int, int]:
         return self.params["image_height"], self.params["image_width"]
 
-    def prepare_data(self) -> Data:
-        """Index the data (stopping on any problem), and make or reuse the split CSV:
-        a seeded ``val_fraction`` hold-out of the official training split for
-        validation, the official validation split as the test set."""
+    def dataset(self, data: Data, partition: str, split: str, p: dict, augmentation: str = "none",
+                target: str = "lesion", seed: int = 0) -> SegmentationDataset:
+        return SegmentationDataset(data.split(partition, split), (p["image_height"], p["image_width"]), self.cache,
+                                   data.layout, augmentation, seed, target, p["memory_budget_mb"])
+
+    # -- runs ------------------------------------------------------------------------
+    def run_config(self, v: Variant, partition: str, seed: int) -> dict:
+        p, data = self.variant_params(v), self.data(v)
+        return {**P.run_keys(p), "paper": self.spec.key, "variant": v.label, "model": v.model,
+                "model_kwargs": dict(v.model_kwargs), "eval_of": v.eval_of, "partition": partition, "seed": seed,
+                "dataset_label": data.label, "data_layout": data.layout, "resolved_data_root": display(data.root),
+                "split_file": display(data.split_file), "split_sha256": partition_digest(data.table, partition),
+                "data_fingerprint": data.fingerprint}
+
+    def run_dir(self, v: Variant, partition: str, seed: int) -> RunDir:
         p = self.params
-        root = synthetic_root(p) if p["data_root"] == "synthetic" else resolve(p["data_root"])
-        idx = discover(root, None if p["dataset"] == "auto" else p["dataset"])
-        idx.raise_problems()
-        pool, test = idx.samples("train"), idx.samples("val")
-        if any(s.mask is None for s in test):
-            raise DataError(f"{root}: the official validation split has no masks, so it cannot serve as the test set")
-        if p["max_images"]:
-            pool, test = pool[: p["max_images"]], test[: p["max_images"]]
-        split_csv = resolve(p["results_dir"]) / p["profile"] / self.paper / "splits.csv"
+        return RunDir.for_run(p["results_dir"], p["profile"], self.spec.key, v.slug, partition, seed,
+                              p["checkpoint_dir"])
 
-        def make():
-            hold = holdout_split([s.id for s in pool], p["val_fraction"], p["seed"])
-            rows = [(i, hold[i]) for i in sorted(hold)] + [(s.id, "test") for s in test]
-            return pd.DataFrame(rows, columns=["image_id", "split"])
-
-        table = load_or_make_split(split_csv, make)
-        by_id = {s.id: s for s in pool + test}
-        unknown = sorted(set(table.image_id) - set(by_id))
-        if unknown:
-            raise DataError(f"{display(split_csv)} names {len(unknown)} ids not in {display(root)} "
-                            f"(e.g. {unknown[:3]}); it belongs to other data: delete it or use another results_dir")
-        splits = {k: [by_id[i] for i in table.image_id[table.split == k]] for k in ("train", "val", "test")}
-        originals = {}
-        if p["original_masks_root"]:
-            originals = find_masks(resolve(p["original_masks_root"]), idx.dataset, "val")
-            missing = [s.id for s in splits["test"] if s.id not in originals]
-            if missing:
-                raise DataError(f"{p['original_masks_root']}: no full-resolution mask for {len(missing)} test images "
-                                f"(e.g. {missing[:3]})")
-        self.data = Data(idx.dataset, root, splits, table, originals, p["data_root"] == "synthetic")
-        return self.data
-
-    def dataset(self, split: str, augmentation: str = "none") -> SegmentationDataset:
-        return SegmentationDataset(self.data.splits[split], self.size, self.cache, self.data.dataset, augmentation,
-                                   self.params["seed"])
-
-    def run_config(self, variant: str) -> dict:
-        return {**self.params, "paper": self.paper, "variant": variant, "protocol": self.protocol,
-                "resolved_data_root": display(self.data.root), "resolved_dataset": self.data.dataset}
-
-    def run_dir(self, variant: str) -> RunDir:
-        p = self.params
-        return RunDir.for_run(p["results_dir"], p["profile"], self.paper, variant, self.protocol, p["checkpoint_dir"])
-
-    def run(self, variant: str) -> Outcome:
-        """Train (or resume, or reuse) and evaluate one variant; write its run folder."""
-        p = self.params
-        rd = self.run_dir(variant)
-        status = rd.prepare(self.run_config(variant), p["overwrite"])
+    def run(self, variant: Variant | str, partition: str | None = None, seed: int | None = None) -> Outcome:
+        """Train (or resume, or reuse) and evaluate one row on one partition with one seed."""
+        v = self.spec.variant(variant)
+        partition = partition or self.partitions(v)[0]
+        seed = self.seeds(v)[0] if seed is None else seed
+        p, data = self.variant_params(v), self.data(v)
+        rd, config = self.run_dir(v, partition, seed), self.run_config(v, partition, seed)
+        status = rd.prepare(config, self.params["overwrite"])
+        n_params = count_parameters(build_model(v.model, **v.model_kwargs))
         if status == "reuse":
-            print(f"{variant}: reusing the finished run in {display(rd.path)} (same config; overwrite=True re-runs it)")
-            return Outcome(variant, rd, status, pd.read_csv(rd.path / "history.csv"),
+            print(f"{v.label} [{partition}, seed {seed}]: reusing {display(rd.path)} (same config)")
+            hist = rd.path / "history.csv"
+            return Outcome(v.label, partition, seed, rd, status, config,
+                           pd.read_csv(hist) if hist.is_file() else pd.DataFrame(),
                            pd.read_csv(rd.path / "metrics.csv"), pd.read_csv(rd.path / "metrics_per_image.csv"),
-                           count_parameters(build_model(variant)))
-        seed_everything(p["seed"])
-        model = build_model(variant)  # built after seeding so its weights depend on the seed alone
-        n_params = count_parameters(model)
-        settings = TrainSettings(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
-                                 early_stopping_patience=p["early_stopping_patience"],
-                                 num_workers=p["num_workers"], progress=p.get("progress", True))
-        history = fit(model, self.dataset("train", p["augmentation"]), self.dataset("val"), get_loss(p["loss"]),
-                      settings, rd.checkpoint_path, rd.path / "history.csv", p["seed"], p["device"])
-        load_best(model, rd.checkpoint_path, p["device"])
-        ev = evaluate(model, self.dataset("test"), p["device"], p["batch_size"], upsampling=p["upsampling"],
-                      post=p["postprocess"], opening_radius=p["opening_radius"],
-                      original_masks=self.data.original_masks or None)
+                           n_params)
+        history = pd.DataFrame()
+        if v.eval_of:
+            probs, masks = self._trained_predictions(self.spec.variant(v.eval_of), partition, seed)
+        else:
+            history, probs, masks = self._train(v, p, data, partition, seed, rd, config)
+        test = data.split(partition, "test")
+        ev = score(probs, masks, test, data.layout, EvalSettings.from_params(p), data.original_masks or None)
         per_image = pd.concat([df.assign(resolution=res) for res, df in ev.per_image.items()], ignore_index=True)
-        metrics = pd.concat([tidy_metrics(summ, paper=self.paper, variant=variant, dataset=self.data.label, split="test",
-                                          resolution=res, reduction=red)
-                             for red in REDUCTIONS for res, summ in ev.summary(red).items()], ignore_index=True)
-        write_json(rd.path / "provenance.json",
-                   provenance(p["seed"], p["device"], fingerprint([s for v in self.data.splits.values() for s in v])))
+        metrics = pd.concat([tidy_metrics(summ, paper=self.spec.key, variant=v.label, dataset=data.label,
+                                          split=f"{partition}/test", seed=seed, resolution=res, target=t,
+                                          reduction=red)
+                             for t in TARGETS for red in REDUCTIONS for res, summ in ev.summary(red, t).items()],
+                            ignore_index=True)
+        write_json(rd.path / "provenance.json", provenance(seed, p["device"], data.fingerprint))
         write_csv(rd.path / "metrics_per_image.csv", per_image)
         write_csv(rd.path / "metrics.csv", metrics)  # last: marks the run finished
-        return Outcome(variant, rd, status, history, metrics, per_image, n_params)
+        return Outcome(v.label, partition, seed, rd, status, config, history, metrics, per_image, n_params)
 
-    def best_model(self, variant: str):
-        """The best-on-validation model of a run, or None when its checkpoint is absent."""
-        rd = self.run_dir(variant)
+    def run_all(self) -> list[Outcome]:
+        return [self.run(v, part, s) for v, part, s in self.plan()]
+
+    def _train(self, v: Variant, p: dict, data: Data, partition: str, seed: int, rd: RunDir, config: dict):
+        seed_everything(seed)
+        model = build_model(v.model, **v.model_kwargs)  # built after seeding: its weights depend on the seed alone
+        val_aug = p["augmentation"] if p["augment_validation"] else "none"
+        train_ds = self.dataset(data, partition, "train", p, p["augmentation"], p["target"], seed)
+        val_ds = self.dataset(data, partition, "val", p, val_aug, p["target"], seed)
+        digest = config_digest(config)
+        history = fit(model, train_ds, val_ds, loss_from_params(p), TrainSettings.from_params(p), rd.checkpoint_path,
+                      rd.path / "history.csv", seed, p["device"], config_digest=digest)
+        load_best(model, rd.checkpoint_path, p["device"], digest)
+        probs, masks = self._predict_test(model, p, data, partition)
+        self._probs[(v.label, partition, seed)] = (probs, masks)
+        return history, probs, masks
+
+    def _predict_test(self, model, p, data, partition):
+        test_ds = self.dataset(data, partition, "test", p)
+        return lesion_probabilities(model, test_ds, p["device"], p["batch_size"], p["precision"], p["channels_last"],
+                                    p["normalization"], p["target"])
+
+    def _trained_predictions(self, trained: Variant, partition: str, seed: int):
+        key = (trained.label, partition, seed)
+        if key not in self._probs:
+            model = self.best_model(trained, partition, seed)
+            if model is None:
+                rd = self.run_dir(trained, partition, seed)
+                raise FileNotFoundError(
+                    f"evaluation-only rows of {trained.label!r} need its weights ({display(rd.checkpoint_path)}/"
+                    f"best.pt), which are absent here; run {trained.label!r} again with overwrite=True to re-create "
+                    "them")
+            self._probs[key] = self._predict_test(model, self.variant_params(trained), self.data(trained), partition)
+        return self._probs[key]
+
+    def best_model(self, variant: Variant | str, partition: str | None = None, seed: int | None = None):
+        """The best-on-validation model of a finished run, or None when its checkpoint is absent
+        (e.g. results reused from a committed run)."""
+        v = self.spec.variant(variant)
+        v = self.spec.variant(v.eval_of) if v.eval_of else v
+        partition = partition or self.partitions(v)[0]
+        seed = self.seeds(v)[0] if seed is None else seed
+        rd = self.run_dir(v, partition, seed)
         if not (rd.checkpoint_path / "best.pt").is_file():
             return None
-        return load_best(build_model(variant), rd.checkpoint_path, self.params["device"]).eval()
+        digest = config_digest(self.run_config(v, partition, seed))
+        model = build_model(v.model, **v.model_kwargs)
+        return load_best(model, rd.checkpoint_path, self.params["device"], digest).eval()
 
 
-def metric_table(outcomes: list[Outcome], metric: str = "jaccard", reduction: str = "macro") -> pd.DataFrame:
-    """Variants x resolutions for one metric and reduction (the notebook's result table)."""
+def metric_table(outcomes: list[Outcome], metric: str = "jaccard", reduction: str = "macro",
+                 target: str = "lesion") -> pd.DataFrame:
+    """One row per variant: parameters, number of runs (seeds x partitions), and the mean and
+    sd over runs of ``metric`` at each resolution."""
     rows = []
-    for o in outcomes:
-        m = o.metrics[(o.metrics.metric == metric) & (o.metrics.reduction == reduction)]
-        row = {"variant": o.variant, "parameters": o.parameters}
-        row.update({f"{metric} ({r} res., {reduction})": v for r, v in zip(m.resolution, m.value)})
+    for label in dict.fromkeys(o.variant for o in outcomes):
+        mine = [o for o in outcomes if o.variant == label]
+        m = pd.concat([o.metrics for o in mine])
+        m = m[(m.metric == metric) & (m.reduction == reduction) & (m.target == target)]
+        row = {"variant": label, "parameters": mine[0].parameters, "runs": len(mine)}
+        for res, vals in m.groupby("resolution", sort=False).value:
+            row[f"{metric} {res} res. mean"] = vals.mean()
+            row[f"{metric} {res} res. sd"] = vals.std(ddof=1) if len(vals) > 1 else float("nan")
         rows.append(row)
     return pd.DataFrame(rows)
 

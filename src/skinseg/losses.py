@@ -144,6 +144,11 @@ def nll_epe_loss(logits, target, epe_weight: float = 0.5, as_published: bool = F
     return nll_loss(logits, target, reduction) + epe_weight * epe(logits, target, reduction=reduction)
 
 
+def nll_epe_published_loss(logits, target, epe_weight: float = 0.5, reduction: str = "mean"):
+    """``NLL + epe_weight * EPE`` with the public code's EPE (:func:`epe_loss_as_published`)."""
+    return nll_epe_loss(logits, target, epe_weight, as_published=True, reduction=reduction)
+
+
 LOSSES = {
     "dice": dice_loss,
     "bce": bce_loss,
@@ -152,14 +157,30 @@ LOSSES = {
     "weighted_ce": weighted_ce_loss,
     "epe": epe_loss,
     "nll_epe": nll_epe_loss,
-    "nll_epe_published": lambda lg, t, reduction="mean": nll_epe_loss(lg, t, as_published=True, reduction=reduction),
+    "nll_epe_published": nll_epe_published_loss,
 }
+# loss -> the flat parameters (skinseg.params) it takes as keyword arguments
+LOSS_PARAMETERS = {"nll_epe": ("epe_weight",), "nll_epe_published": ("epe_weight",)}
 
 
-def get_loss(name: str):
-    """The loss function registered as ``name``; KeyError lists the valid names."""
+def get_loss(name: str, **kwargs):
+    """The loss registered as ``name``, with ``kwargs`` bound (e.g. ``epe_weight=0.5``).
+    KeyError lists the valid names; a keyword the loss does not take is a TypeError."""
     try:
-        return LOSSES[name]
+        fn = LOSSES[name]
     except KeyError:
         raise KeyError(f"unknown loss {name!r}; valid: {', '.join(sorted(LOSSES))}") from None
+    if not kwargs:
+        return fn
+    import functools
+    import inspect
 
+    bad = set(kwargs) - set(inspect.signature(fn).parameters)
+    if bad:
+        raise TypeError(f"loss {name!r} takes no argument(s) {sorted(bad)}")
+    return functools.partial(fn, **kwargs)
+
+
+def loss_from_params(p: dict):
+    """The loss a parameter set asks for, with its own parameters bound."""
+    return get_loss(p["loss"], **{k: p[k] for k in LOSS_PARAMETERS.get(p["loss"], ())})

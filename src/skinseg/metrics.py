@@ -18,13 +18,47 @@ reduction it shows.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-import torch
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the functions that need it: ``python -m skinseg score``
+# uses only the numpy path, and importing torch costs ~1 s and ~200 MB there.
 
 METRIC_NAMES = ("accuracy", "sensitivity", "specificity", "jaccard", "threshold_jaccard", "dice")
 THRESHOLD_JACCARD = 0.65
 REDUCTIONS = ("macro", "micro")
+
+
+def _from_positives(tp, n_pred, n_truth, n):
+    """TP, TN, FP, FN from the joint positives, each mask's positives and the pixel count.
+
+    Shared by the numpy and torch counters, so both need one AND and three
+    counts, never the negated masks."""
+    fp = n_pred - tp
+    fn = n_truth - tp
+    return tp, n - tp - fp - fn, fp, fn
+
+
+def confusion_counts(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Confusion counts of one boolean mask pair, without float copies.
+
+    Args:
+        pred: bool array ``(H, W)`` (any shape, same as ``truth``).
+        truth: bool array ``(H, W)``.
+    Returns:
+        int64 array ``(4,)``: TP, TN, FP, FN.
+    """
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction shape {pred.shape} != truth shape {truth.shape}")
+    if pred.dtype != np.bool_ or truth.dtype != np.bool_:
+        raise TypeError("confusion_counts() takes boolean arrays; binarise first (e.g. mask > 128)")
+    tp = np.count_nonzero(pred & truth)  # the only temporary: one bool array
+    return np.array(_from_positives(tp, np.count_nonzero(pred), np.count_nonzero(truth), pred.size), np.int64)
 
 
 def confusion(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
@@ -35,21 +69,22 @@ def confusion(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     Returns:
         int64 tensor ``(N, 4)``: columns TP, TN, FP, FN.
     """
+    import torch
+
     if pred.shape != truth.shape:
         raise ValueError(f"prediction shape {tuple(pred.shape)} != truth shape {tuple(truth.shape)}")
     if pred.dtype != torch.bool or truth.dtype != torch.bool:
         raise TypeError("confusion() takes boolean tensors; binarise first (see binarize_uint8)")
     p = pred.reshape(pred.shape[0], -1)
     t = truth.reshape(truth.shape[0], -1)
-    tp = (p & t).sum(1)
-    fp = (p & ~t).sum(1)
-    fn = (~p & t).sum(1)
-    tn = p.shape[1] - tp - fp - fn
-    return torch.stack([tp, tn, fp, fn], 1).to(torch.int64)
+    counts = _from_positives((p & t).sum(1), p.sum(1), t.sum(1), p.shape[1])
+    return torch.stack(counts, 1).to(torch.int64)
 
 
 def binarize_uint8(mask) -> torch.Tensor:
     """The scorer's binarisation of an 8-bit mask: ``value > 128``."""
+    import torch
+
     return torch.from_numpy(np.asarray(mask) > 128)
 
 

@@ -2,27 +2,98 @@
 from __future__ import annotations
 
 import pandas as pd
+import torch
 
+from skinseg import params as P
 from skinseg.models import model_table  # noqa: F401  (the notebooks' model table)
 
-# Every paper notebook's parameters cell defines these names (plus its own).
-COMMON_PARAMETERS = (
-    "profile", "data_root", "dataset", "original_masks_root", "synthetic_n", "synthetic_size",
-    "image_height", "image_width", "max_images", "val_fraction", "model_name", "ablation_models",
-    "epochs", "batch_size", "lr", "loss", "augmentation", "early_stopping_patience", "upsampling",
-    "postprocess", "opening_radius", "seed", "device", "num_workers", "progress", "results_dir",
-    "checkpoint_dir", "cache_dir", "overwrite",
-)
 
-
-def parameters(namespace: dict, names=COMMON_PARAMETERS) -> dict:
-    """Collect the parameters cell's values from the notebook's globals."""
-    missing = [n for n in names if n not in namespace]
+def parameters(namespace: dict) -> dict:
+    """Collect the parameters cell's values (every name of :data:`skinseg.params.SCHEMA`)
+    from the notebook's globals."""
+    missing = [n for n in P.NAMES if n not in namespace]
     if missing:
-        raise NameError(f"the parameters cell does not define: {', '.join(missing)}")
-    return {n: namespace[n] for n in names}
+        raise NameError(f"the parameters cell does not define: {', '.join(missing)} "
+                        "(regenerate it with `python -m skinseg params-cell NOTEBOOK`)")
+    return {n: namespace[n] for n in P.NAMES}
 
 
 def comparison(rows) -> pd.DataFrame:
     """Reported vs reproduced: rows of ``(quantity, reported, source, reproduced, note)``."""
     return pd.DataFrame(rows, columns=["quantity", "reported (paper)", "where reported", "reproduced (this run)", "note"])
+
+
+def deviations(params: dict, spec) -> pd.DataFrame:
+    """Every parameter where this run differs from the paper's recipe, with what the paper says."""
+    rows = [(k, str(spec.recipe[k]), str(params[k]), spec.recipe_sources.get(k, "")) for k in spec.recipe
+            if params[k] != spec.recipe[k]]
+    return pd.DataFrame(rows, columns=["parameter", "paper's recipe", "this run", "paper says"])
+
+
+def histories(outcomes) -> dict:
+    """``{"<row> s<seed>[ <partition>]": history}`` of the runs that trained."""
+    many_parts = len({o.partition for o in outcomes}) > 1
+    return {f"{o.variant} s{o.seed}" + (f" {o.partition}" if many_parts else ""): o.history
+            for o in outcomes if len(o.history)}
+
+
+def per_image(outcomes) -> pd.DataFrame:
+    """Every run's per-image table, with its row, partition and seed."""
+    return pd.concat([o.per_image.assign(variant=o.variant, partition=o.partition, seed=o.seed) for o in outcomes],
+                     ignore_index=True)
+
+
+def dataset_used(exp, variant=None) -> str:
+    """The data a row ran on, as a table cell: stand-in, source size, input size."""
+    data, p = exp.data(variant), exp.variant_params(variant) if variant else exp.params
+    src = "synthetic" if p["data_root"] == "synthetic" else "256² source" if "256" in p["data_root"] else "source"
+    return f"{data.label}; {src}, {p['image_height']}×{p['image_width']} input"
+
+
+def mean_sd(values) -> str:
+    v = pd.Series(values, dtype=float)
+    return f"{v.mean():.4f}" if len(v) == 1 else f"{v.mean():.4f} ± {v.std(ddof=1):.4f} (n={len(v)})"
+
+
+def reported_vs_reproduced(exp, outcomes, resolution: str = "original", reduction: str = "macro") -> pd.DataFrame:
+    """Every number the paper reports next to ours: mean ± sd over the runs of the matching row
+    (seeds or folds), the difference of the means, and the data actually used."""
+    rows = []
+    for r in exp.spec.reported:
+        mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
+                and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
+        if r.metric == "parameters":
+            vals = sorted({o.parameters for o in mine})
+        else:
+            vals = [float(o.metrics.query("metric == @r.metric and resolution == @resolution and "
+                                          "reduction == @reduction and target == 'lesion'").value.iloc[0])
+                    for o in mine]
+        rows.append({"where": r.where, "row": r.row, "metric": r.metric,
+                     "reported": r.value if r.sd is None else f"{r.value} ± {r.sd}",
+                     "reproduced": "reported only" if r.reported_only else "not run" if not vals else
+                     f"{vals[0]:,}" if r.metric == "parameters" else mean_sd(vals),
+                     "difference": (pd.Series(vals, dtype=float).mean() - r.value) if vals else float("nan"),
+                     "data used": dataset_used(exp, mine[0].variant) if mine else ""})
+    return pd.DataFrame(rows)
+
+
+def probability_map_figure(exp, variant, image_index: int = 0):
+    """The checkerboard, shown: one test image's lesion probabilities at training resolution
+    next to the same map upsampled to its original mask (None when the checkpoint is absent)."""
+    from skinseg.data.io import load_mask
+    from skinseg.evaluate import lesion_probabilities, upsample
+    from skinseg.plots import probability_maps
+
+    model = exp.best_model(variant)
+    if model is None:
+        return None
+    v = exp.spec.variant(variant)
+    p, data = exp.variant_params(v), exp.data(v)
+    part = exp.partitions(v)[0]
+    test = exp.dataset(data, part, "test", p)
+    probs, _ = lesion_probabilities(model, torch.utils.data.Subset(test, [image_index]), p["device"], 1, p["precision"], p["channels_last"],
+                                    p["normalization"], p["target"])
+    s = test.samples[image_index]
+    truth = load_mask(data.original_masks.get(s.id, s.mask), data.layout)
+    up = upsample(probs[0], truth.shape, p["upsampling"])[0]
+    return probability_maps(test.arrays(image_index)[0], probs[0, 0], up, truth, f"{v.label}, {s.id}")

@@ -21,9 +21,13 @@ def resolve(path: str | Path) -> Path:
 
 
 def display(path: str | Path) -> str:
-    """Path for printing: relative to the project root when inside or beside it."""
-    p = Path(path).resolve()
-    root = project_root()
+    """Path for printing and for results: relative to the project root when inside or
+    beside it (``../shared/...``). Symbolic links are not followed, so a linked
+    ``../shared`` stays ``../shared``."""
+    import os
+
+    p = Path(os.path.abspath(resolve(path)))
+    root = Path(os.path.abspath(project_root()))
     for base, prefix in ((root, ""), (root.parent, "../")):
         try:
             return prefix + str(p.relative_to(base))

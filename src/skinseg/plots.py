@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 
 from skinseg.losses import foreground_prob
-from skinseg.transforms import to_tensor
+from skinseg.transforms import image_batch
 
 
 def _contour(ax, mask, color):
@@ -29,7 +29,7 @@ def overlays(samples, cache, size, n: int = 6, title: str = ""):
 
 
 def curves(histories: dict[str, pd.DataFrame]):
-    """Training loss and validation Jaccard per epoch, one line per variant."""
+    """Training loss and validation Jaccard per epoch, one line per run (label -> history)."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3), dpi=72)
     for name, h in histories.items():
         a.plot(h.epoch, h.train_loss, marker=".", label=name)
@@ -42,7 +42,8 @@ def curves(histories: dict[str, pd.DataFrame]):
 
 
 @torch.no_grad()
-def best_and_worst(model, samples, cache, size, per_image: pd.DataFrame, n: int = 3, metric: str = "jaccard"):
+def best_and_worst(model, samples, cache, size, per_image: pd.DataFrame, n: int = 3, metric: str = "jaccard",
+                   normalization: str = "imagenet", target: str = "lesion"):
     """Test images with the highest and lowest per-image ``metric``: truth (green)
     and prediction (magenta) contours."""
     df = per_image.sort_values(metric)
@@ -52,12 +53,58 @@ def best_and_worst(model, samples, cache, size, per_image: pd.DataFrame, n: int 
     for ax, i in zip(axes[0], picks):
         s = by_id[i]
         img = cache.image(s.image, size)
-        prob = foreground_prob(model(to_tensor(img)[None]))[0, 0]
+        prob = foreground_prob(model(image_batch(img, normalization)).float())[0, 0]
+        prob = 1 - prob if target == "background" else prob
         ax.imshow(img)
         _contour(ax, cache.mask(s.mask, size), "lime")
         _contour(ax, prob.numpy() > 0.5, "magenta")
         ax.set_title(f"{i}\n{metric} {float(df.set_index('image_id').loc[i, metric]):.2f}", fontsize=7)
         ax.axis("off")
     fig.suptitle(f"best {n} and worst {n} test images (green: truth, magenta: prediction)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def jaccard_distribution(per_image: pd.DataFrame, by: str = "variant", metric: str = "jaccard"):
+    """Per-image ``metric`` at each resolution, one box per ``by`` value and resolution."""
+    groups = [(f"{k}\n{res} res.", df[metric].to_numpy()) for (k, res), df in
+              per_image.groupby([by, "resolution"], sort=False)]
+    fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(groups)), 3), dpi=72)
+    ax.boxplot([g[1] for g in groups], showmeans=True)
+    ax.set_xticks(range(1, len(groups) + 1), [g[0] for g in groups], fontsize=7)
+    ax.set(ylabel=f"per-image {metric}", ylim=(-0.02, 1.02))
+    fig.tight_layout()
+    return fig
+
+
+def resolution_gap(per_image: pd.DataFrame, metric: str = "jaccard"):
+    """Histogram of per-image (original - training resolution) ``metric``, one series per variant."""
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=72)
+    for label, df in per_image.groupby("variant", sort=False):
+        wide = df.pivot_table(index=["seed", "image_id"], columns="resolution", values=metric)
+        ax.hist(wide["original"] - wide["training"], bins=40, alpha=0.6, label=label)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set(xlabel=f"{metric}: original minus training resolution (per image)", ylabel="images")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def probability_maps(image, prob_train: torch.Tensor, prob_up: torch.Tensor, truth, title: str = ""):
+    """One image: its probability map at training resolution, the same map upsampled to the
+    original mask's size, and both thresholded at 0.5 against the truth (green)."""
+    fig, axes = plt.subplots(1, 4, figsize=(11, 2.9), dpi=72)
+    axes[0].imshow(image)
+    axes[0].set_title("input (training size)", fontsize=8)
+    for ax, p, name in ((axes[1], prob_train, "training res."), (axes[2], prob_up, "upsampled (original res.)")):
+        ax.imshow(p, cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"p(lesion), {name}\n{float((p > 0.5).float().mean()):.3f} of pixels > 0.5", fontsize=8)
+    crop = prob_train[: prob_train.shape[0] // 4, : prob_train.shape[1] // 4]
+    axes[3].imshow(crop, cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+    axes[3].set_title("top-left 1/16 at training res.\n(pixel-level alternation)", fontsize=8)
+    _contour(axes[2], truth, "lime")
+    for ax in axes:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig

@@ -1,6 +1,6 @@
 """Run folders, atomic writes and provenance.
 
-Layout of one run: ``results/<profile>/<paper>/<variant>/<split>/`` with
+Layout of one run: ``results/<profile>/<paper>/<variant slug>/<partition>/seed<k>/`` with
 ``config.json`` (resolved), ``provenance.json``, ``history.csv``,
 ``metrics_per_image.csv`` and ``metrics.csv`` (tidy, written last: its presence
 marks the run finished). Checkpoints go to a git-ignored mirror under
@@ -23,10 +23,8 @@ import pandas as pd
 
 from skinseg.paths import display, project_root, resolve
 
-METRICS_COLUMNS = ["paper", "variant", "dataset", "split", "resolution", "reduction", "metric", "value"]
-# Config keys that do not change a run's numbers: ignored when deciding whether a
-# finished run may be reused.
-NON_RESULT_KEYS = frozenset({"overwrite", "progress", "num_workers", "results_dir", "checkpoint_dir", "cache_dir"})
+METRICS_COLUMNS = ["paper", "variant", "dataset", "split", "seed", "resolution", "target", "reduction", "metric",
+                   "value"]
 
 
 def _atomic(path: Path, write) -> Path:
@@ -97,7 +95,31 @@ def provenance(seed: int, device: str, dataset_fingerprint: str | None) -> dict:
 
 
 def comparable(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k not in NON_RESULT_KEYS}
+    """The keys of a run config that can change its numbers."""
+    from skinseg.params import NON_RUN
+
+    return {k: v for k, v in config.items() if k not in NON_RUN}
+
+
+def same_run(old: dict, new: dict) -> bool:
+    """Whether a recorded config ``old`` describes the same run as ``new``. A parameter added to
+    the schema after ``old`` was written counts as equal when ``new`` holds its default (the
+    default is what the old code did)."""
+    from skinseg.params import BY_NAME
+
+    a, b = comparable(old), comparable(new)
+    for k in b.keys() - a.keys():
+        if k in BY_NAME and b[k] == BY_NAME[k].default:
+            a[k] = b[k]
+    return a == b
+
+
+def config_digest(config: dict) -> str:
+    """sha256 of :func:`comparable` ``config`` (stored in checkpoints)."""
+    import hashlib
+
+    text = json.dumps(comparable(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -108,9 +130,10 @@ class RunDir:
     checkpoint_path: Path
 
     @classmethod
-    def for_run(cls, results_dir, profile, paper, variant, split, checkpoint_dir="checkpoints") -> "RunDir":
-        parts = (profile, paper, variant, split)
-        for name, value in zip(("profile", "paper", "variant", "split"), parts):
+    def for_run(cls, results_dir, profile, paper, variant, partition, seed: int = 0,
+                checkpoint_dir="checkpoints") -> "RunDir":
+        parts = (profile, paper, variant, partition, f"seed{seed}")
+        for name, value in zip(("profile", "paper", "variant", "partition", "seed"), parts):
             if not value or "/" in str(value) or str(value).startswith("."):
                 raise ValueError(f"{name}={value!r} is not a valid folder name")
         return cls(resolve(results_dir).joinpath(*parts), resolve(checkpoint_dir).joinpath(*parts))
@@ -131,10 +154,10 @@ class RunDir:
         holding a different config raises FileExistsError unless ``overwrite``.
         """
         old = self.existing_config()
-        if old is not None and comparable(old) != comparable(config):
+        if old is not None and not same_run(old, config):
             if not overwrite:
-                diff = sorted(k for k in set(old) | set(config)
-                              if k not in NON_RESULT_KEYS and old.get(k) != config.get(k))
+                a, b = comparable(old), comparable(config)
+                diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
                 raise FileExistsError(
                     f"{display(self.path)} holds a run with a different config (differs in: {', '.join(diff)}). "
                     "Pass overwrite=True (or --overwrite / OVERWRITE=1) to replace it, or choose another results_dir."
@@ -144,6 +167,9 @@ class RunDir:
         elif old is not None and overwrite:
             self.clear()
             old = None
+        if old is None:
+            # a new run never inherits a checkpoint left by a deleted or other results folder
+            self.clear()
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.path / "config.json", config)
         if old is None:
@@ -161,10 +187,10 @@ class RunDir:
                 shutil.rmtree(trash)
 
 
-def tidy_metrics(summary: dict, *, paper, variant, dataset, split, resolution, reduction) -> pd.DataFrame:
+def tidy_metrics(summary: dict, *, paper, variant, dataset, split, seed, resolution, target, reduction) -> pd.DataFrame:
     """Turn ``{metric: value}`` into rows of the tidy ``metrics.csv`` schema."""
     return pd.DataFrame(
-        [dict(paper=paper, variant=variant, dataset=dataset, split=split, resolution=resolution,
-              reduction=reduction, metric=k, value=float(v)) for k, v in summary.items()],
+        [dict(paper=paper, variant=variant, dataset=dataset, split=split, seed=seed, resolution=resolution,
+              target=target, reduction=reduction, metric=k, value=float(v)) for k, v in summary.items()],
         columns=METRICS_COLUMNS,
     )

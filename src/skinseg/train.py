@@ -4,18 +4,20 @@ Adam or SGD (momentum, weight decay); encoder/decoder parameter groups with
 their own learning rates; per-iteration schedules (constant, poly with power 0.9
 via ``torch.optim.lr_scheduler.PolynomialLR``, step drops via ``StepLR``);
 early stopping on a validation metric; the best-on-validation weights kept;
-a per-epoch history CSV; a tqdm bar per epoch; AMP and channels_last on CUDA.
+a per-epoch history CSV; a tqdm bar per epoch; autocast (bf16 on CPU and CUDA,
+fp16 on CUDA) and channels_last on either device.
 
 Resume: ``last.pt`` (model, optimiser, scheduler, scaler, RNG states, history,
-early-stopping state) is written atomically after every epoch. Data order and
-augmentation depend only on (seed, epoch, index), so a run killed anywhere and
-started again with the same config ends with the same numbers as an
-uninterrupted one (bitwise on CPU).
+early-stopping state, and the digest of the run's config) is written
+atomically after every epoch. Data order and augmentation depend only on
+(seed, epoch, index), so a run killed anywhere and started again with the same
+config ends with the same numbers as an uninterrupted one (bitwise on CPU). A
+``last.pt`` of another config is refused, never resumed.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
 
@@ -25,53 +27,57 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from skinseg.losses import foreground_prob
-from skinseg.metrics import METRIC_NAMES, confusion, summarize
+from skinseg import params as P
+from skinseg.inference import autocast, predict, prepare_images
+from skinseg.metrics import confusion, summarize
 from skinseg.results import save_torch, write_csv
 from skinseg.seed import rng_state, set_rng_state, torch_generator, worker_init_fn
 
-OPTIMIZERS = ("adam", "sgd")
-SCHEDULES = ("constant", "poly", "step")
+
+class StaleCheckpointError(RuntimeError):
+    """A checkpoint written by a run with another config."""
 
 
 @dataclass
 class TrainSettings:
+    """Training settings; names and meanings as in :mod:`skinseg.params` (filled by name
+    with :meth:`from_params`)."""
+
     epochs: int = 10
     batch_size: int = 8
     lr: float = 1e-4
     optimizer: str = "adam"
     momentum: float = 0.9
     weight_decay: float = 0.0
-    encoder_lr: float | None = None      # None: same as lr
+    encoder_lr: float = 0.0              # 0: same as lr
     lr_schedule: str = "constant"
     poly_power: float = 0.9
     lr_step_epochs: int = 30
     lr_step_gamma: float = 0.1
     early_stopping_patience: int = 0     # 0: never stop early
     monitor: str = "jaccard"             # validation metric to maximise (macro, training resolution)
-    amp: bool = True                     # CUDA only
-    channels_last: bool = True           # CUDA only
+    precision: str = "fp32"
+    channels_last: bool = False
+    normalization: str = "imagenet"
     num_workers: int = 0
     progress: bool = True
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+        if self.encoder_lr is None:
+            self.encoder_lr = 0.0
+        for f in fields(self):
+            P.check(f.name, getattr(self, f.name))
+        if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.lr_schedule not in SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {SCHEDULES}, got {self.lr_schedule!r}")
-        if self.monitor not in METRIC_NAMES:
-            raise ValueError(f"monitor must be one of {METRIC_NAMES}, got {self.monitor!r}")
+
+    @classmethod
+    def from_params(cls, params: dict) -> "TrainSettings":
+        return cls(**{f.name: params[f.name] for f in fields(cls)})
 
 
 def _param_groups(model, s: TrainSettings):
     enc = getattr(model, "encoder", None)
-    if s.encoder_lr is None or enc is None:
+    if not s.encoder_lr or enc is None:
         return [{"params": list(model.parameters()), "lr": s.lr}]
     enc_ids = {id(p) for p in enc.parameters()}
     return [{"params": [p for p in model.parameters() if id(p) in enc_ids], "lr": s.encoder_lr},
@@ -111,53 +117,43 @@ def _rng_from_safe(state: dict) -> dict:
             "torch": state["torch"], "cuda": state["cuda"]}
 
 
-@torch.no_grad()
-def predict(model, loader, device, amp: bool = False, channels_last: bool = False, loss_fn=None):
-    """Lesion probabilities ``(N, 1, H, W)`` float32 (CPU), masks ``(N, 1, H, W)`` in
-    loader order, and the mean per-image ``loss_fn`` (NaN when not given)."""
-    model.eval()
-    probs, masks, losses = [], [], []
-    for batch in loader:
-        x = batch["image"].to(device)
-        if channels_last:
-            x = x.to(memory_format=torch.channels_last)
-        with torch.autocast("cuda", enabled=amp):
-            logits = model(x).float()
-        if loss_fn is not None:
-            losses.append(loss_fn(logits, batch["mask"].to(device), reduction="none").cpu())
-        probs.append(foreground_prob(logits).cpu())
-        masks.append(batch["mask"])
-    mean_loss = float(torch.cat(losses).mean()) if losses else float("nan")
-    return torch.cat(probs), torch.cat(masks), mean_loss
-
-
 def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_dir, history_path,
-        seed: int, device: str = "cpu", on_step: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+        seed: int, device: str = "cpu", on_step: Callable[[int, int], None] | None = None,
+        config_digest: str = "") -> pd.DataFrame:
     """Train ``model`` (resuming from ``checkpoint_dir/last.pt`` if present); keep
     the best-on-validation weights in ``checkpoint_dir/best.pt``. Returns the
     per-epoch history (also written to ``history_path``).
 
+    ``config_digest`` identifies the run's config: it is stored in ``last.pt``, and
+    a ``last.pt`` holding another digest raises :class:`StaleCheckpointError`.
     ``on_step(epoch, step)`` is called after every optimiser step (tests use it to
     interrupt a run). A non-finite loss raises FloatingPointError naming the step.
     """
     s = settings
     ckdir = Path(checkpoint_dir)
     cuda = str(device).startswith("cuda")
-    amp, cl = s.amp and cuda, s.channels_last and cuda
     model.to(device)
-    if cl:
+    if s.channels_last:
         model.to(memory_format=torch.channels_last)
     drop_last = len(train_ds) > s.batch_size  # avoid a final batch of one (BatchNorm)
     steps_per_epoch = len(train_ds) // s.batch_size if drop_last else 1
     opt = make_optimizer(model, s)
     sched = make_scheduler(opt, s, steps_per_epoch)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    # loss scaling only for fp16: bf16 has fp32's exponent range
+    scaler = torch.amp.GradScaler("cuda", enabled=cuda and s.precision == "fp16")
     history: list[dict] = []
     best, bad_epochs, start_epoch, stopped = -math.inf, 0, 0, False
 
     last = ckdir / "last.pt"
     if last.is_file():
-        ck = torch.load(last, map_location=device, weights_only=True)
+        # to CPU first: RNG states must stay CPU tensors; weights and optimiser state are
+        # copied onto the model's device by load_state_dict
+        ck = torch.load(last, map_location="cpu", weights_only=True)
+        if ck.get("config_digest", "") != config_digest:
+            raise StaleCheckpointError(
+                f"{last} was written by a run with another config (digest {ck.get('config_digest') or 'none'}, "
+                f"this run {config_digest or 'none'}); it cannot be resumed. Delete {ckdir} or run with "
+                "overwrite=True")
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -172,6 +168,8 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         if stopped:
             break
         train_ds.set_epoch(epoch)
+        if hasattr(val_ds, "set_epoch"):
+            val_ds.set_epoch(epoch)  # matters only when validation is augmented too
         loader = DataLoader(train_ds, batch_size=s.batch_size, shuffle=True, drop_last=drop_last,
                             num_workers=s.num_workers, generator=torch_generator(seed, epoch),
                             worker_init_fn=worker_init_fn)
@@ -180,11 +178,11 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{s.epochs}", disable=not s.progress, leave=False,
                    mininterval=2.0)
         for step, batch in enumerate(bar):
-            x, y = batch["image"].to(device), batch["mask"].to(device)
-            if cl:
-                x = x.to(memory_format=torch.channels_last)
-            with torch.autocast("cuda", enabled=amp):
-                loss = loss_fn(model(x).float(), y)
+            x = prepare_images(batch["image"], device, s.normalization, s.channels_last)
+            y = batch["mask"].to(device)
+            with autocast(device, s.precision):
+                logits = model(x)
+            loss = loss_fn(logits.float(), y)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"loss is {loss.item()} at epoch {epoch + 1}, step {step + 1} (global step "
@@ -198,14 +196,16 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
             bar.set_postfix(loss=f"{np.mean(losses):.4f}")
             if on_step is not None:
                 on_step(epoch, step)
-        probs, masks, val_loss = predict(model, val_loader, device, amp, cl, loss_fn)
+        probs, masks, val_loss = predict(model, val_loader, device, s.precision, s.channels_last, s.normalization,
+                                         loss_fn)
         val = summarize(confusion(probs > 0.5, masks > 0.5).numpy(), "macro")
         row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
                **{f"val_{k}": v for k, v in val.items()}, "lr": opt.param_groups[-1]["lr"]}
         improved = val[s.monitor] > best
         if improved:
             best, bad_epochs = val[s.monitor], 0
-            save_torch(ckdir / "best.pt", {"model": model.state_dict(), "epoch": epoch + 1, s.monitor: best})
+            save_torch(ckdir / "best.pt", {"model": model.state_dict(), "epoch": epoch + 1, s.monitor: best,
+                                           "config_digest": config_digest})
         else:
             bad_epochs += 1
         row["best"] = improved
@@ -215,7 +215,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                           "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
                           "rng": _rng_to_safe(rng_state()), "history": history, "best": best,
                           "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
-                          "settings": asdict(s)})
+                          "settings": asdict(s), "config_digest": config_digest})
         write_csv(history_path, pd.DataFrame(history))
         if s.progress:
             print(f"epoch {epoch + 1}/{s.epochs}: train_loss {row['train_loss']:.4f}  "
@@ -223,7 +223,12 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     return pd.DataFrame(history)
 
 
-def load_best(model, checkpoint_dir, device: str = "cpu"):
-    ck = torch.load(Path(checkpoint_dir) / "best.pt", map_location=device, weights_only=True)
+def load_best(model, checkpoint_dir, device: str = "cpu", config_digest: str | None = None):
+    """Load ``best.pt`` into ``model`` (on ``device``); with ``config_digest``, refuse a
+    checkpoint of another config."""
+    f = Path(checkpoint_dir) / "best.pt"
+    ck = torch.load(f, map_location="cpu", weights_only=True)
+    if config_digest is not None and ck.get("config_digest", "") != config_digest:
+        raise StaleCheckpointError(f"{f} belongs to a run with another config; re-run with overwrite=True")
     model.load_state_dict(ck["model"])
-    return model
+    return model.to(device)

@@ -1,0 +1,45 @@
+"""Train (or reuse) every run of one paper notebook under a profile, without executing the
+notebook: for long profiles, so each finished run folder can be committed as it lands. The
+notebook, run afterwards with the same profile, reuses these runs (same config).
+
+    python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0,1]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from skinseg.experiment import Experiment
+from skinseg.papers import list_papers, get_paper
+from skinseg.profiles import load_profile, resolve
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", required=True)
+    ap.add_argument("--notebook", required=True, help="notebook stem or prefix, e.g. 01")
+    ap.add_argument("--data", help="override data_root")
+    ap.add_argument("--variants", help="comma-separated row labels (default: the profile's)")
+    ap.add_argument("--overwrite", action="store_true")
+    a = ap.parse_args(argv)
+    specs = [get_paper(k) for k in list_papers() if get_paper(k).notebook.startswith(a.notebook)]
+    if len(specs) != 1:
+        raise SystemExit(f"error: --notebook {a.notebook!r} matches {len(specs)} papers' notebooks")
+    spec = specs[0]
+    params = resolve(spec, load_profile(a.profile), a.data, a.overwrite)
+    if a.variants:
+        params["variants"] = a.variants
+    exp = Experiment(params, spec)
+    plan = exp.plan()
+    print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
+    for v, part, seed in plan:
+        t = time.time()
+        o = exp.run(v, part, seed)
+        print(f"{o.status:<6} {v.label} [{part}, seed {seed}] in {time.time() - t:.0f} s -> {o.run.path}",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

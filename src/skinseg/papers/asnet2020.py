@@ -1,0 +1,44 @@
+"""Paper 5: Zhu et al., ASNet (SPIE Medical Imaging 2020)."""
+from skinseg.papers.spec import PaperSpec, Reported, Variant
+
+# Table 2, mean ± sd over 5 folds, in %: Jaccard, Dice, Accuracy
+_TABLE2 = {
+    "U-Net": ((78.70, 0.317), (86.58, 0.376), (95.06, 0.251)),
+    "MultiResU-Net": ((80.30, 0.372), None, None),
+    "Baseline": ((81.12, 0.551), (87.90, 0.561), (95.69, 0.617)),
+    "Baseline_ASM_w/o_DI": ((81.56, 0.353), (88.25, 0.433), (95.80, 0.305)),
+    "Baseline_ASM_w/o_SA": ((81.79, 0.425), (88.46, 0.532), (95.92, 0.359)),
+    "Baseline_Wide": ((81.73, 0.376), (88.41, 0.438), (95.90, 0.342)),
+    "ASNet": ((82.15, 0.328), (88.88, 0.390), (96.00, 0.228)),
+}
+_REPORTED = tuple(
+    Reported("Table 2", row, metric, round(v[0] / 100, 6), round(v[1] / 100, 7), dataset="ISIC 2018 (5-fold CV)",
+             reported_only=row == "MultiResU-Net")
+    for row, cols in _TABLE2.items() for metric, v in zip(("jaccard", "dice", "accuracy"), cols) if v is not None
+)
+
+SPEC = PaperSpec(
+    key="asnet2020",
+    notebook="05_asnet_isic2018",
+    citation="Zhu et al., ASNet: An adaptive scale network for skin lesion segmentation in dermoscopy images. "
+             "SPIE Medical Imaging 2020.",
+    claim="An adaptive scale module on a ResNet-34 U-shape raises 5-fold Jaccard on ISIC 2018 to 82.15 %, above "
+          "every ablation and 3.45 points above U-Net.",
+    recipe=dict(paper_dataset="isic2018", protocol="kfold", folds=5, val_fraction=0.1, image_height=192,
+                image_width=256, augmentation="hflip", loss="bce_dice", optimizer="sgd", momentum=0.9,
+                weight_decay=1e-4, lr=0.01, lr_schedule="poly", poly_power=0.9, batch_size=12, epochs=100,
+                normalization="imagenet"),
+    recipe_sources=dict(protocol="5-fold cross-validation on ISIC 2018 (2,594 images)", image_height="256×192",
+                        augmentation="random horizontal flip", loss="BCE + Dice (eq. 3)",
+                        optimizer="SGD, momentum 0.9, weight decay 1e-4", lr="0.01, poly (power 0.9)",
+                        batch_size="12", epochs="not stated"),
+    variants=(
+        Variant("U-Net", "unet"),
+        Variant("Baseline", "asnet_baseline"),
+        Variant("Baseline_ASM_w/o_DI", "asnet_wo_di"),
+        Variant("Baseline_ASM_w/o_SA", "asnet_wo_sa"),
+        Variant("Baseline_Wide", "asnet_baseline_wide"),
+        Variant("ASNet", "asnet", main=True),
+    ),
+    reported=_REPORTED,
+)

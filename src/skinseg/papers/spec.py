@@ -1,0 +1,125 @@
+"""What a paper spec holds: citation, reported numbers as data, recipe, variants.
+
+A *variant* is one row of a paper's table: a label (the paper's row name), a
+model with its keyword arguments, and overrides of the flat parameters
+(:mod:`skinseg.params`) such as the loss, the target class or the optimiser.
+An *evaluation-only* variant (``eval_of``) reuses another variant's trained
+weights and changes only how they are scored (threshold, upsampling,
+post-processing).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from skinseg import params as P
+
+# parameters an evaluation-only variant may change: everything else is the trained model's
+EVAL_PARAMETERS = frozenset({"threshold", "upsampling", "postprocess", "opening_element", "opening_radius"})
+
+
+def slug(label: str) -> str:
+    """A folder name for a row label: ``"Baseline_ASM_w/o_SA"`` -> ``"baseline_asm_wo_sa"``."""
+    s = label.lower().replace("w/o", "wo").replace("+", "-plus-")
+    s = re.sub(r"[^a-z0-9_.-]+", "-", s).strip("-.")
+    return re.sub(r"-{2,}", "-", s)
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One number as the paper prints it.
+
+    ``value`` and ``sd`` are fractions (a paper's 82.15 % is stored as 0.8215)
+    unless ``metric`` is a count or a loss; ``where`` names the table or
+    section; ``reduction`` is given only where the paper says (macro/micro).
+    """
+
+    where: str
+    row: str
+    metric: str
+    value: float
+    sd: float | None = None
+    dataset: str = ""
+    reduction: str | None = None
+    epoch: int | None = None
+    reported_only: bool = False  # a competitor's row: quoted, never run
+    paper_dataset: str | None = None  # which dataset block, where a paper reports on several
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str
+    model: str
+    model_kwargs: dict = field(default_factory=dict)
+    overrides: dict = field(default_factory=dict)
+    eval_of: str | None = None
+    main: bool = False  # the paper's own model: trained with every seed in `seeds`
+    # the paper's row this reproduces when it differs from the label (e.g. one per dataset block);
+    # "" for rows of ours (audits, corrections) that reproduce none of the paper's rows
+    row: str | None = None
+    note: str = ""
+
+    @property
+    def slug(self) -> str:
+        return slug(self.label)
+
+    @property
+    def paper_row(self) -> str:
+        return self.label if self.row is None else self.row
+
+
+@dataclass(frozen=True)
+class PaperSpec:
+    key: str            # results folder name, e.g. "delatorre2018"
+    notebook: str       # notebook stem, e.g. "01_linknet64_isic2018"
+    citation: str
+    claim: str
+    recipe: dict        # the paper's settings as parameter values (what the `paper` profile runs)
+    recipe_sources: dict  # parameter -> where the paper says it, or "not stated"
+    variants: tuple[Variant, ...]
+    reported: tuple[Reported, ...] = ()
+
+    def __post_init__(self):
+        labels = [v.label for v in self.variants]
+        if len(set(labels)) != len(labels) or len({slug(x) for x in labels}) != len(labels):
+            raise ValueError(f"{self.key}: variant labels (and their folder names) must be unique: {labels}")
+        for name, value in self.recipe.items():
+            P.check(name, value)
+        for v in self.variants:
+            for name, value in v.overrides.items():
+                P.check(name, value)
+            if v.eval_of is not None:
+                if v.eval_of not in labels or self.variant(v.eval_of).eval_of is not None:
+                    raise ValueError(f"{self.key}: {v.label!r} evaluates {v.eval_of!r}, which is not a trained row")
+                bad = set(v.overrides) - EVAL_PARAMETERS
+                if bad:
+                    raise ValueError(f"{self.key}: evaluation-only row {v.label!r} cannot change {sorted(bad)}; "
+                                     f"only {sorted(EVAL_PARAMETERS)}")
+
+    def variant(self, label: "str | Variant") -> Variant:
+        """The row with this label (or folder name); a Variant of this paper is returned as is."""
+        if isinstance(label, Variant) and label in self.variants:
+            return label
+        for v in self.variants:
+            if v.label == label or v.slug == label:
+                return v
+        raise KeyError(f"{self.key} has no row {label!r}; rows: {', '.join(v.label for v in self.variants)}")
+
+    def select(self, labels: str | list[str] = "") -> list[Variant]:
+        """The rows named in ``labels`` (comma-separated or a list; empty: all), with every
+        evaluation-only row's trained row added before it."""
+        names = P.csv_list(labels) if isinstance(labels, str) else list(labels)
+        chosen = [self.variant(n) for n in names] if names else list(self.variants)
+        out: list[Variant] = []
+        for v in chosen:
+            if v.eval_of and self.variant(v.eval_of) not in out:
+                out.append(self.variant(v.eval_of))
+            if v not in out:
+                out.append(v)
+        return out
+
+    def reported_table(self):
+        import pandas as pd
+
+        return pd.DataFrame([r.__dict__ for r in self.reported])

@@ -1,0 +1,48 @@
+"""Profiles: YAML files of parameter overrides in ``reproduce/profiles/``.
+
+A notebook's parameters for a profile resolve as
+``schema defaults <- paper recipe <- profile["default"] <- profile[notebook stem]``
+(:func:`resolve`). The committed notebooks' parameters cells hold the ``smoke``
+resolution, so running a notebook by hand equals ``--profile smoke``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from skinseg import params as P
+from skinseg.papers import PaperSpec
+from skinseg.paths import project_root
+
+PROFILES_DIR = Path("reproduce") / "profiles"
+
+
+def profile_path(name: str) -> Path:
+    return Path(name) if name.endswith((".yaml", ".yml")) else project_root() / PROFILES_DIR / f"{name}.yaml"
+
+
+def load_profile(name: str) -> dict:
+    """A profile by name (``reproduce/profiles/<name>.yaml``) or by path; unknown keys are errors."""
+    f = profile_path(name)
+    if not f.is_file():
+        known = ", ".join(sorted(p.stem for p in (project_root() / PROFILES_DIR).glob("*.yaml")))
+        raise FileNotFoundError(f"no profile {name!r} ({f} missing); known profiles: {known}")
+    prof = yaml.safe_load(f.read_text()) or {}
+    for section, values in prof.items():
+        for k in values or {}:
+            if k not in P.BY_NAME:
+                raise ValueError(f"{f}: [{section}] sets unknown parameter {k!r}; valid: {', '.join(P.NAMES)}")
+    return prof
+
+
+def resolve(spec: PaperSpec, profile: dict, data: str | None = None, overwrite: bool = False) -> dict:
+    """The full parameter set of ``spec``'s notebook under ``profile`` (validated types)."""
+    out = {**P.defaults(), **spec.recipe, **(profile.get("default") or {}), **(profile.get(spec.notebook) or {})}
+    if data:
+        out["data_root"] = data
+    if overwrite:
+        out["overwrite"] = True
+    for k, v in out.items():
+        P.check(k, v)
+    return out

@@ -1,0 +1,88 @@
+"""Paper specs: each of the five builds (rows, protocol, settings) and every row trains one step."""
+import pytest
+
+from helpers_experiment import small_params
+from skinseg import params as P
+from skinseg.experiment import Experiment
+from skinseg.papers import Variant, get_paper, list_papers, paper_for_notebook, slug
+from skinseg.papers.spec import PaperSpec
+from skinseg.profiles import load_profile, resolve
+
+PROTOCOLS = {"delatorre2018": "holdout", "lesionseg2017": "holdout", "slsdeep2018": "official",
+             "flores_fpn": "ratio", "asnet2020": "kfold"}
+
+
+@pytest.fixture(autouse=True)
+def synthetic_in_tmp(tmp_path, monkeypatch):
+    import skinseg.data.sources as src
+
+    real = src.resolve
+    monkeypatch.setattr(src, "resolve", lambda p: tmp_path / "data" if p == "data" else real(p))
+
+
+def test_five_papers_registered_with_protocols():
+    assert list_papers() == list(PROTOCOLS)
+    for key, protocol in PROTOCOLS.items():
+        spec = get_paper(key)
+        assert spec.recipe["protocol"] == protocol and paper_for_notebook(spec.notebook) is spec
+        assert sum(v.main for v in spec.variants) >= 1
+    with pytest.raises(KeyError, match="valid: delatorre2018"):
+        get_paper("unet2015")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", list(PROTOCOLS))
+def test_every_row_of_every_paper_trains_one_step(tmp_path, key):
+    spec = get_paper(key)
+    # the paper's recipe (loss, optimiser, target, augmentation, ...) on tiny synthetic data, one step per row
+    p = small_params(tmp_path, spec, synthetic_n=12, batch_size=8, max_folds=1, lr=spec.recipe["lr"])
+    exp = Experiment(p, spec)
+    plan = exp.plan()
+    assert {v.label for v, _, _ in plan} == {v.label for v in spec.variants}
+    assert {part for _, part, _ in plan} == ({"fold0"} if key == "asnet2020" else {PROTOCOLS[key]})
+    for v, part, seed in plan:
+        o = exp.run(v, part, seed)
+        assert o.status == "new" and o.config["variant"] == v.label and o.config["model"] == v.model
+        for k, val in v.overrides.items():
+            assert o.config[k] == val, (v.label, k)
+        if v.eval_of is None:
+            assert len(o.history) == 1  # one epoch of one optimiser step
+        assert o.metrics.value.between(0, 1).all()
+
+
+def test_stand_ins_are_named_and_sized(tmp_path):
+    spec = get_paper("slsdeep2018")
+    exp = Experiment(small_params(tmp_path, spec, synthetic_n=40), spec)
+    d16 = exp.data(spec.variant("SLSDeep [ISBI 2016]"))
+    assert d16.label.startswith("ISIC 2016 stand-in") and "seeded 28/12" in d16.label  # 900/379 of 40
+    assert d16.counts().iloc[0].test == 12
+    d17 = exp.data(spec.variant("SLSDeep"))
+    assert d17.label.startswith("ISIC 2017 stand-in") and d17.note == "test = the val split (no test masks)"
+
+
+def test_spec_rejects_inconsistent_rows():
+    base = dict(key="x", notebook="99_x", citation="", claim="", recipe={}, recipe_sources={})
+    with pytest.raises(ValueError, match="unique"):
+        PaperSpec(**base, variants=(Variant("A", "unet"), Variant("a", "unet")))
+    with pytest.raises(ValueError, match="cannot change"):
+        PaperSpec(**base, variants=(Variant("A", "unet"), Variant("B", "unet", eval_of="A", overrides={"lr": 1.0})))
+    with pytest.raises(ValueError, match="loss='focal'"):
+        PaperSpec(**base, variants=(Variant("A", "unet", overrides={"loss": "focal"}),))
+    assert slug("Baseline_ASM_w/o_SA") == "baseline_asm_wo_sa" and slug("SLSDeep+ASC [ISBI 2016]") == \
+        "slsdeep-plus-asc-isbi-2016"
+
+
+def test_profiles_resolve_recipe_then_profile():
+    spec = get_paper("delatorre2018")
+    smoke, real = resolve(spec, load_profile("smoke")), resolve(spec, load_profile("cpu-real"))
+    assert smoke["lr"] == 1e-3 and real["lr"] == spec.recipe["lr"] == 1e-4  # recipe unless a profile overrides
+    assert real["precision"] == "bf16" and real["channels_last"] and real["seeds"] == "0,1,2"
+    for prof in ("smoke", "cpu-real", "paper"):
+        assert set(resolve(spec, load_profile(prof))) == set(P.NAMES)
+
+
+def test_profile_with_unknown_key_is_refused(tmp_path):
+    f = tmp_path / "bad.yaml"
+    f.write_text("default:\n  learning_rate: 0.1\n")
+    with pytest.raises(ValueError, match="unknown parameter 'learning_rate'"):
+        load_profile(str(f))
