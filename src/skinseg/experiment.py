@@ -24,7 +24,7 @@ from skinseg.metrics import REDUCTIONS
 from skinseg.models import build_model, count_parameters
 from skinseg.papers import PaperSpec, Variant, get_paper
 from skinseg.paths import display, resolve
-from skinseg.results import RunDir, config_digest, provenance, tidy_metrics, write_csv, write_json
+from skinseg.results import RunDir, config_digest, git_state, provenance, tidy_metrics, write_csv, write_json
 from skinseg.seed import seed_everything
 from skinseg.train import TrainSettings, fit, load_best
 
@@ -54,6 +54,9 @@ class Experiment:
         self.cache = PreprocessCache(self.params["cache_dir"])
         self._data: dict[tuple, Data] = {}
         self._probs: dict[tuple, tuple] = {}  # trained run -> test (probs, masks), for evaluation-only rows
+        # the code that trains is the code loaded now: record its git state, not the state at the end of a
+        # long batch (the tree may have been committed or edited meanwhile)
+        self.git = git_state()
 
     # -- what runs -------------------------------------------------------------------
     def variants(self) -> list[Variant]:
@@ -148,7 +151,7 @@ class Experiment:
                                           reduction=red)
                              for t in TARGETS for red in REDUCTIONS for res, summ in ev.summary(red, t).items()],
                             ignore_index=True)
-        write_json(rd.path / "provenance.json", provenance(seed, p["device"], data.fingerprint))
+        write_json(rd.path / "provenance.json", provenance(seed, p["device"], data.fingerprint, self.git))
         write_csv(rd.path / "metrics_per_image.csv", per_image)
         write_csv(rd.path / "metrics.csv", metrics)  # last: marks the run finished
         return Outcome(v.label, partition, seed, rd, status, config, history, metrics, per_image, n_params)

@@ -82,9 +82,10 @@ def git_state() -> dict:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def provenance(seed: int, device: str, dataset_fingerprint: str | None) -> dict:
+def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dict | None = None) -> dict:
+    """``git``: the state when the code that made the run was loaded (default: now)."""
     return {
-        "git": git_state(),
+        "git": git or git_state(),
         "packages": package_versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
