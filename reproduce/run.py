@@ -1,6 +1,6 @@
 """Batch runner: execute paper notebooks with a profile through papermill.
 
-    python reproduce/run.py --profile smoke [--notebooks 01 ...] [--data DIR] [--overwrite]
+    python reproduce/run.py --profile smoke [--notebooks 01 ...] [--data DIR] [--overwrite] [--set NAME=VALUE ...]
 
 Executed notebooks go to ``results/<profile>/notebooks/``. The kernel is the
 current Python environment. On the first failure the runner stops with exit
@@ -9,13 +9,16 @@ code 1 and names the notebook; its executed copy (with the traceback) is kept.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 import papermill as pm
+import yaml
 
 from skinseg.papers import paper_for_notebook
+from skinseg.params import check
 from skinseg.paths import display
 from skinseg.profiles import load_profile, resolve
 
@@ -37,9 +40,19 @@ def main(argv=None) -> int:
     ap.add_argument("--notebooks", nargs="*", help="stems or prefixes, e.g. 01 (default: all paper notebooks)")
     ap.add_argument("--data", help="override data_root for every notebook")
     ap.add_argument("--overwrite", action="store_true", help="replace finished runs whose config differs")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="override one parameter for every notebook, e.g. --set device=cpu --set max_images=8")
     a = ap.parse_args(argv)
+    os.chdir(ROOT)  # notebook paths are given relative to the project root (papermill records them)
     try:
         profile = load_profile(a.profile)
+        overrides = {}
+        for item in a.set:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"--set {item!r}: expected NAME=VALUE")
+            overrides[name] = yaml.safe_load(value)
+            check(name, overrides[name])
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: {e}") from None
     for nb in select(a.notebooks):
@@ -47,7 +60,7 @@ def main(argv=None) -> int:
             print(f"skip {nb.name}: profile {a.profile} has no entry for it")
             continue
         try:
-            params = resolve(paper_for_notebook(nb.stem), profile, a.data, a.overwrite)
+            params = {**resolve(paper_for_notebook(nb.stem), profile, a.data, a.overwrite), **overrides}
         except (KeyError, ValueError) as e:
             raise SystemExit(f"error: {nb.name} under profile {a.profile}: {e}") from None
         # executed notebooks live beside the runs: <results_dir>/<profile>/notebooks/
@@ -57,7 +70,8 @@ def main(argv=None) -> int:
         print(f"run  {nb.name}  profile={a.profile}  -> {display(out)}", flush=True)
         t = time.time()
         try:
-            pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3", cwd=str(ROOT),
+            # paths relative to the project root: papermill records them in the executed notebook
+            pm.execute_notebook(display(nb), display(out), parameters=params, kernel_name="python3", cwd=str(ROOT),
                                 progress_bar=False, log_output=False)
         except pm.PapermillExecutionError as e:
             print(f"FAILED {nb.name} ({e.ename}: {e.evalue}); executed copy with the traceback: "

@@ -2,7 +2,7 @@
 notebook: for long profiles, so each finished run folder can be committed as it lands. The
 notebook, run afterwards with the same profile, reuses these runs (same config).
 
-    python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0,1]
+    python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--data DIR]
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 import time
 
 from skinseg.experiment import Experiment
-from skinseg.papers import list_papers, get_paper
+from skinseg.papers import get_paper, list_papers
 from skinseg.profiles import load_profile, resolve
 
 

@@ -93,10 +93,10 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
     o = exp.run_all()[0]
     last = o.run.checkpoint_path / "last.pt"
     ck = torch.load(last, weights_only=True)
-    ck["config_digest"] = "0" * 64
+    ck["config"]["lr"] = 0.5  # as if written by a run with another learning rate
     torch.save(ck, last)
     (o.run.path / "metrics.csv").unlink()  # unfinished: the next call resumes
-    with pytest.raises(StaleCheckpointError, match="another config"):
+    with pytest.raises(StaleCheckpointError, match="another config .differs in: lr"):
         Experiment(p, paper="delatorre2018").run_all()
 
 
@@ -157,3 +157,20 @@ def test_missing_data_root_is_clear(tmp_path):
 def test_parameters_helper_names_missing():
     with pytest.raises(NameError, match="profile"):
         parameters({})
+
+
+def test_evaluation_only_rows_refuse_weights_that_did_not_make_the_trained_row(tmp_path):
+    p = params(tmp_path, image_height=64, image_width=64, epochs=1, variants="LesionSeg")
+    trained = Experiment(p, paper="lesionseg2017").run_all()[0]
+    assert (trained.run.path / "weights.json").is_file()
+    best = trained.run.checkpoint_path / "best.pt"
+    ck = torch.load(best, weights_only=True)
+    ck["model"] = {k: v + 1 if v.is_floating_point() else v for k, v in ck["model"].items()}
+    torch.save(ck, best)  # e.g. a local checkpoint from another machine under the same config
+    with pytest.raises(FileNotFoundError, match="not the checkpoint that made"):
+        Experiment({**p, "variants": "no post-processing"}, paper="lesionseg2017").run_all()
+
+
+def test_max_images_is_named_in_the_dataset_label(tmp_path):
+    d = Experiment(params(tmp_path, max_images=10), paper="delatorre2018").prepare_data()
+    assert d.label == "ISIC 2018 (synthetic), first 10 per split (10 train + 4 val)"

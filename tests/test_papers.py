@@ -86,3 +86,18 @@ def test_profile_with_unknown_key_is_refused(tmp_path):
     f.write_text("default:\n  learning_rate: 0.1\n")
     with pytest.raises(ValueError, match="unknown parameter 'learning_rate'"):
         load_profile(str(f))
+
+
+def test_rows_compared_seed_by_seed_share_the_seed_list(tmp_path):
+    spec = get_paper("slsdeep2018")
+    exp = Experiment(small_params(tmp_path, spec, seeds="0,1,2", ablation_seeds="0"), spec)
+    seeds = {v.label: exp.seeds(v) for v in spec.variants}
+    assert seeds["SLSDeep"] == seeds["SLSDeep-EPE"] == seeds["SLSDeep (as-published EPE)"] == [0, 1, 2]
+    assert seeds["SLSDeep+ASC"] == [0]
+
+
+def test_synthetic_data_does_not_depend_on_the_split_seed(tmp_path):
+    spec = get_paper("flores_fpn")  # split_seed 35
+    a = Experiment(small_params(tmp_path, spec), spec).data()
+    b = Experiment(small_params(tmp_path, get_paper("delatorre2018")), "delatorre2018").data()
+    assert a.root == b.root

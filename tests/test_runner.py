@@ -24,3 +24,17 @@ def test_unknown_profile_lists_known(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", "fastest"],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "known profiles: cpu-real, paper, smoke" in r.stderr
+
+
+def test_paper_profile_starts_on_cpu_with_overrides(tmp_path):
+    """The `paper` profile (GPU, real downloads) runs one small step here with --set overrides."""
+    r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", "paper", "--notebooks", "01",
+                        "--set", "device=cpu", "--set", "data_root=synthetic", "--set", "dataset=auto",
+                        "--set", "max_images=8", "--set", "epochs=1", "--set", "image_height=64",
+                        "--set", "image_width=64", "--set", "seeds='0'", "--set", "num_workers=0",
+                        "--set", f"results_dir={tmp_path / 'results'}", "--set", f"checkpoint_dir={tmp_path / 'ck'}"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    cfg = json.loads(next((tmp_path / "results" / "paper").rglob("config.json")).read_text())
+    assert cfg["lr"] == 1e-4 and cfg["early_stopping_patience"] == 20 and cfg["precision"] == "bf16"  # the recipe
+    assert cfg["epochs"] == 1 and cfg["device"] == "cpu"

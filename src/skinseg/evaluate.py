@@ -111,7 +111,7 @@ def lesion_probabilities(model, dataset, device="cpu", batch_size=8, precision="
 
 def score(probs: torch.Tensor, masks: torch.Tensor, samples: list[Sample], dataset: str, s: EvalSettings,
           original_masks: dict[str, Path] | None = None, original: bool = True,
-          prediction_dir: Path | None = None, workers: int | None = None) -> Evaluation:
+          prediction_dir: Path | None = None, workers: int = 2) -> Evaluation:
     """Score lesion probabilities ``(N, 1, h, w)`` against ``masks`` (same size) and, with
     ``original``, against each sample's original mask (``original_masks[id]`` or its own
     mask file). ``prediction_dir``: write the original-resolution predictions there as
@@ -129,8 +129,9 @@ def score(probs: torch.Tensor, masks: torch.Tensor, samples: list[Sample], datas
                 write_prediction(Path(prediction_dir), ids[i], pred)
             return confusion_counts(pred, truth)
 
-        # decoding, interpolation and morphology release the GIL: a few threads overlap them,
-        # holding at most workers + 1 full-size masks at a time
+        # decoding, interpolation and morphology release the GIL: a few threads overlap them. Each image in
+        # flight holds ~8 bytes per original pixel (float map, bool masks, opening temporaries: ~230 MB at
+        # 4288x6688), and at most workers + 1 are in flight, so keep workers small
         cms = list(ordered_map(one, range(len(samples)), workers))
         tables["original"] = per_image_table(ids, np.stack(cms))
     return Evaluation(tables, probs)

@@ -9,6 +9,7 @@ weights and change only how the predictions are scored.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pandas as pd
 
 from skinseg import params as P
 from skinseg.data import PreprocessCache, SegmentationDataset
+from skinseg.data.fingerprint import file_sha256
 from skinseg.data.protocols import partition_digest
 from skinseg.data.sources import Data, load
 from skinseg.evaluate import EvalSettings, lesion_probabilities, score
@@ -24,7 +26,7 @@ from skinseg.metrics import REDUCTIONS
 from skinseg.models import build_model, count_parameters
 from skinseg.papers import PaperSpec, Variant, get_paper
 from skinseg.paths import display, resolve
-from skinseg.results import RunDir, config_digest, git_state, provenance, tidy_metrics, write_csv, write_json
+from skinseg.results import RunDir, git_state, provenance, tidy_metrics, write_csv, write_json
 from skinseg.seed import seed_everything
 from skinseg.train import TrainSettings, fit, load_best
 
@@ -70,8 +72,8 @@ class Experiment:
     def seeds(self, v: Variant) -> list[int]:
         if v.eval_of:
             return self.seeds(self.spec.variant(v.eval_of))
-        return P.seed_list(self.params["seeds"] if v.main else self.params["ablation_seeds"],
-                           "seeds" if v.main else "ablation_seeds")
+        name = "seeds" if v.seeds_from == "main" else "ablation_seeds"
+        return P.seed_list(self.params[name], name)
 
     def partitions(self, v: Variant) -> list[str]:
         parts = self.data(v).partitions
@@ -111,8 +113,11 @@ class Experiment:
     # -- runs ------------------------------------------------------------------------
     def run_config(self, v: Variant, partition: str, seed: int) -> dict:
         p, data = self.variant_params(v), self.data(v)
-        return {**P.run_keys(p), "paper": self.spec.key, "variant": v.label, "model": v.model,
-                "model_kwargs": dict(v.model_kwargs), "eval_of": v.eval_of, "partition": partition, "seed": seed,
+        paths = {k: display(p[k]) for k in ("data_root", "original_masks_root") if p[k] and p[k] != "synthetic"}
+        trained = self.spec.variant(v.eval_of) if v.eval_of else v
+        extra = {"trained_weights_sha256": self._weights_sha256(trained, partition, seed)} if v.eval_of else {}
+        return {**P.run_keys(p), **paths, **extra, "paper": self.spec.key, "variant": v.label, "model": trained.model,
+                "model_kwargs": dict(trained.model_kwargs), "eval_of": v.eval_of, "partition": partition, "seed": seed,
                 "dataset_label": data.label, "data_layout": data.layout, "resolved_data_root": display(data.root),
                 "split_file": display(data.split_file), "split_sha256": partition_digest(data.table, partition),
                 "data_fingerprint": data.fingerprint}
@@ -165,13 +170,22 @@ class Experiment:
         val_aug = p["augmentation"] if p["augment_validation"] else "none"
         train_ds = self.dataset(data, partition, "train", p, p["augmentation"], p["target"], seed)
         val_ds = self.dataset(data, partition, "val", p, val_aug, p["target"], seed)
-        digest = config_digest(config)
         history = fit(model, train_ds, val_ds, loss_from_params(p), TrainSettings.from_params(p), rd.checkpoint_path,
-                      rd.path / "history.csv", seed, p["device"], config_digest=digest)
-        load_best(model, rd.checkpoint_path, p["device"], digest)
+                      rd.path / "history.csv", seed, p["device"], run_config=config)
+        load_best(model, rd.checkpoint_path, p["device"], config)
         probs, masks = self._predict_test(model, p, data, partition)
-        self._probs[(v.label, partition, seed)] = (probs, masks)
+        if any(w.eval_of == v.label for w in self.variants()):  # kept only for this row's evaluation-only rows
+            self._probs[(v.label, partition, seed)] = (probs, masks)
+        write_json(rd.path / "weights.json", {"best_sha256": file_sha256(rd.checkpoint_path / "best.pt")})
         return history, probs, masks
+
+    def _weights_sha256(self, trained: Variant, partition: str, seed: int) -> str:
+        """sha256 of a trained run's best weights, as its run folder records it."""
+        f = self.run_dir(trained, partition, seed).path / "weights.json"
+        if not f.is_file():
+            raise FileNotFoundError(f"evaluation-only rows of {trained.label!r} need its finished run "
+                                    f"({display(f.parent)}); run {trained.label!r} first (it comes first in plan())")
+        return json.loads(f.read_text())["best_sha256"]
 
     def _predict_test(self, model, p, data, partition):
         test_ds = self.dataset(data, partition, "test", p)
@@ -182,12 +196,16 @@ class Experiment:
         key = (trained.label, partition, seed)
         if key not in self._probs:
             model = self.best_model(trained, partition, seed)
+            rd = self.run_dir(trained, partition, seed)
             if model is None:
-                rd = self.run_dir(trained, partition, seed)
                 raise FileNotFoundError(
                     f"evaluation-only rows of {trained.label!r} need its weights ({display(rd.checkpoint_path)}/"
                     f"best.pt), which are absent here; run {trained.label!r} again with overwrite=True to re-create "
                     "them")
+            if file_sha256(rd.checkpoint_path / "best.pt") != self._weights_sha256(trained, partition, seed):
+                raise FileNotFoundError(
+                    f"{display(rd.checkpoint_path)}/best.pt is not the checkpoint that made {display(rd.path)} "
+                    f"(sha256 differs from its weights.json); run {trained.label!r} again with overwrite=True")
             self._probs[key] = self._predict_test(model, self.variant_params(trained), self.data(trained), partition)
         return self._probs[key]
 
@@ -201,9 +219,8 @@ class Experiment:
         rd = self.run_dir(v, partition, seed)
         if not (rd.checkpoint_path / "best.pt").is_file():
             return None
-        digest = config_digest(self.run_config(v, partition, seed))
         model = build_model(v.model, **v.model_kwargs)
-        return load_best(model, rd.checkpoint_path, self.params["device"], digest).eval()
+        return load_best(model, rd.checkpoint_path, self.params["device"], self.run_config(v, partition, seed)).eval()
 
 
 def metric_table(outcomes: list[Outcome], metric: str = "jaccard", reduction: str = "macro",

@@ -62,12 +62,7 @@ def reported_vs_reproduced(exp, outcomes, resolution: str = "original", reductio
     for r in exp.spec.reported:
         mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
                 and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
-        if r.metric == "parameters":
-            vals = sorted({o.parameters for o in mine})
-        else:
-            vals = [float(o.metrics.query("metric == @r.metric and resolution == @resolution and "
-                                          "reduction == @reduction and target == 'lesion'").value.iloc[0])
-                    for o in mine]
+        vals = _reproduced(exp, r, mine, resolution, reduction)
         rows.append({"where": r.where, "row": r.row, "metric": r.metric,
                      "reported": r.value if r.sd is None else f"{r.value} ± {r.sd}",
                      "reproduced": "reported only" if r.reported_only else "not run" if not vals else
@@ -75,6 +70,28 @@ def reported_vs_reproduced(exp, outcomes, resolution: str = "original", reductio
                      "difference": (pd.Series(vals, dtype=float).mean() - r.value) if vals else float("nan"),
                      "data used": dataset_used(exp, mine[0].variant) if mine else ""})
     return pd.DataFrame(rows)
+
+
+def _reproduced(exp, r, outcomes, resolution, reduction) -> list:
+    """Our values of reported number ``r``: parameter counts; per-epoch validation values from the
+    history (``epoch`` set: ``val_loss`` for a loss, ``val_<metric>`` otherwise, on the trained target);
+    else test metrics of the row's own target."""
+    if r.metric == "parameters":
+        return sorted({o.parameters for o in outcomes})
+    out = []
+    for o in outcomes:
+        if r.epoch is not None:
+            col = "val_loss" if r.metric.endswith("_loss") else f"val_{r.metric}"
+            h = o.history[o.history.epoch == r.epoch] if len(o.history) else o.history
+            if len(h) and col in h:
+                out.append(float(h[col].iloc[0]))
+            continue
+        target = exp.variant_params(o.variant)["target"]
+        m = o.metrics.query("metric == @r.metric and resolution == @resolution and reduction == @reduction "
+                            "and target == @target")
+        if len(m):
+            out.append(float(m.value.iloc[0]))
+    return out
 
 
 def probability_map_figure(exp, variant, image_index: int = 0):

@@ -178,7 +178,8 @@ def validate(params: dict) -> dict:
         raise ValueError(f"unknown parameter(s): {', '.join(extra)}; valid: {', '.join(NAMES)}")
     for n in NAMES:
         check(n, params[n])
-    p = dict(params)
+    # 1 and 1.0 are the same learning rate: one spelling in configs and their digests
+    p = {n: float(v) if BY_NAME[n].type is float else v for n, v in params.items()}
     for name in ("image_height", "image_width"):
         if p[name] % 32:
             _fail(name, p[name], f"must be a multiple of 32 (e.g. {max(32, round(p[name] / 32) * 32)})")

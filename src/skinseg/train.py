@@ -16,6 +16,7 @@ config ends with the same numbers as an uninterrupted one (bitwise on CPU). A
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -30,7 +31,7 @@ from tqdm import tqdm
 from skinseg import params as P
 from skinseg.inference import autocast, predict, prepare_images
 from skinseg.metrics import confusion, summarize
-from skinseg.results import save_torch, write_csv
+from skinseg.results import comparable, save_torch, write_csv
 from skinseg.seed import rng_state, set_rng_state, torch_generator, worker_init_fn
 
 
@@ -77,8 +78,11 @@ class TrainSettings:
 
 def _param_groups(model, s: TrainSettings):
     enc = getattr(model, "encoder", None)
-    if not s.encoder_lr or enc is None:
+    if not s.encoder_lr:
         return [{"params": list(model.parameters()), "lr": s.lr}]
+    if enc is None:
+        raise ValueError(f"encoder_lr={s.encoder_lr}: {type(model).__name__} has no .encoder to give its own "
+                         "learning rate; set encoder_lr=0")
     enc_ids = {id(p) for p in enc.parameters()}
     return [{"params": [p for p in model.parameters() if id(p) in enc_ids], "lr": s.encoder_lr},
             {"params": [p for p in model.parameters() if id(p) not in enc_ids], "lr": s.lr}]
@@ -117,15 +121,34 @@ def _rng_from_safe(state: dict) -> dict:
             "torch": state["torch"], "cuda": state["cuda"]}
 
 
+def _check_config(ck: dict, path: Path, run_config: dict | None) -> None:
+    """Refuse a checkpoint written under another run config (see :func:`skinseg.results.same_run`)."""
+    from skinseg.paths import display
+    from skinseg.results import config_digest, same_run
+
+    old = ck.get("config")
+    if old is None and not ck.get("config_digest") and run_config is None:
+        return  # both written outside any run folder (direct fit() calls)
+    if old is not None and run_config is not None and same_run(old, run_config):
+        return
+    if old is None and run_config is not None and ck.get("config_digest") == config_digest(run_config):
+        return  # a checkpoint of the first 3a commits: digest only
+    a, b = comparable(old or {}), comparable(run_config or {})
+    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    raise StaleCheckpointError(
+        f"{display(path)} was written by a run with another config (differs in: {', '.join(diff) or 'unknown'}); "
+        f"it cannot be used here. Delete {display(path.parent)} or run with overwrite=True")
+
+
 def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_dir, history_path,
         seed: int, device: str = "cpu", on_step: Callable[[int, int], None] | None = None,
-        config_digest: str = "") -> pd.DataFrame:
+        run_config: dict | None = None) -> pd.DataFrame:
     """Train ``model`` (resuming from ``checkpoint_dir/last.pt`` if present); keep
     the best-on-validation weights in ``checkpoint_dir/best.pt``. Returns the
     per-epoch history (also written to ``history_path``).
 
-    ``config_digest`` identifies the run's config: it is stored in ``last.pt``, and
-    a ``last.pt`` holding another digest raises :class:`StaleCheckpointError`.
+    ``run_config``: the run's config; its comparable part is stored in ``last.pt`` and
+    ``best.pt``, and a ``last.pt`` of another config raises :class:`StaleCheckpointError`.
     ``on_step(epoch, step)`` is called after every optimiser step (tests use it to
     interrupt a run). A non-finite loss raises FloatingPointError naming the step.
     """
@@ -149,11 +172,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         # to CPU first: RNG states must stay CPU tensors; weights and optimiser state are
         # copied onto the model's device by load_state_dict
         ck = torch.load(last, map_location="cpu", weights_only=True)
-        if ck.get("config_digest", "") != config_digest:
-            raise StaleCheckpointError(
-                f"{last} was written by a run with another config (digest {ck.get('config_digest') or 'none'}, "
-                f"this run {config_digest or 'none'}); it cannot be resumed. Delete {ckdir} or run with "
-                "overwrite=True")
+        _check_config(ck, last, run_config)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
@@ -162,6 +181,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         history, best, bad_epochs, stopped = ck["history"], ck["best"], ck["bad_epochs"], ck["stopped"]
         start_epoch = ck["epoch"] + 1
 
+    stored = None if run_config is None else json.loads(json.dumps(comparable(run_config), default=str))
     val_loader = DataLoader(val_ds, batch_size=s.batch_size, shuffle=False, num_workers=s.num_workers,
                             worker_init_fn=worker_init_fn)
     for epoch in range(start_epoch, s.epochs):
@@ -205,7 +225,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         if improved:
             best, bad_epochs = val[s.monitor], 0
             save_torch(ckdir / "best.pt", {"model": model.state_dict(), "epoch": epoch + 1, s.monitor: best,
-                                           "config_digest": config_digest})
+                                           "config": stored})
         else:
             bad_epochs += 1
         row["best"] = improved
@@ -215,7 +235,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                           "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
                           "rng": _rng_to_safe(rng_state()), "history": history, "best": best,
                           "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
-                          "settings": asdict(s), "config_digest": config_digest})
+                          "settings": asdict(s), "config": stored})
         write_csv(history_path, pd.DataFrame(history))
         if s.progress:
             print(f"epoch {epoch + 1}/{s.epochs}: train_loss {row['train_loss']:.4f}  "
@@ -223,12 +243,12 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     return pd.DataFrame(history)
 
 
-def load_best(model, checkpoint_dir, device: str = "cpu", config_digest: str | None = None):
-    """Load ``best.pt`` into ``model`` (on ``device``); with ``config_digest``, refuse a
+def load_best(model, checkpoint_dir, device: str = "cpu", run_config: dict | None = None):
+    """Load ``best.pt`` into ``model`` (on ``device``); with ``run_config``, refuse a
     checkpoint of another config."""
     f = Path(checkpoint_dir) / "best.pt"
     ck = torch.load(f, map_location="cpu", weights_only=True)
-    if config_digest is not None and ck.get("config_digest", "") != config_digest:
-        raise StaleCheckpointError(f"{f} belongs to a run with another config; re-run with overwrite=True")
+    if run_config is not None:
+        _check_config(ck, f, run_config)
     model.load_state_dict(ck["model"])
     return model.to(device)

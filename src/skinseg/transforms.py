@@ -35,9 +35,6 @@ STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 AUGMENTATIONS = ("none", "flip", "flip_rot90", "flip_rot90_color", "slsdeep", "fpn_code", "hflip")
 NORMALIZATIONS = ("imagenet", "per_image")
 
-# fpn_code: margin of the "pad, then random crop back to the input size" step, per side, as a
-# fraction of the side (the same 10 % as its shift_limit).
-FPN_CROP_MARGIN = 0.1
 
 
 class _Rotate0or180(A.RandomRotate90):
@@ -74,22 +71,18 @@ def _transforms(kind: str, h: int, w: int) -> list:
             A.HorizontalFlip(p=0.5),
         ]
     if kind == "fpn_code":  # the public FPN repository's training pipeline (see augment's docstring)
-        mh, mw = max(1, round(FPN_CROP_MARGIN * h)), max(1, round(FPN_CROP_MARGIN * w))
         return [
             A.Resize(h, w, interpolation=cv2.INTER_AREA, mask_interpolation=cv2.INTER_NEAREST),
             A.PadIfNeeded(min_height=h, min_width=w, **_constant0()),
-            A.Sequential(
-                [A.PadIfNeeded(min_height=h + 2 * mh, min_width=w + 2 * mw, **_constant0()), A.RandomCrop(h, w)],
-                p=0.3,
-            ),
+            A.RandomCrop(h, w, p=0.3),  # a crop of the input size from an image of that size: a no-op, kept as in the code
             A.HorizontalFlip(p=0.5),
-            A.RandomBrightnessContrast(brightness_limit=0.3, contrast_limit=0.3, p=0.4),
+            A.RandomBrightnessContrast(brightness_limit=0.2, contrast_limit=0.2, brightness_by_max=True, p=0.4),
             # ShiftScaleRotate(shift_limit=0.1, scale_limit=0.5, rotate_limit=0, border_mode=0), written as
             # the Affine it is; keep_ratio=True keeps the isotropic scale of albumentations < 2 (2.x's
             # ShiftScaleRotate draws x and y scales independently and warns that it is deprecated).
             A.Affine(
                 scale=(0.5, 1.5), translate_percent=(-0.1, 0.1), rotate=0, keep_ratio=True, fit_output=False,
-                p=0.5, **_constant0(),
+                p=1.0, **_constant0(),
             ),
         ]
     raise ValueError(f"augmentation must be one of {AUGMENTATIONS}, got {kind!r}")
@@ -117,14 +110,13 @@ def augment(img: np.ndarray, mask: np.ndarray, kind: str, seed: int, epoch: int,
     - ``flip_rot90_color``: ``flip_rot90``, then brightness and contrast jitter +-10 %.
     - ``slsdeep`` (SLSDeep): isotropic scale 0.5-1.5 and rotation +-10 degrees about the centre at
       the same output size, then a horizontal flip p = 0.5.
-    - ``fpn_code`` (the FPN repository's training code as described to us): resize to the input
-      size (``INTER_AREA``; a no-op here, as the input already has the size the network sees), pad
-      if needed (no-op likewise), then with p = 0.3 "random crop of the input size", read as: pad
-      each side by ``FPN_CROP_MARGIN`` (10 %) of the side with zeros and crop a random window of the
-      input size back, i.e. a random translation of up to +-10 % with zero fill (a crop of the
-      input size from an image of that size would otherwise do nothing); horizontal flip p = 0.5;
-      brightness/contrast limit 0.3 with p = 0.4; shift-scale-rotate (shift 0.1, scale 0.5,
-      rotation 0, zero border) with albumentations' default p = 0.5, as no p was given.
+    - ``fpn_code``: ``transformation.py`` of the public FPN repository (alberflor/semantic-segmentation-skin)
+      at commit 2695bad (2020-11-21, the commit that adds the per-epoch logs behind the paper's Table 2):
+      resize to the input size (``INTER_AREA``) and pad to it (no-ops here: the input already has the
+      size the network sees), ``RandomCrop`` of the input size with p = 0.3 (a no-op on an image of that
+      size, kept as written), horizontal flip p = 0.5, brightness/contrast limit 0.2 with p = 0.4 (0.3
+      only from commit f1ea2f0, 2020-12-17), shift-scale-rotate (shift 0.1, scale 0.5, rotation 0, zero
+      border) with p = 1.
 
     Seeding: one ``numpy.random.Generator`` from ``rng_for(seed, epoch, index)`` and one
     ``random.Random`` seeded from it are shared by all transforms of the pipeline for this call

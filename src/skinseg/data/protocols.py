@@ -86,7 +86,7 @@ def stand_in(idx: DatasetIndex, paper_dataset: str, split_seed: int, synthetic: 
     if idx.dataset == paper_dataset:
         return DATASET_NAMES[paper_dataset] + tag, with_masks
     if idx.dataset == "ph2" or paper_dataset == "ph2":
-        raise DataError(f"{idx.root}: holds {idx.dataset}, and no stand-in for {paper_dataset} can be made from it; "
+        raise DataError(f"{display(idx.root)}: holds {idx.dataset}, and no stand-in for {paper_dataset} can be made from it; "
                         f"point data_root at {paper_dataset} data (or set paper_dataset={idx.dataset!r})")
     train = with_masks.get("train", [])
     if paper_dataset == "isic2016":
@@ -95,7 +95,7 @@ def stand_in(idx: DatasetIndex, paper_dataset: str, split_seed: int, synthetic: 
         n_train = ISIC2016_SIZES[0] if n >= total else max(1, round(n * ISIC2016_SIZES[0] / total))
         n_test = ISIC2016_SIZES[1] if n >= total else n - n_train
         if n_test < 1:
-            raise DataError(f"{idx.root}: {n} training images cannot make an ISIC 2016 stand-in (needs >= 2)")
+            raise DataError(f"{display(idx.root)}: {n} training images cannot make an ISIC 2016 stand-in (needs >= 2)")
         order = np.random.default_rng(split_seed).permutation(n)
         picked = {"train": [train[i] for i in sorted(order[:n_train])],
                   "test": [train[i] for i in sorted(order[n_train:n_train + n_test])]}

@@ -55,13 +55,14 @@ def load(p: dict, results_root: Path) -> Data:
     ``p["paper_dataset"]``, make or check the split file under ``results_root/splits/``,
     and find the original-resolution masks of the test images."""
     synthetic = p["data_root"] == "synthetic"
-    root = synthetic_root(p["synthetic_n"], p["synthetic_size"], p["split_seed"]) if synthetic \
-        else resolve(p["data_root"])
+    # the synthetic data does not depend on split_seed: a paper's split seed (FPN: 35) splits the same images
+    root = synthetic_root(p["synthetic_n"], p["synthetic_size"], 0) if synthetic else resolve(p["data_root"])
     idx = discover(root, None if p["dataset"] == "auto" else p["dataset"])
     idx.raise_problems()
     label, splits = protocols.stand_in(idx, p["paper_dataset"], p["split_seed"], synthetic)
     if p["max_images"]:
         splits = {k: v[: p["max_images"]] for k, v in splits.items()}
+        label += f", first {p['max_images']} per split ({' + '.join(f'{len(v):,} {k}' for k, v in splits.items())})"
     inputs = protocols.SplitInputs(p["paper_dataset"], idx.dataset, synthetic, p["protocol"], p["val_fraction"],
                                    p["folds"] if p["protocol"] == "kfold" else 0, p["split_seed"], p["max_images"],
                                    protocols.ids_digest(splits))

@@ -9,12 +9,13 @@ SPEC = PaperSpec(
     claim="An FPN with an SE-ResNeXt50 encoder trained with a Dice loss reaches IoU 0.90 after 10 epochs.",
     recipe=dict(paper_dataset="isic2018", protocol="ratio", val_fraction=0.3, split_seed=35, max_images=300,
                 image_height=320, image_width=320, loss="dice", optimizer="adam", lr=1e-4, lr_schedule="step",
-                lr_step_epochs=10, lr_step_gamma=0.1, epochs=20, batch_size=3, augmentation="fpn_code",
+                lr_step_epochs=11, lr_step_gamma=0.1, epochs=20, batch_size=3, augmentation="fpn_code",
                 augment_validation=True, target="background", threshold=0.5, normalization="imagenet"),
     recipe_sources=dict(max_images="code: the first 300 files of the folder listing",
                         split_seed="code: np.random.seed(35) shuffle of indices, 70/30",
-                        lr="code: Adam 1e-4, 1e-5 after epoch index 10", epochs="code: 20", batch_size="code: 3",
-                        augmentation="code: transformation.py", augment_validation="code: one dataset object "
+                        lr="code (train_model.py @2695bad): Adam 1e-4, set to 1e-5 at the end of epoch index 10, so from "
+                           "index 11 on", epochs="code: 20", batch_size="code: 3",
+                        augmentation="code: transformation.py @2695bad", augment_validation="code: one dataset object "
                         "feeds both samplers", target="code: mask == CLASSES.index('melanoma') = 0 (background)",
                         image_height="code: 320×320"),
     variants=(

@@ -54,7 +54,10 @@ class Variant:
     model_kwargs: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
     eval_of: str | None = None
-    main: bool = False  # the paper's own model: trained with every seed in `seeds`
+    main: bool = False  # the paper's own model
+    # which seed list trains this row: "main" (the `seeds` parameter) or "ablation" (`ablation_seeds`);
+    # None: "main" for the paper's own model, "ablation" otherwise. Rows compared seed by seed share one.
+    seed_group: str | None = None
     # the paper's row this reproduces when it differs from the label (e.g. one per dataset block);
     # "" for rows of ours (audits, corrections) that reproduce none of the paper's rows
     row: str | None = None
@@ -63,6 +66,10 @@ class Variant:
     @property
     def slug(self) -> str:
         return slug(self.label)
+
+    @property
+    def seeds_from(self) -> str:
+        return self.seed_group or ("main" if self.main else "ablation")
 
     @property
     def paper_row(self) -> str:
@@ -89,9 +96,13 @@ class PaperSpec:
         for v in self.variants:
             for name, value in v.overrides.items():
                 P.check(name, value)
+            if v.seed_group not in (None, "main", "ablation"):
+                raise ValueError(f"{self.key}: {v.label!r}: seed_group must be 'main' or 'ablation'")
             if v.eval_of is not None:
                 if v.eval_of not in labels or self.variant(v.eval_of).eval_of is not None:
                     raise ValueError(f"{self.key}: {v.label!r} evaluates {v.eval_of!r}, which is not a trained row")
+                if (v.model, v.model_kwargs) != (self.variant(v.eval_of).model, self.variant(v.eval_of).model_kwargs):
+                    raise ValueError(f"{self.key}: evaluation-only row {v.label!r} must name its trained row's model")
                 bad = set(v.overrides) - EVAL_PARAMETERS
                 if bad:
                     raise ValueError(f"{self.key}: evaluation-only row {v.label!r} cannot change {sorted(bad)}; "
