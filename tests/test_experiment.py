@@ -174,3 +174,14 @@ def test_evaluation_only_rows_refuse_weights_that_did_not_make_the_trained_row(t
 def test_max_images_is_named_in_the_dataset_label(tmp_path):
     d = Experiment(params(tmp_path, max_images=10), paper="delatorre2018").prepare_data()
     assert d.label == "ISIC 2018 (synthetic), first 10 per split (10 train + 4 val)"
+
+
+def test_rows_that_split_differently_get_their_own_split_file(tmp_path):
+    from skinseg.papers import PaperSpec, Variant
+
+    spec = PaperSpec("twosplits", "99_x", "", "", {}, {}, (Variant("A", "linknet64", main=True),
+                                                         Variant("B", "linknet64", overrides={"val_fraction": 0.25})))
+    exp = Experiment(params(tmp_path), spec)
+    a, b = exp.data(spec.variant("A")), exp.data(spec.variant("B"))
+    assert a.split_file.name == "isic2018-holdout.csv" and b.split_file.name == "isic2018-holdout-val0.25.csv"
+    assert len(a.split("holdout", "val")) == 2 and len(b.split("holdout", "val")) == 5  # 10 % and 25 % of 20

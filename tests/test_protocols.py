@@ -80,7 +80,9 @@ def test_split_file_records_its_inputs_and_refuses_others(tmp_path):
     sp = {"train": samples("train", 20), "val": samples("val", 5, 100)}
     inputs = SplitInputs("isic2018", "isic2018", True, "holdout", 0.2, 0, 0, 0, "abc")
     make = lambda: table(partitions(sp, "holdout", 0.2, 5, 0)[0])  # noqa: E731
-    f = tmp_path / "splits" / f"{inputs.name}.csv"
+    f = tmp_path / "splits" / f"{inputs.name()}.csv"
+    assert inputs.name({"val_fraction": 0.2, "split_seed": 0}) == "isic2018-holdout"
+    assert inputs.name({"val_fraction": 0.1, "split_seed": 0}) == "isic2018-holdout-val0.2"
     df = load_or_make(f, inputs, make)
     assert list(df.columns) == ["partition", "image_id", "split"] and f.with_suffix(".json").is_file()
     assert load_or_make(f, inputs, lambda: pytest.fail("must reuse")).equals(df)

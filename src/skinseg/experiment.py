@@ -95,7 +95,7 @@ class Experiment:
                                    "split_seed", "max_images", "synthetic_n", "synthetic_size",
                                    "original_masks_root"))
         if key not in self._data:
-            self._data[key] = load(p, self.results_root)
+            self._data[key] = load(p, self.results_root, self.params)
         return self._data[key]
 
     def prepare_data(self) -> Data:

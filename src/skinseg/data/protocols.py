@@ -51,10 +51,16 @@ class SplitInputs:
     max_images: int
     ids_sha256: str
 
-    @property
-    def name(self) -> str:
-        """File stem, e.g. ``isic2016-official`` or ``isic2018-ratio-first300``."""
-        return f"{self.paper_dataset}-{self.protocol}" + (f"-first{self.max_images}" if self.max_images else "")
+    def name(self, reference: dict | None = None) -> str:
+        """File stem, e.g. ``isic2016-official`` or ``isic2018-ratio-first300``; ``val_fraction``,
+        ``folds`` and ``split_seed`` are added where they differ from ``reference`` (the paper's
+        recipe), so rows of one paper that split differently never share a file."""
+        out = f"{self.paper_dataset}-{self.protocol}" + (f"-first{self.max_images}" if self.max_images else "")
+        for key, tag in (("val_fraction", "val"), ("folds", "k"), ("split_seed", "seed")):
+            mine = getattr(self, key)
+            if reference is not None and key in reference and mine and mine != reference[key]:
+                out += f"-{tag}{mine:g}"
+        return out
 
 
 def holdout_split(ids, val_fraction: float, seed: int) -> dict[str, str]:

@@ -50,9 +50,10 @@ class Data:
         return c[[s for s in ("train", "val", "test") if s in c.columns]].reset_index()
 
 
-def load(p: dict, results_root: Path) -> Data:
+def load(p: dict, results_root: Path, reference: dict | None = None) -> Data:
     """Index ``p["data_root"]`` (stopping on any problem), derive the stand-in of
-    ``p["paper_dataset"]``, make or check the split file under ``results_root/splits/``,
+    ``p["paper_dataset"]``, make or check the split file under ``results_root/splits/``
+    (named against ``reference``, the paper's parameters: see :meth:`SplitInputs.name`),
     and find the original-resolution masks of the test images."""
     synthetic = p["data_root"] == "synthetic"
     # the synthetic data does not depend on split_seed: a paper's split seed (FPN: 35) splits the same images
@@ -66,7 +67,7 @@ def load(p: dict, results_root: Path) -> Data:
     inputs = protocols.SplitInputs(p["paper_dataset"], idx.dataset, synthetic, p["protocol"], p["val_fraction"],
                                    p["folds"] if p["protocol"] == "kfold" else 0, p["split_seed"], p["max_images"],
                                    protocols.ids_digest(splits))
-    split_file = results_root / "splits" / f"{inputs.name}.csv"
+    split_file = results_root / "splits" / f"{inputs.name(reference)}.csv"
     note_box = {}
 
     def make():
