@@ -89,9 +89,13 @@ def cmd_bench(a) -> int:
     stem = kind if precisions == ["fp32"] and not a.channels_last else f"{kind}-{'-'.join(precisions)}"
     out = a.out or resolve("results/benchmarks") / f"{stem}.csv"
     try:
+        sizes = {}
+        for item in a.sizes or []:
+            name, _, hw = item.partition("=")
+            sizes[name] = _size(hw)
         df = run(a.models or list_models(), a.size, a.batch, a.device, a.repeats, out, precisions=precisions,
-                 channels_last=a.channels_last)
-    except (KeyError, ValueError, RuntimeError) as e:
+                 channels_last=a.channels_last, sizes=sizes)
+    except (KeyError, ValueError, RuntimeError, argparse.ArgumentTypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {display(out)}")
@@ -146,6 +150,7 @@ def main(argv=None) -> int:
     b = sub.add_parser("bench", help="parameters, FLOPs, images/s and peak memory per model")
     b.add_argument("--models", nargs="*", help="default: every registered model")
     b.add_argument("--size", type=_size, default=None, help="HxW (default: each paper's input size)")
+    b.add_argument("--sizes", nargs="*", metavar="MODEL=HxW", help="per-model sizes, e.g. asnet=96x128")
     b.add_argument("--batch", type=int, default=2)
     b.add_argument("--device", default="cpu", help="cpu | cuda")
     b.add_argument("--repeats", type=int, default=3, help="timed iterations after one warm-up")

@@ -26,8 +26,10 @@ def autocast(device: str, precision: str):
 
 def prepare_images(images: torch.Tensor, device: str, normalization: str, channels_last: bool) -> torch.Tensor:
     """``(N, 3, H, W)`` uint8 -> normalised float32 on ``device``, channels_last if asked."""
-    x = normalize(images.to(device, non_blocking=True), normalization)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    x = images.to(device, non_blocking=True)
+    if channels_last:  # re-laid out as uint8 (a quarter of the bytes); normalize keeps the layout
+        x = x.contiguous(memory_format=torch.channels_last)
+    return normalize(x, normalization)
 
 
 @torch.no_grad()
