@@ -56,6 +56,7 @@ class Experiment:
         self.cache = PreprocessCache(self.params["cache_dir"])
         self._data: dict[tuple, Data] = {}
         self._probs: dict[tuple, tuple] = {}  # trained run -> test (probs, masks), for evaluation-only rows
+        self._n_params: dict[tuple, int] = {}
         # the code that trains is the code loaded now: record its git state, not the state at the end of a
         # long batch (the tree may have been committed or edited meanwhile)
         self.git = git_state()
@@ -135,7 +136,7 @@ class Experiment:
         p, data = self.variant_params(v), self.data(v)
         rd, config = self.run_dir(v, partition, seed), self.run_config(v, partition, seed)
         status = rd.prepare(config, self.params["overwrite"])
-        n_params = count_parameters(build_model(v.model, **v.model_kwargs))
+        n_params = self._parameters(v)
         if status == "reuse":
             print(f"{v.label} [{partition}, seed {seed}]: reusing {display(rd.path)} (same config)")
             hist = rd.path / "history.csv"
@@ -160,6 +161,13 @@ class Experiment:
         write_csv(rd.path / "metrics_per_image.csv", per_image)
         write_csv(rd.path / "metrics.csv", metrics)  # last: marks the run finished
         return Outcome(v.label, partition, seed, rd, status, config, history, metrics, per_image, n_params)
+
+    def _parameters(self, v: Variant) -> int:
+        """Parameter count of a row's model, built once per model and kwargs (reused runs build nothing else)."""
+        key = (v.model, tuple(sorted(v.model_kwargs.items())))
+        if key not in self._n_params:
+            self._n_params[key] = count_parameters(build_model(v.model, **v.model_kwargs))
+        return self._n_params[key]
 
     def run_all(self) -> list[Outcome]:
         return [self.run(v, part, s) for v, part, s in self.plan()]

@@ -74,18 +74,11 @@ def confusion(pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
     if pred.shape != truth.shape:
         raise ValueError(f"prediction shape {tuple(pred.shape)} != truth shape {tuple(truth.shape)}")
     if pred.dtype != torch.bool or truth.dtype != torch.bool:
-        raise TypeError("confusion() takes boolean tensors; binarise first (see binarize_uint8)")
+        raise TypeError("confusion() takes boolean tensors; binarise first (e.g. probs > 0.5, mask > 128)")
     p = pred.reshape(pred.shape[0], -1)
     t = truth.reshape(truth.shape[0], -1)
     counts = _from_positives((p & t).sum(1), p.sum(1), t.sum(1), p.shape[1])
     return torch.stack(counts, 1).to(torch.int64)
-
-
-def binarize_uint8(mask) -> torch.Tensor:
-    """The scorer's binarisation of an 8-bit mask: ``value > 128``."""
-    import torch
-
-    return torch.from_numpy(np.asarray(mask) > 128)
 
 
 def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:

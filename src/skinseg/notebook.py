@@ -18,11 +18,6 @@ def parameters(namespace: dict) -> dict:
     return {n: namespace[n] for n in P.NAMES}
 
 
-def comparison(rows) -> pd.DataFrame:
-    """Reported vs reproduced: rows of ``(quantity, reported, source, reproduced, note)``."""
-    return pd.DataFrame(rows, columns=["quantity", "reported (paper)", "where reported", "reproduced (this run)", "note"])
-
-
 def deviations(params: dict, spec) -> pd.DataFrame:
     """Every parameter where this run differs from the paper's recipe, with what the paper says."""
     rows = [(k, str(spec.recipe[k]), str(params[k]), spec.recipe_sources.get(k, "")) for k in spec.recipe
@@ -45,8 +40,11 @@ def per_image(outcomes) -> pd.DataFrame:
 
 def dataset_used(exp, variant=None) -> str:
     """The data a row ran on, as a table cell: stand-in, source size, input size."""
+    from skinseg.data.io import image_size
+
     data, p = exp.data(variant), exp.variant_params(variant) if variant else exp.params
-    src = "synthetic" if p["data_root"] == "synthetic" else "256² source" if "256" in p["data_root"] else "source"
+    sizes = {image_size(s.image) for s in data.samples.values()}  # headers only
+    src = f"{'×'.join(map(str, next(iter(sizes))))} source" if len(sizes) == 1 else "mixed-size source"
     return f"{data.label}; {src}, {p['image_height']}×{p['image_width']} input"
 
 

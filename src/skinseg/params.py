@@ -28,10 +28,11 @@ class Param:
     choices: tuple | None = None
     minimum: float | None = None
     run: bool = True  # False: selects or places runs, but never changes a run's numbers
+    positive: bool = False  # must be > 0 (beyond `minimum`)
 
 
-def _p(name, type_, default, help_, choices=None, minimum=None, run=True):
-    return Param(name, type_, default, help_, choices, minimum, run)
+def _p(name, type_, default, help_, choices=None, minimum=None, run=True, positive=False):
+    return Param(name, type_, default, help_, choices, minimum, run, positive)
 
 
 PROTOCOLS = ("holdout", "official", "kfold", "ratio")
@@ -95,14 +96,14 @@ SCHEMA: tuple[Param, ...] = (
     _p("epochs", int, 10, "training epochs", minimum=1),
     _p("batch_size", int, 16, "images per optimiser step", minimum=1),
     _p("optimizer", str, "adam", "adam | sgd", OPTIMIZERS),
-    _p("lr", float, 1e-3, "learning rate (the decoder's when encoder_lr is set)"),
+    _p("lr", float, 1e-3, "learning rate (the decoder's when encoder_lr is set)", positive=True),
     _p("encoder_lr", float, 0.0, "encoder learning rate (0: same as lr)", minimum=0),
     _p("momentum", float, 0.9, "SGD momentum", minimum=0),
     _p("weight_decay", float, 0.0, "L2 weight decay", minimum=0),
     _p("lr_schedule", str, "constant", "constant | poly (per iteration) | step (every lr_step_epochs)", SCHEDULES),
     _p("poly_power", float, 0.9, "power of the poly schedule", minimum=0),
     _p("lr_step_epochs", int, 30, "step schedule: epochs between drops", minimum=1),
-    _p("lr_step_gamma", float, 0.1, "step schedule: factor per drop"),
+    _p("lr_step_gamma", float, 0.1, "step schedule: factor per drop", positive=True),
     _p("early_stopping_patience", int, 0, "stop after n epochs without a better validation score (0: never)",
        minimum=0),
     _p("monitor", str, "jaccard", "validation metric that picks the best epoch", MONITORS),
@@ -165,6 +166,8 @@ def check(name: str, value) -> None:
         _fail(name, value, f"must be one of {', '.join(map(str, ch))}")
     if p.minimum is not None and value < p.minimum:
         _fail(name, value, f"must be >= {p.minimum}")
+    if p.positive and value <= 0:
+        _fail(name, value, "must be a positive number")
 
 
 def validate(params: dict) -> dict:
@@ -187,9 +190,6 @@ def validate(params: dict) -> dict:
         _fail("val_fraction", p["val_fraction"], "must be between 0 and 1 (e.g. 0.1)")
     if not 0 < p["threshold"] < 1:
         _fail("threshold", p["threshold"], "must be between 0 and 1 (e.g. 0.5)")
-    for name in ("lr", "lr_step_gamma"):
-        if p[name] <= 0:
-            _fail(name, p[name], "must be a positive number")
     for name in ("seeds", "ablation_seeds"):
         seed_list(p[name], name)
     dev = p["device"]

@@ -102,6 +102,12 @@ def comparable(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in NON_RUN}
 
 
+def config_diff(old: dict, new: dict) -> list[str]:
+    """Sorted names of the keys whose values differ between the comparable parts of two configs."""
+    a, b = comparable(old), comparable(new)
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
 def same_run(old: dict, new: dict) -> bool:
     """Whether a recorded config ``old`` describes the same run as ``new``. A parameter added to
     the schema after ``old`` was written counts as equal when ``new`` holds its default (the
@@ -157,8 +163,7 @@ class RunDir:
         old = self.existing_config()
         if old is not None and not same_run(old, config):
             if not overwrite:
-                a, b = comparable(old), comparable(config)
-                diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+                diff = config_diff(old, config)
                 raise FileExistsError(
                     f"{display(self.path)} holds a run with a different config (differs in: {', '.join(diff)}). "
                     "Pass overwrite=True (or --overwrite / OVERWRITE=1) to replace it, or choose another results_dir."

@@ -31,7 +31,8 @@ from tqdm import tqdm
 from skinseg import params as P
 from skinseg.inference import autocast, predict, prepare_images
 from skinseg.metrics import confusion, summarize
-from skinseg.results import comparable, save_torch, write_csv
+from skinseg.paths import display
+from skinseg.results import comparable, config_diff, config_digest, same_run, save_torch, write_csv
 from skinseg.seed import rng_state, set_rng_state, torch_generator, worker_init_fn
 
 
@@ -68,8 +69,6 @@ class TrainSettings:
             self.encoder_lr = 0.0
         for f in fields(self):
             P.check(f.name, getattr(self, f.name))
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
 
     @classmethod
     def from_params(cls, params: dict) -> "TrainSettings":
@@ -123,9 +122,6 @@ def _rng_from_safe(state: dict) -> dict:
 
 def _check_config(ck: dict, path: Path, run_config: dict | None) -> None:
     """Refuse a checkpoint written under another run config (see :func:`skinseg.results.same_run`)."""
-    from skinseg.paths import display
-    from skinseg.results import config_digest, same_run
-
     old = ck.get("config")
     if old is None and not ck.get("config_digest") and run_config is None:
         return  # both written outside any run folder (direct fit() calls)
@@ -133,8 +129,7 @@ def _check_config(ck: dict, path: Path, run_config: dict | None) -> None:
         return
     if old is None and run_config is not None and ck.get("config_digest") == config_digest(run_config):
         return  # a checkpoint of the first 3a commits: digest only
-    a, b = comparable(old or {}), comparable(run_config or {})
-    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    diff = config_diff(old or {}, run_config or {})
     raise StaleCheckpointError(
         f"{display(path)} was written by a run with another config (differs in: {', '.join(diff) or 'unknown'}); "
         f"it cannot be used here. Delete {display(path.parent)} or run with overwrite=True")

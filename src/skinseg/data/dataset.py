@@ -8,12 +8,11 @@ normalises whole batches in torch (:func:`skinseg.transforms.normalize`).
 from __future__ import annotations
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
 from skinseg.data.cache import PreprocessCache
 from skinseg.data.layouts import Sample
-from skinseg.transforms import augment
+from skinseg.transforms import augment, to_tensor
 
 
 class SegmentationDataset(Dataset):
@@ -66,6 +65,5 @@ class SegmentationDataset(Dataset):
             mask = ~mask
         if self.augmentation != "none":
             img, mask = augment(img, mask, self.augmentation, self.seed, self.epoch, i)
-        image_t = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
-        mask_t = torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32)[None])
+        image_t, mask_t = to_tensor(img, mask)
         return {"image": image_t, "mask": mask_t, "index": i}

@@ -68,14 +68,9 @@ def load(p: dict, results_root: Path, reference: dict | None = None) -> Data:
                                    p["folds"] if p["protocol"] == "kfold" else 0, p["split_seed"], p["max_images"],
                                    protocols.ids_digest(splits))
     split_file = results_root / "splits" / f"{inputs.name(reference)}.csv"
-    note_box = {}
-
-    def make():
-        parts, note_box["note"] = protocols.partitions(splits, p["protocol"], p["val_fraction"], p["folds"],
-                                                       p["split_seed"])
-        return protocols.table(parts)
-
-    table = protocols.load_or_make(split_file, inputs, make, p["overwrite"])
+    # cheap (seeded scikit-learn splits of ids); its note says where the test images come from
+    parts, note = protocols.partitions(splits, p["protocol"], p["val_fraction"], p["folds"], p["split_seed"])
+    table = protocols.load_or_make(split_file, inputs, lambda: protocols.table(parts), p["overwrite"])
     samples = {s.id: s for v in splits.values() for s in v}
     unknown = sorted(set(table.image_id) - set(samples))
     if unknown:
@@ -98,10 +93,4 @@ def load(p: dict, results_root: Path, reference: dict | None = None) -> Data:
         originals = {i: originals[i] for i in test_ids}
     used = {i: [samples[i].image, samples[i].mask, originals.get(i)] for i in set(table.image_id)}
     fp = fingerprint(used, resolve(p["cache_dir"]))
-    note = note_box.get("note") or _note_from(table)
     return Data(label, idx.dataset, root, split_file, table, note, samples, originals, fp)
-
-
-def _note_from(table: pd.DataFrame) -> str:
-    parts = list(dict.fromkeys(table.partition))
-    return f"{len(parts)} partition(s): {', '.join(parts)}"
