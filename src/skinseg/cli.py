@@ -153,7 +153,7 @@ def main(argv=None) -> int:
     b.add_argument("--sizes", nargs="*", metavar="MODEL=HxW", help="per-model sizes, e.g. asnet=96x128")
     b.add_argument("--batch", type=int, default=2)
     b.add_argument("--device", default="cpu", help="cpu | cuda")
-    b.add_argument("--repeats", type=int, default=3, help="timed iterations after one warm-up")
+    b.add_argument("--repeats", type=int, default=3, help="timed iterations after two untimed warm-up ones")
     b.add_argument("--precision", default="fp32",
                    help="comma-separated fp32 | bf16 | fp16 (CUDA); the first is the reference of the ratios")
     b.add_argument("--channels-last", action="store_true",

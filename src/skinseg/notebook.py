@@ -112,3 +112,74 @@ def probability_map_figure(exp, variant, image_index: int = 0):
     truth = load_mask(data.original_masks.get(s.id, s.mask), data.layout)
     up = upsample(probs[0], truth.shape, p["upsampling"])[0]
     return probability_maps(test.arrays(image_index)[0], probs[0, 0], up, truth, f"{v.label}, {s.id}")
+
+
+# (name, how it is computed) of each reading of a paper's unqualified "IoU" / "Jaccard"
+JACCARD_DEFINITIONS = (
+    ("per-image mean Jaccard", "lesion Jaccard of each image, averaged over images (ISIC 2017 ranking)"),
+    ("pooled (micro) Jaccard", "lesion Jaccard of all test pixels pooled"),
+    ("thresholded Jaccard", "per-image Jaccard set to 0 below 0.65, averaged (ISIC 2018 ranking)"),
+    ("class-mean IoU, pooled", "(lesion IoU + background IoU) / 2 over pooled pixels (FCN-style mean IoU)"),
+    ("class-mean IoU, per image", "(lesion IoU + background IoU) / 2 per image, averaged"),
+)
+
+
+def jaccard_definitions(outcomes, variant: str, reported: float | None = None,
+                        resolution: str = "original") -> pd.DataFrame:
+    """The readings of "IoU" in :data:`JACCARD_DEFINITIONS` for one row's runs (mean ± sd over
+    seeds), with each one's distance to the ``reported`` value; the nearest is marked."""
+    mine = [o for o in outcomes if o.variant == variant]
+    if not mine:
+        raise KeyError(f"no runs of row {variant!r}; rows: {sorted({o.variant for o in outcomes})}")
+
+    def metric(o, name, reduction, target="lesion"):
+        m = o.metrics
+        m = m[(m.metric == name) & (m.reduction == reduction) & (m.target == target) & (m.resolution == resolution)]
+        return float(m.value.iloc[0])
+
+    def per_image_class_mean(o):
+        t = o.per_image[o.per_image.resolution == resolution]
+        bg = t.TN / (t.TN + t.FP + t.FN).where(lambda d: d > 0)
+        return float(((t.jaccard + bg.fillna(1.0)) / 2).mean())
+
+    values = {
+        "per-image mean Jaccard": [metric(o, "jaccard", "macro") for o in mine],
+        "pooled (micro) Jaccard": [metric(o, "jaccard", "micro") for o in mine],
+        "thresholded Jaccard": [metric(o, "threshold_jaccard", "macro") for o in mine],
+        "class-mean IoU, pooled": [(metric(o, "jaccard", "micro") + metric(o, "jaccard", "micro", "background")) / 2
+                                   for o in mine],
+        "class-mean IoU, per image": [per_image_class_mean(o) for o in mine],
+    }
+    rows = [{"definition": name, "computed as": how, "reproduced": mean_sd(values[name]),
+             "mean": pd.Series(values[name]).mean()} for name, how in JACCARD_DEFINITIONS]
+    df = pd.DataFrame(rows)
+    if reported is not None:
+        df["reported"] = reported
+        df["difference"] = df["mean"] - reported
+        df["nearest"] = (df["difference"].abs() == df["difference"].abs().min()).map({True: "◀", False: ""})
+    return df
+
+
+def postprocessing_effect(per_image: pd.DataFrame, reference: str, resolution: str = "original") -> pd.DataFrame:
+    """What each row's post-processing changes against the ``reference`` row, image by image
+    (same seeds, same images): images whose mask changed, predicted lesion pixels changed (as a
+    share of the reference's predicted area), and the change of per-image Jaccard. The image
+    size column says how many pixels each original mask has."""
+    t = per_image[per_image.resolution == resolution].assign(predicted=lambda d: d.TP + d.FP,
+                                                             pixels=lambda d: d.TP + d.TN + d.FP + d.FN)
+    ref = t[t.variant == reference].set_index(["seed", "image_id"])
+    if ref.empty:
+        raise KeyError(f"no per-image rows of reference {reference!r}; rows: {sorted(t.variant.unique())}")
+    rows = []
+    for label, g in t[t.variant != reference].groupby("variant", sort=False):
+        g = g.set_index(["seed", "image_id"])
+        r = ref.loc[g.index]
+        changed = (g.predicted - r.predicted).abs()
+        share = changed / r.predicted.where(r.predicted > 0)
+        dj = g.jaccard - r.jaccard
+        rows.append({"row": label, "images": len(g), "images changed": int((changed > 0).sum()),
+                     "median image pixels": int(r.pixels.median()),
+                     "pixels changed, mean": changed.mean(), "pixels changed, max": int(changed.max()),
+                     "share of predicted area, mean": share.mean(), "share of predicted area, max": share.max(),
+                     "Δ Jaccard, mean": dj.mean(), "Δ Jaccard, min": dj.min(), "Δ Jaccard, max": dj.max()})
+    return pd.DataFrame(rows)

@@ -1,0 +1,54 @@
+"""The notebook helpers that turn run tables into a paper's audit tables, on tiny hand-made runs."""
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from skinseg import notebook
+
+
+def _run(variant, seed, lesion_macro, lesion_micro, background_micro, thresholded, per_image):
+    rows = [("jaccard", "macro", "lesion", lesion_macro), ("jaccard", "micro", "lesion", lesion_micro),
+            ("jaccard", "micro", "background", background_micro), ("threshold_jaccard", "macro", "lesion", thresholded)]
+    metrics = pd.DataFrame([dict(metric=m, reduction=r, target=t, value=v, resolution="original")
+                            for m, r, t, v in rows])
+    return SimpleNamespace(variant=variant, seed=seed, metrics=metrics,
+                           per_image=pd.DataFrame(per_image).assign(resolution="original"))
+
+
+def _image(image_id, tp, tn, fp, fn):
+    return dict(image_id=image_id, TP=tp, TN=tn, FP=fp, FN=fn, jaccard=tp / (tp + fp + fn))
+
+
+def test_jaccard_definitions_reads_each_reduction_and_marks_the_nearest():
+    # image a: lesion J 6/10, background J 80/(80+4+0)=0.952...; image b: lesion J 1/4, background 90/93
+    imgs = [_image("a", 6, 80, 4, 0), _image("b", 1, 90, 2, 1)]
+    runs = [_run("M", 0, 0.40, 0.60, 0.90, 0.30, imgs), _run("M", 1, 0.50, 0.70, 0.92, 0.40, imgs)]
+    t = notebook.jaccard_definitions(runs, "M", reported=0.45).set_index("definition")
+    assert t.loc["per-image mean Jaccard", "mean"] == pytest.approx(0.45)
+    assert t.loc["pooled (micro) Jaccard", "mean"] == pytest.approx(0.65)
+    assert t.loc["thresholded Jaccard", "mean"] == pytest.approx(0.35)
+    # class mean pooled: ((0.6+0.9)/2 + (0.7+0.92)/2) / 2
+    assert t.loc["class-mean IoU, pooled", "mean"] == pytest.approx(0.78)
+    per_image = ((0.6 + 80 / 84) / 2 + (0.25 + 90 / 93) / 2) / 2
+    assert t.loc["class-mean IoU, per image", "mean"] == pytest.approx(per_image)
+    assert t.loc["per-image mean Jaccard", "reproduced"] == "0.4500 ± 0.0707 (n=2)"
+    assert list(t.index[t.nearest == "◀"]) == ["per-image mean Jaccard"]
+    with pytest.raises(KeyError, match="rows: \\['M'\\]"):
+        notebook.jaccard_definitions(runs, "other")
+
+
+def test_postprocessing_effect_counts_changed_pixels_against_the_reference():
+    ref = [_image("a", 10, 80, 10, 0), _image("b", 5, 90, 0, 5)]
+    opened = [_image("a", 10, 88, 2, 0), _image("b", 5, 90, 0, 5)]  # 8 false-positive pixels removed on a
+    per_image = pd.concat([pd.DataFrame(ref).assign(variant="none"), pd.DataFrame(opened).assign(variant="open")])
+    per_image = per_image.assign(seed=0, resolution="original")
+    row = notebook.postprocessing_effect(per_image, reference="none").set_index("row").loc["open"]
+    assert row["images"] == 2 and row["images changed"] == 1
+    assert row["median image pixels"] == 100
+    assert row["pixels changed, max"] == 8 and row["pixels changed, mean"] == pytest.approx(4.0)
+    assert row["share of predicted area, max"] == pytest.approx(8 / 20)
+    assert row["Δ Jaccard, max"] == pytest.approx(10 / 12 - 0.5)
+    assert row["Δ Jaccard, min"] == 0
+    with pytest.raises(KeyError, match="reference 'missing'"):
+        notebook.postprocessing_effect(per_image, reference="missing")
