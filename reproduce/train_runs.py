@@ -2,7 +2,7 @@
 notebook: for long profiles, so each finished run folder can be committed as it lands. The
 notebook, run afterwards with the same profile, reuses these runs (same config).
 
-    python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--data DIR]
+    python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0] [--data DIR]
 """
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ def main(argv=None) -> int:
     ap.add_argument("--notebook", required=True, help="notebook stem or prefix, e.g. 01")
     ap.add_argument("--data", help="override data_root")
     ap.add_argument("--variants", help="comma-separated row labels (default: the profile's)")
+    ap.add_argument("--seeds", help="comma-separated training seeds, replacing both `seeds` and `ablation_seeds` "
+                    "(to finish paired runs seed by seed; seeds do not enter a run's config)")
     ap.add_argument("--overwrite", action="store_true")
     a = ap.parse_args(argv)
     specs = [get_paper(k) for k in list_papers() if get_paper(k).notebook.startswith(a.notebook)]
@@ -30,6 +32,8 @@ def main(argv=None) -> int:
     params = resolve(spec, load_profile(a.profile), a.data, a.overwrite)
     if a.variants:
         params["variants"] = a.variants
+    if a.seeds:
+        params["seeds"] = params["ablation_seeds"] = a.seeds
     exp = Experiment(params, spec)
     plan = exp.plan()
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)

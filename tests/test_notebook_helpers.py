@@ -52,3 +52,46 @@ def test_postprocessing_effect_counts_changed_pixels_against_the_reference():
     assert row["Δ Jaccard, min"] == 0
     with pytest.raises(KeyError, match="reference 'missing'"):
         notebook.postprocessing_effect(per_image, reference="missing")
+
+
+def _metric_run(variant, seed, jaccard, partition="p"):
+    m = pd.DataFrame([dict(metric="jaccard", reduction="macro", target="lesion", resolution="original",
+                           value=jaccard)])
+    return SimpleNamespace(variant=variant, seed=seed, partition=partition, metrics=m)
+
+
+def test_paired_difference_pairs_runs_by_seed():
+    runs = [_metric_run("A", 0, 0.70), _metric_run("A", 1, 0.74), _metric_run("A", 2, 0.90),
+            _metric_run("B", 0, 0.60), _metric_run("B", 1, 0.70)]  # seed 2 of A has no partner
+    row = notebook.paired_difference(runs, "A", "B", ("jaccard",)).iloc[0]
+    assert row["pairs"] == 2
+    assert row["difference per pair"] == "+0.1000, +0.0400"
+    assert row["difference mean"] == pytest.approx(0.07)
+    assert row["difference sd"] == pytest.approx(0.06 / 2 ** 0.5)
+    assert row["row value"] == "0.7200 ± 0.0283 (n=2)"
+    with pytest.raises(KeyError, match="share a partition and seed"):
+        notebook.paired_difference(runs, "A", "C", ("jaccard",))
+
+
+def test_paper_table_lays_out_reported_and_reproduced_per_block():
+    from skinseg.papers.spec import PaperSpec, Reported, Variant
+
+    spec = PaperSpec("t", "nb", "", "", {}, {}, variants=(
+        Variant("A", "unet", main=True), Variant("A [2016]", "unet", overrides=dict(paper_dataset="isic2016"), row="A"),
+        Variant("audit", "unet", row="")),
+        reported=(Reported("Table 1", "A", "jaccard", 0.80, paper_dataset="isic2017"),
+                  Reported("Table 1", "C", "jaccard", 0.75, paper_dataset="isic2017", reported_only=True)))
+    blocks = {"A": "isic2017", "A [2016]": "isic2016", "audit": "isic2017"}
+    exp = SimpleNamespace(spec=spec, variants=lambda: list(spec.variants),
+                          variant_params=lambda v: {"paper_dataset": blocks[spec.variant(v).label], "target": "lesion"})
+    runs = [_metric_run("A", 0, 0.70), _metric_run("A", 1, 0.74), _metric_run("A [2016]", 0, 0.6),
+            _metric_run("audit", 0, 0.1)]
+    t = notebook.paper_table(exp, runs, ("jaccard",), extra_rows=(("isic2016", "D"),))
+    t = t.set_index([("", "block"), ("", "row")])
+    assert list(t.index) == [("isic2017", "A"), ("isic2017", "C"), ("isic2016", "A"), ("isic2016", "D")]
+    assert t.loc[("isic2017", "A"), ("jaccard", "reproduced")] == "0.7200 ± 0.0283 (n=2)"
+    assert t.loc[("isic2017", "A"), ("jaccard", "difference")] == pytest.approx(-0.08)
+    assert t.loc[("isic2016", "A"), ("jaccard", "reported")] == "not available here"  # the 2017 value is not the 2016 one
+    assert t.loc[("isic2016", "A"), ("jaccard", "reproduced")] == "0.6000"
+    assert t.loc[("isic2017", "C"), ("jaccard", "reproduced")] == "reported only"
+    assert t.loc[("isic2016", "D"), ("jaccard", "reproduced")] == "not run"

@@ -122,18 +122,21 @@ def epe_loss(logits, target, eps: float = 1e-6, reduction: str = "mean"):
 def epe_loss_as_published(logits, target, reduction: str = "mean"):
     """EPE as the public SLSDeep code computes it (for the audit, not for training).
 
-    Differences from :func:`epe_loss`: Sobel runs on the *argmax* prediction (a
-    hard 0/1 map, so no gradient reaches the network: the term only shifts the
-    loss value), and the norm is an L2 norm over the row axis (H) of the stacked
-    differences, not a per-pixel end-point length; the result is averaged over
-    the remaining axes. Our reading of the issue's description of that code.
+    xmichelleshihx/SLSDeep @9fd6153: ``train.py`` lines 48-51 take the *argmax* prediction and
+    ``utils.getEdge`` (lines 115-129) runs ``skimage.filters.sobel`` on it in numpy, so both edge
+    maps are constants: no gradient reaches the network and the term only shifts the loss value.
+    ``utils.EPE`` (lines 106-113) is ``torch.norm(gt_edge - pred_edge, 2, 1).mean()`` on
+    ``(N, H, W)`` edge magnitudes: an L2 norm over the row axis (H), not a per-pixel end-point
+    length, then a mean over images and columns. Here: the same on ``(N, 1, H, W)`` maps, with the
+    Sobel magnitude on skimage's scale (kernels / 4, magnitude / sqrt 2).
     """
+    def magnitude(x):
+        gx, gy = sobel(x)
+        return torch.sqrt(gx ** 2 + gy ** 2) / (4 * 2 ** 0.5)
+
     with torch.no_grad():
         hard = (foreground_prob(logits) > 0.5).to(logits.dtype)
-        t = _target(target, hard)
-        mx, my = sobel(hard)
-        gx, gy = sobel(t)
-        d = torch.cat([mx - gx, my - gy], 1)  # (N, 2, H, W)
+        d = magnitude(hard) - magnitude(_target(target, hard))  # (N, 1, H, W)
         per_image = torch.linalg.vector_norm(d, ord=2, dim=2).flatten(1).mean(1)  # norm over rows
     return _reduce(per_image, reduction)
 

@@ -183,3 +183,90 @@ def postprocessing_effect(per_image: pd.DataFrame, reference: str, resolution: s
                      "share of predicted area, mean": share.mean(), "share of predicted area, max": share.max(),
                      "Δ Jaccard, mean": dj.mean(), "Δ Jaccard, min": dj.min(), "Δ Jaccard, max": dj.max()})
     return pd.DataFrame(rows)
+
+
+def _run_values(exp, outcomes, metric, resolution, reduction):
+    """``{(paper_dataset, paper_row): [value per run]}`` of a test metric, each row on its own target."""
+    out: dict[tuple, list] = {}
+    for o in outcomes:
+        v = exp.spec.variant(o.variant)
+        if not v.paper_row:
+            continue
+        p = exp.variant_params(v)
+        m = o.metrics
+        m = m[(m.metric == metric) & (m.resolution == resolution) & (m.reduction == reduction) & (m.target == p["target"])]
+        out.setdefault((p["paper_dataset"], v.paper_row), []).extend(m.value.astype(float))
+    return out
+
+
+def paper_table(exp, outcomes, metrics: tuple[str, ...], extra_rows: tuple[tuple[str, str], ...] = (),
+                resolution: str = "original", reduction: str = "macro") -> pd.DataFrame:
+    """A paper's results table in its own shape: one line per (dataset block, row), for each
+    metric the reported value (or why there is none) and ours (mean ± sd over runs, or "not run").
+    Rows come from the spec's reported numbers, its variants, and ``extra_rows`` ((block, row)
+    pairs the paper lists but this project has no value for)."""
+    ours = {m: _run_values(exp, outcomes, m, resolution, reduction) for m in metrics}
+    reported = {(r.paper_dataset, r.row, r.metric): r for r in exp.spec.reported}
+    keys = list(dict.fromkeys([(r.paper_dataset, r.row) for r in exp.spec.reported if r.metric in metrics]
+                              + [(exp.variant_params(v)["paper_dataset"], v.paper_row) for v in exp.variants()
+                                 if v.paper_row and not v.eval_of] + list(extra_rows)))
+    lines = []
+    for block, row in keys:
+        line = {("", "block"): block or "", ("", "row"): row}
+        for m in metrics:
+            r = reported.get((block, row, m)) or reported.get((None, row, m))
+            vals = ours[m].get((block, row), [])
+            line[(m, "reported")] = ("not available here" if r is None else
+                                     r.value if r.sd is None else f"{r.value} ± {r.sd}")
+            line[(m, "reproduced")] = mean_sd(vals) if vals else ("reported only" if r is not None and r.reported_only
+                                                                  else "not run")
+            line[(m, "difference")] = (pd.Series(vals).mean() - r.value) if vals and r is not None else float("nan")
+        lines.append(line)
+    df = pd.DataFrame(lines)
+    df.columns = pd.MultiIndex.from_tuples(df.columns)
+    return df
+
+
+def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolution: str = "original",
+                      reduction: str = "macro", target: str = "lesion") -> pd.DataFrame:
+    """Row ``a`` minus row ``b``, seed by seed (runs paired on partition and seed), per metric:
+    each row's mean ± sd over the paired runs, the per-pair differences and their mean and sd."""
+    def values(label):
+        rows = {}
+        for o in outcomes:
+            if o.variant == label:
+                m = o.metrics
+                m = m[(m.resolution == resolution) & (m.reduction == reduction) & (m.target == target)]
+                rows[(o.partition, o.seed)] = m.set_index("metric").value
+        return rows
+    va, vb = values(a), values(b)
+    pairs = sorted(set(va) & set(vb))
+    if not pairs:
+        raise KeyError(f"no runs of {a!r} and {b!r} share a partition and seed")
+    out = []
+    for m in metrics:
+        d = pd.Series([va[k][m] - vb[k][m] for k in pairs])
+        out.append({"metric": m, "pairs": len(pairs), "row": a, "row value": mean_sd([va[k][m] for k in pairs]),
+                    "against": b, "against value": mean_sd([vb[k][m] for k in pairs]),
+                    "difference per pair": ", ".join(f"{x:+.4f}" for x in d),
+                    "difference mean": d.mean(), "difference sd": d.std(ddof=1) if len(d) > 1 else float("nan")})
+    return pd.DataFrame(out)
+
+
+def benchmarks(models, folder: str = "results/benchmarks") -> pd.DataFrame:
+    """Every committed ``skinseg bench`` figure of ``models`` (all files in ``folder``), with the
+    file, size, batch, device, precision and machine that go with it."""
+    from skinseg.paths import resolve
+
+    rows = []
+    for f in sorted(resolve(folder).glob("*.csv")):
+        df = pd.read_csv(f)
+        if not {"model", "inference_img_s", "train_img_s"} <= set(df.columns):
+            continue  # a speed-up or another benchmark's table
+        df = df[df.model.isin(list(models))]
+        if "precision" not in df:  # files written before precision was a column
+            df = df.assign(precision="fp32", channels_last=df.get("amp_channels_last", False))
+        rows.append(df.assign(file=f.name, size=df.height.astype(str) + "×" + df.width.astype(str)))
+    cols = ["model", "size", "batch", "device", "precision", "channels_last", "inference_img_s", "train_img_s",
+            "machine", "file"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)

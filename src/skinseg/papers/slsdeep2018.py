@@ -1,5 +1,5 @@
 """Paper 3: Sarker et al., SLSDeep (MICCAI 2018)."""
-from skinseg.papers.spec import PaperSpec, Variant
+from skinseg.papers.spec import PaperSpec, Reported, Variant
 
 _2016 = dict(paper_dataset="isic2016")
 
@@ -27,6 +27,45 @@ SPEC = PaperSpec(
         Variant("SLSDeep-EPE [ISBI 2016]", "slsdeep", overrides=dict(loss="nll", **_2016), row="SLSDeep-EPE"),
         Variant("SLSDeep+ASC [ISBI 2016]", "slsdeep_asc", overrides=_2016, row="SLSDeep+ASC"),
     ),
-    # Table 1's 30 values and the competitor rows are entered with notebook 03 (step 3b).
-    reported=(),
+    # Table 1's values (both blocks: ACC, DIC, JAC, SEN, SPE of SLSDeep, SLSDeep-EPE, SLSDeep+ASC and
+    # the challenge entries) are not entered: no copy of the paper's text or of the table can be
+    # reached from this project (the public code's README has no table). Enter them here, as
+    # Reported("Table 1", row, metric, value, paper_dataset=...), from the paper itself.
+    reported=(
+        Reported("Abstract", "SLSDeep", "images_per_second", 100, dataset="384×384 images, one GPU",
+                 note="LNCS abstract: \"about 100\"; arXiv v2 abstract: \"more than 100\" on \"a recent GPU\""),
+        Reported("Table 1 (as summarised in step 3b's issue)", "SLSDeep", "dice_gain_from_epe", 0.05,
+                 paper_dataset="isic2017", note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
+        Reported("Table 1 (as summarised in step 3b's issue)", "SLSDeep", "jaccard_gain_from_epe", 0.08,
+                 paper_dataset="isic2017", note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
+    ),
+)
+
+# Table 1's competitor rows (challenge entries, quoted by the paper), per dataset block.
+TABLE1_COMPETITORS = (("isic2016", "ExB"), ("isic2016", "CUMED"), ("isic2016", "Rahman et al."),
+                      ("isic2017", "Yuan et al."), ("isic2017", "Berseth et al."), ("isic2017", "MResNet-Seg"))
+TABLE1_METRICS = ("accuracy", "dice", "jaccard", "sensitivity", "specificity")
+
+# The public code (xmichelleshihx/SLSDeep @9fd6153d, all code from f11df95) against the paper:
+# (finding, file:line, value in the code, the paper says).
+CODE_AUDIT = (
+    ("optimiser", "train.py:227-239, 359, 361", "torch.optim.SGD, momentum 0.9, weight decay 1e-4 (encoder and "
+     "decoder optimisers); --optim 'Adam' (train.py:354) is never read", "Adam"),
+    ("learning rates", "train.py:355-357", "encoder 1e-3, decoder 1e-2, poly power 0.9 stepped per epoch "
+     "(train.py:242-251)", "0.001 encoder / 0.01 decoder, poly 0.9"),
+    ("EPE input", "train.py:48-51; utils.py:115-129", "argmax label map, Sobel in numpy (skimage), re-wrapped as a "
+     "new tensor: no gradient reaches the network", "EPE of the predicted map (eq. 2-3)"),
+    ("EPE norm", "utils.py:106-113", "torch.norm(gt_edge - pred_edge, 2, 1).mean() on (B, H, W): L2 over the row "
+     "axis", "per-pixel end-point error"),
+    ("EPE weight", "train.py:51", "0.5", "0.5"),
+    ("batch size", "train.py:350, 394", "12 per GPU x 1 GPU = 12", "16"),
+    ("epochs", "train.py:352", "2 (default)", "100"),
+    ("rotation", "dataset.py (whole file)", "none; random scale 0.5-1.5 (dataset.py:36-39), 384 crop, horizontal flip "
+     "also on validation (dataset.py:88-89)", "random scale 0.5-1.5, rotation ±10°"),
+    ("encoder weights", "models.py:35-38; resnet.py:16-19", "ResNet-50 pretrained on Places365", "not stated"),
+    ("decoder", "models.py:186-199, 217-220", "two 3x3 convs; ReLU + Dropout(0.5) on the class logits", "three "
+     "convolution layers"),
+    ("metrics", "utils.py:98-103", "pixel accuracy only; no DIC/JAC/SEN/SPE code", "ACC, DIC, JAC, SEN, SPE"),
+    ("speed", "test.py:133-138", "one timing of a whole main() call (model building included)", "about 100 images "
+     "of 384x384 per second"),
 )
