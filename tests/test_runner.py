@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -26,15 +28,26 @@ def test_unknown_profile_lists_known(tmp_path):
     assert r.returncode != 0 and "known profiles: cpu-real, paper, smoke" in r.stderr
 
 
-def test_paper_profile_starts_on_cpu_with_overrides(tmp_path):
+# each notebook's paper recipe, as its config must record it under the `paper` profile
+PAPER_RECIPES = {
+    "01": dict(lr=1e-4, early_stopping_patience=20, loss="dice"),
+    "02": dict(lr=1e-3, loss="nll", normalization="per_image", upsampling="bicubic", postprocess="opening"),
+    "03": dict(lr=0.01, encoder_lr=0.001, loss="nll_epe", epe_weight=0.5, augmentation="slsdeep"),
+}
+
+
+@pytest.mark.parametrize("nb", sorted(PAPER_RECIPES))
+def test_paper_profile_starts_on_cpu_with_overrides(tmp_path, nb):
     """The `paper` profile (GPU, real downloads) runs one small step here with --set overrides."""
-    r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", "paper", "--notebooks", "01",
+    r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", "paper", "--notebooks", nb,
                         "--set", "device=cpu", "--set", "data_root=synthetic", "--set", "dataset=auto",
-                        "--set", "max_images=8", "--set", "epochs=1", "--set", "image_height=64",
-                        "--set", "image_width=64", "--set", "seeds='0'", "--set", "num_workers=0",
+                        "--set", "max_images=8", "--set", "epochs=1", "--set", "image_height=32",
+                        "--set", "image_width=32", "--set", "seeds='0'", "--set", "ablation_seeds='0'",
+                        "--set", "num_workers=0", "--set", "batch_size=4",
                         "--set", f"results_dir={tmp_path / 'results'}", "--set", f"checkpoint_dir={tmp_path / 'ck'}"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     cfg = json.loads(next((tmp_path / "results" / "paper").rglob("config.json")).read_text())
-    assert cfg["lr"] == 1e-4 and cfg["early_stopping_patience"] == 20 and cfg["precision"] == "bf16"  # the recipe
-    assert cfg["epochs"] == 1 and cfg["device"] == "cpu"
+    for name, value in PAPER_RECIPES[nb].items():
+        assert cfg[name] == value, name
+    assert cfg["precision"] == "bf16" and cfg["epochs"] == 1 and cfg["device"] == "cpu"
