@@ -44,8 +44,8 @@ def test_postprocessing_effect_counts_changed_pixels_against_the_reference():
     per_image = pd.concat([pd.DataFrame(ref).assign(variant="none"), pd.DataFrame(opened).assign(variant="open")])
     per_image = per_image.assign(seed=0, resolution="original")
     row = notebook.postprocessing_effect(per_image, reference="none").set_index("row").loc["open"]
-    assert row["images"] == 2 and row["images changed"] == 1
-    assert row["median image pixels"] == 100
+    assert row["masks (seed × image)"] == 2 and row["masks changed"] == 1 and row["seeds"] == 1
+    assert row["megapixels, max"] == pytest.approx(100 / 1e6)
     assert row["pixels changed, max"] == 8 and row["pixels changed, mean"] == pytest.approx(4.0)
     assert row["share of predicted area, max"] == pytest.approx(8 / 20)
     assert row["Δ Jaccard, max"] == pytest.approx(10 / 12 - 0.5)
@@ -86,12 +86,48 @@ def test_paper_table_lays_out_reported_and_reproduced_per_block():
                           variant_params=lambda v: {"paper_dataset": blocks[spec.variant(v).label], "target": "lesion"})
     runs = [_metric_run("A", 0, 0.70), _metric_run("A", 1, 0.74), _metric_run("A [2016]", 0, 0.6),
             _metric_run("audit", 0, 0.1)]
-    t = notebook.paper_table(exp, runs, ("jaccard",), extra_rows=(("isic2016", "D"),))
+    t = notebook.paper_table(exp, runs, ("jaccard",), extra_rows=(("isic2016", "D"),),
+                             data_used={"isic2016": "stand-in"})
     t = t.set_index([("", "block"), ("", "row")])
     assert list(t.index) == [("isic2017", "A"), ("isic2017", "C"), ("isic2016", "A"), ("isic2016", "D")]
     assert t.loc[("isic2017", "A"), ("jaccard", "reproduced")] == "0.7200 ± 0.0283 (n=2)"
     assert t.loc[("isic2017", "A"), ("jaccard", "difference")] == pytest.approx(-0.08)
-    assert t.loc[("isic2016", "A"), ("jaccard", "reported")] == "not available here"  # the 2017 value is not the 2016 one
-    assert t.loc[("isic2016", "A"), ("jaccard", "reproduced")] == "0.6000"
+    assert t.loc[("isic2016", "A"), ("jaccard", "reported")] == "not entered"  # the 2017 value is not the 2016 one
+    assert t.loc[("isic2016", "A"), ("jaccard", "reproduced")] == "0.6000"  # no per-image values at hand
+    assert t.loc[("isic2016", "A"), ("", "data used")] == "stand-in"
     assert t.loc[("isic2017", "C"), ("jaccard", "reproduced")] == "reported only"
-    assert t.loc[("isic2016", "D"), ("jaccard", "reproduced")] == "not run"
+    assert t.loc[("isic2016", "D"), ("jaccard", "reproduced")] == "reported only"  # a competitor with no value
+    assert t.loc[("isic2017", "A"), ("", "data used")] == "" and "data used" not in str(
+        notebook.paper_table(exp, runs, ("jaccard",)).columns.tolist())
+
+
+def test_bootstrap_ci_brackets_the_mean_and_narrows_with_more_images():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    small, large = rng.uniform(0, 1, 20), rng.uniform(0, 1, 2000)
+    lo, hi = notebook.bootstrap_ci(small)
+    assert lo < small.mean() < hi
+    lo2, hi2 = notebook.bootstrap_ci(large)
+    assert hi2 - lo2 < (hi - lo) / 4
+    assert notebook.bootstrap_ci(small) == (lo, hi)  # seeded
+    cell = notebook.reproduced_cell([(0.5, small)])
+    assert cell.startswith("0.5000 [") and "1 run, 95 % CI over 20 images" in cell
+
+
+def test_postprocessing_effect_counts_area_preserving_changes():
+    ref = [_image("a", 10, 80, 10, 0)]
+    moved = [_image("a", 8, 80, 12, 0)]  # 2 true positives became false positives elsewhere: same area
+    per_image = pd.concat([pd.DataFrame(ref).assign(variant="r"), pd.DataFrame(moved).assign(variant="m")])
+    row = notebook.postprocessing_effect(per_image.assign(seed=0, resolution="original"), "r", rows=["m"]).iloc[0]
+    assert row["masks changed"] == 1 and row["pixels changed, max"] == 4 and row["against"] == "r"
+
+
+def test_stopping_says_what_ended_training():
+    h = pd.DataFrame({"epoch": [1, 2, 3], "best": [True, True, False]})
+    runs = [SimpleNamespace(variant="A", seed=0, partition="p", history=h),
+            SimpleNamespace(variant="B", seed=0, partition="p", history=pd.DataFrame())]
+    t = notebook.stopping(runs, epochs=5)
+    assert t.to_dict("records") == [{"row": "A", "seed": 0, "partition": "p", "epochs run": 3, "best epoch": 2,
+                                     "ended by": "early stopping"}]
+    assert notebook.stopping(runs, epochs=3)["ended by"].item() == "epoch cap"

@@ -160,33 +160,62 @@ def jaccard_definitions(outcomes, variant: str, reported: float | None = None,
     return df
 
 
-def postprocessing_effect(per_image: pd.DataFrame, reference: str, resolution: str = "original") -> pd.DataFrame:
-    """What each row's post-processing changes against the ``reference`` row, image by image
-    (same seeds, same images): images whose mask changed, predicted lesion pixels changed (as a
-    share of the reference's predicted area), and the change of per-image Jaccard. The image
-    size column says how many pixels each original mask has."""
+def postprocessing_effect(per_image: pd.DataFrame, reference: str, rows: list[str] | None = None,
+                          resolution: str = "original") -> pd.DataFrame:
+    """What each of ``rows`` (default: every other row) changes against the ``reference`` row,
+    mask by mask (same seed, same image): masks whose prediction changed, pixels changed
+    (|ΔTP| + |ΔFP|: exact when a change only removes or only adds pixels, as an opening does;
+    a lower bound otherwise), as a share of the reference's predicted area, and the change of
+    per-image Jaccard; with the size range of the masks, in megapixels."""
     t = per_image[per_image.resolution == resolution].assign(predicted=lambda d: d.TP + d.FP,
                                                              pixels=lambda d: d.TP + d.TN + d.FP + d.FN)
     ref = t[t.variant == reference].set_index(["seed", "image_id"])
     if ref.empty:
         raise KeyError(f"no per-image rows of reference {reference!r}; rows: {sorted(t.variant.unique())}")
-    rows = []
-    for label, g in t[t.variant != reference].groupby("variant", sort=False):
+    chosen = t[t.variant != reference] if rows is None else t[t.variant.isin(rows)]
+    out = []
+    for label, g in chosen.groupby("variant", sort=False):
         g = g.set_index(["seed", "image_id"])
         r = ref.loc[g.index]
-        changed = (g.predicted - r.predicted).abs()
+        changed = (g.TP - r.TP).abs() + (g.FP - r.FP).abs()
         share = changed / r.predicted.where(r.predicted > 0)
         dj = g.jaccard - r.jaccard
-        rows.append({"row": label, "images": len(g), "images changed": int((changed > 0).sum()),
-                     "median image pixels": int(r.pixels.median()),
-                     "pixels changed, mean": changed.mean(), "pixels changed, max": int(changed.max()),
-                     "share of predicted area, mean": share.mean(), "share of predicted area, max": share.max(),
-                     "Δ Jaccard, mean": dj.mean(), "Δ Jaccard, min": dj.min(), "Δ Jaccard, max": dj.max()})
+        out.append({"row": label, "against": reference, "seeds": g.index.get_level_values(0).nunique(),
+                    "masks (seed × image)": len(g), "masks changed": int((changed > 0).sum()),
+                    "megapixels, min": r.pixels.min() / 1e6, "megapixels, max": r.pixels.max() / 1e6,
+                    "pixels changed, mean": changed.mean(), "pixels changed, max": int(changed.max()),
+                    "share of predicted area, mean": share.mean(), "share of predicted area, max": share.max(),
+                    "Δ Jaccard, mean": dj.mean(), "Δ Jaccard, min": dj.min(), "Δ Jaccard, max": dj.max()})
+    return pd.DataFrame(out)
+
+
+def bootstrap_ci(values, level: float = 0.95, n_boot: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean of ``values`` (e.g. per-image Jaccard of one run)."""
+    import numpy as np
+
+    v = np.asarray(values, dtype=float)
+    means = v[np.random.default_rng(seed).integers(0, len(v), (n_boot, len(v)))].mean(1)
+    a = (1 - level) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
+def stopping(outcomes, epochs: int) -> pd.DataFrame:
+    """Per trained run: epochs run, the best epoch and its validation score, and whether early
+    stopping ended training or the ``epochs`` cap did."""
+    rows = []
+    for o in outcomes:
+        h = o.history
+        if not len(h):
+            continue
+        best = h[h.best.astype(bool)].epoch.max()
+        rows.append({"row": o.variant, "seed": o.seed, "partition": o.partition, "epochs run": int(h.epoch.max()),
+                     "best epoch": int(best), "ended by": "early stopping" if h.epoch.max() < epochs else "epoch cap"})
     return pd.DataFrame(rows)
 
 
 def _run_values(exp, outcomes, metric, resolution, reduction):
-    """``{(paper_dataset, paper_row): [value per run]}`` of a test metric, each row on its own target."""
+    """``{(paper_dataset, paper_row): [(value, per-image values) per run]}`` of a test metric, each
+    row on its own target (per-image values only for the lesion target's macro reduction)."""
     out: dict[tuple, list] = {}
     for o in outcomes:
         v = exp.spec.variant(o.variant)
@@ -195,18 +224,33 @@ def _run_values(exp, outcomes, metric, resolution, reduction):
         p = exp.variant_params(v)
         m = o.metrics
         m = m[(m.metric == metric) & (m.resolution == resolution) & (m.reduction == reduction) & (m.target == p["target"])]
-        out.setdefault((p["paper_dataset"], v.paper_row), []).extend(m.value.astype(float))
+        per = o.per_image if hasattr(o, "per_image") else pd.DataFrame()
+        images = (per[per.resolution == resolution][metric].to_numpy()
+                  if reduction == "macro" and p["target"] == "lesion" and metric in per else None)
+        out.setdefault((p["paper_dataset"], v.paper_row), []).extend((float(x), images) for x in m.value)
     return out
 
 
+def reproduced_cell(runs) -> str:
+    """Ours, as a table cell: mean ± sd over runs, or for one run its value with a 95 % bootstrap
+    interval over images (when its per-image values are at hand)."""
+    values = [x for x, _ in runs]
+    if len(runs) == 1 and runs[0][1] is not None and len(runs[0][1]) > 1:
+        lo, hi = bootstrap_ci(runs[0][1])
+        return f"{values[0]:.4f} [{lo:.4f}, {hi:.4f}] (1 run, 95 % CI over {len(runs[0][1])} images)"
+    return mean_sd(values)
+
+
 def paper_table(exp, outcomes, metrics: tuple[str, ...], extra_rows: tuple[tuple[str, str], ...] = (),
-                resolution: str = "original", reduction: str = "macro") -> pd.DataFrame:
+                resolution: str = "original", reduction: str = "macro", data_used: dict | None = None) -> pd.DataFrame:
     """A paper's results table in its own shape: one line per (dataset block, row), for each
-    metric the reported value (or why there is none) and ours (mean ± sd over runs, or "not run").
-    Rows come from the spec's reported numbers, its variants, and ``extra_rows`` ((block, row)
-    pairs the paper lists but this project has no value for)."""
+    metric the reported value (or "not entered") and ours (:func:`reproduced_cell`), and the
+    difference of the means. Rows come from the spec's reported numbers, its variants, and
+    ``extra_rows``: (block, row) pairs of the paper's table that are reported only (competitors)
+    and have no value entered. ``data_used``: {block: what our runs of that block used}."""
     ours = {m: _run_values(exp, outcomes, m, resolution, reduction) for m in metrics}
     reported = {(r.paper_dataset, r.row, r.metric): r for r in exp.spec.reported}
+    quoted_only = set(extra_rows) | {(r.paper_dataset, r.row) for r in exp.spec.reported if r.reported_only}
     keys = list(dict.fromkeys([(r.paper_dataset, r.row) for r in exp.spec.reported if r.metric in metrics]
                               + [(exp.variant_params(v)["paper_dataset"], v.paper_row) for v in exp.variants()
                                  if v.paper_row and not v.eval_of] + list(extra_rows)))
@@ -215,12 +259,13 @@ def paper_table(exp, outcomes, metrics: tuple[str, ...], extra_rows: tuple[tuple
         line = {("", "block"): block or "", ("", "row"): row}
         for m in metrics:
             r = reported.get((block, row, m)) or reported.get((None, row, m))
-            vals = ours[m].get((block, row), [])
-            line[(m, "reported")] = ("not available here" if r is None else
-                                     r.value if r.sd is None else f"{r.value} ± {r.sd}")
-            line[(m, "reproduced")] = mean_sd(vals) if vals else ("reported only" if r is not None and r.reported_only
-                                                                  else "not run")
-            line[(m, "difference")] = (pd.Series(vals).mean() - r.value) if vals and r is not None else float("nan")
+            runs = ours[m].get((block, row), [])
+            line[(m, "reported")] = ("not entered" if r is None else r.value if r.sd is None else f"{r.value} ± {r.sd}")
+            line[(m, "reproduced")] = (reproduced_cell(runs) if runs else
+                                       "reported only" if (block, row) in quoted_only else "not run")
+            line[(m, "difference")] = (pd.Series([x for x, _ in runs]).mean() - r.value) if runs and r else float("nan")
+        if data_used is not None:
+            line[("", "data used")] = "" if (block, row) in quoted_only else data_used.get(block, "")
         lines.append(line)
     df = pd.DataFrame(lines)
     df.columns = pd.MultiIndex.from_tuples(df.columns)

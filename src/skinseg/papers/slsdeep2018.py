@@ -9,7 +9,7 @@ SPEC = PaperSpec(
     citation="M. M. K. Sarker et al., SLSDeep: Skin Lesion Segmentation Based on Dilated Residual and Pyramid "
              "Pooling Networks. MICCAI 2018, LNCS 11071, 21–29.",
     claim="A dilated ResNet-50 with pyramid pooling trained with NLL + 0.5·EPE beats the ISBI 2016 and 2017 "
-          "challenge entries; EPE helps; about 100 images of 384×384 per second on a TITAN X.",
+          "challenge entries; EPE helps; about 100 images of 384×384 per second on a recent GPU.",
     recipe=dict(paper_dataset="isic2017", protocol="official", val_fraction=0.1, image_height=384, image_width=384,
                 loss="nll_epe", epe_weight=0.5, optimizer="adam", lr=0.01, encoder_lr=0.001, lr_schedule="poly",
                 poly_power=0.9, augmentation="slsdeep", batch_size=16, epochs=100, normalization="imagenet"),
