@@ -57,7 +57,7 @@ def test_postprocessing_effect_counts_changed_pixels_against_the_reference():
 def _metric_run(variant, seed, jaccard, partition="p"):
     m = pd.DataFrame([dict(metric="jaccard", reduction="macro", target="lesion", resolution="original",
                            value=jaccard)])
-    return SimpleNamespace(variant=variant, seed=seed, partition=partition, metrics=m)
+    return SimpleNamespace(variant=variant, seed=seed, partition=partition, metrics=m, per_image=pd.DataFrame())
 
 
 def test_paired_difference_pairs_runs_by_seed():

@@ -224,7 +224,7 @@ def _run_values(exp, outcomes, metric, resolution, reduction):
         p = exp.variant_params(v)
         m = o.metrics
         m = m[(m.metric == metric) & (m.resolution == resolution) & (m.reduction == reduction) & (m.target == p["target"])]
-        per = o.per_image if hasattr(o, "per_image") else pd.DataFrame()
+        per = o.per_image
         images = (per[per.resolution == resolution][metric].to_numpy()
                   if reduction == "macro" and p["target"] == "lesion" and metric in per else None)
         out.setdefault((p["paper_dataset"], v.paper_row), []).extend((float(x), images) for x in m.value)
