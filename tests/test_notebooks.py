@@ -59,3 +59,13 @@ def test_validate_names_the_missing_and_the_unknown():
         P.validate(p)
     with pytest.raises(ValueError, match="unknown parameter"):
         P.validate({**P.defaults(), "learning_rate": 1.0})
+
+
+@pytest.mark.parametrize("profile", sorted(p.stem for p in (ROOT / "reproduce" / "profiles").glob("*.yaml")))
+def test_every_notebook_has_a_section_in_every_profile(profile):
+    """The runner skips a notebook its profile does not name: every committed notebook must be named."""
+    from skinseg.profiles import load_profile
+
+    sections = set(load_profile(profile)) - {"default"}
+    missing = [nb.stem for nb in NOTEBOOKS if nb.stem not in sections]
+    assert not missing, f"reproduce/profiles/{profile}.yaml has no section for {missing}"
