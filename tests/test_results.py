@@ -123,3 +123,16 @@ def test_committed_results_hold_no_machine_paths():
         if f.suffix in (".json", ".csv", ".md", ".ipynb") and "smoke" not in f.parts:
             text = f.read_text()
             assert not absolute.search(text), f"{f.relative_to(ROOT)}: {absolute.search(text).group(0)}"
+
+
+def test_select_metrics_keeps_rows_equal_on_every_given_column():
+    import pandas as pd
+
+    from skinseg.results import select_metrics
+
+    m = pd.DataFrame({"metric": ["jaccard", "jaccard", "dice"], "target": ["lesion", "background", "lesion"],
+                      "value": [0.7, 0.9, 0.8]})
+    assert select_metrics(m, metric="jaccard", target="lesion").value.tolist() == [0.7]
+    assert select_metrics(m, metric="jaccard").value.tolist() == [0.7, 0.9]
+    assert select_metrics(m).equals(m)
+    assert select_metrics(m, metric="sensitivity").empty

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from skinseg.results import select_metrics
+
 POOLED = "pooled (micro), or per-image mean with little spread"
 PER_IMAGE = "per-image mean (macro); not pooled"
 NEITHER = "neither: Dice above 2J/(1+J)"
@@ -62,8 +64,7 @@ def jensen_gap(outcomes, variant: str | None = None, resolution: str = "original
     for o in outcomes:
         if variant is not None and o.variant != variant:
             continue
-        m = o.metrics
-        m = m[(m.target == "lesion") & (m.resolution == resolution)].set_index(["reduction", "metric"]).value
+        m = select_metrics(o.metrics, target="lesion", resolution=resolution).set_index(["reduction", "metric"]).value
         jm, dm, jp, dp = m["macro", "jaccard"], m["macro", "dice"], m["micro", "jaccard"], m["micro", "dice"]
         rows.append({"variant": o.variant, "seed": o.seed, "JAC per-image mean": jm, "DIC per-image mean": dm,
                      "JAC pooled": jp, "DIC pooled": dp, "f(mean JAC) - mean DIC": dice_from_jaccard(jm) - dm,

@@ -26,7 +26,7 @@ from skinseg.metrics import REDUCTIONS
 from skinseg.models import build_model, count_parameters
 from skinseg.papers import PaperSpec, Variant, get_paper
 from skinseg.paths import display, resolve
-from skinseg.results import RunDir, git_state, provenance, tidy_metrics, write_csv, write_json
+from skinseg.results import RunDir, git_state, provenance, select_metrics, tidy_metrics, write_csv, write_json
 from skinseg.seed import seed_everything
 from skinseg.train import TrainSettings, fit, load_best
 
@@ -239,7 +239,7 @@ def metric_table(outcomes: list[Outcome], metric: str = "jaccard", reduction: st
     for label in dict.fromkeys(o.variant for o in outcomes):
         mine = [o for o in outcomes if o.variant == label]
         m = pd.concat([o.metrics for o in mine])
-        m = m[(m.metric == metric) & (m.reduction == reduction) & (m.target == target)]
+        m = select_metrics(m, metric=metric, reduction=reduction, target=target)
         row = {"variant": label, "parameters": mine[0].parameters, "runs": len(mine)}
         for res, vals in m.groupby("resolution", sort=False).value:
             row[f"{metric} {res} res. mean"] = vals.mean()

@@ -5,6 +5,7 @@ import pandas as pd
 import torch
 
 from skinseg import params as P
+from skinseg.results import select_metrics
 from skinseg.models import model_table  # noqa: F401  (the notebooks' model table)
 
 
@@ -85,8 +86,7 @@ def _reproduced(exp, r, outcomes, resolution, reduction) -> list:
                 out.append(float(h[col].iloc[0]))
             continue
         target = exp.variant_params(o.variant)["target"]
-        m = o.metrics.query("metric == @r.metric and resolution == @resolution and reduction == @reduction "
-                            "and target == @target")
+        m = select_metrics(o.metrics, metric=r.metric, resolution=resolution, reduction=reduction, target=target)
         if len(m):
             out.append(float(m.value.iloc[0]))
     return out
@@ -133,9 +133,8 @@ def jaccard_definitions(outcomes, variant: str, reported: float | None = None,
         raise KeyError(f"no runs of row {variant!r}; rows: {sorted({o.variant for o in outcomes})}")
 
     def metric(o, name, reduction, target="lesion"):
-        m = o.metrics
-        m = m[(m.metric == name) & (m.reduction == reduction) & (m.target == target) & (m.resolution == resolution)]
-        return float(m.value.iloc[0])
+        return float(select_metrics(o.metrics, metric=name, reduction=reduction, target=target,
+                                    resolution=resolution).value.iloc[0])
 
     def per_image_class_mean(o):
         t = o.per_image[o.per_image.resolution == resolution]
@@ -200,8 +199,8 @@ def bootstrap_ci(values, level: float = 0.95, n_boot: int = 2000, seed: int = 0)
 
 
 def stopping(outcomes, epochs: int) -> pd.DataFrame:
-    """Per trained run: epochs run, the best epoch and its validation score, and whether early
-    stopping ended training or the ``epochs`` cap did."""
+    """Per trained run: epochs run, the best epoch, and whether early stopping ended training or
+    the ``epochs`` cap did."""
     rows = []
     for o in outcomes:
         h = o.history
@@ -222,8 +221,7 @@ def _run_values(exp, outcomes, metric, resolution, reduction):
         if not v.paper_row:
             continue
         p = exp.variant_params(v)
-        m = o.metrics
-        m = m[(m.metric == metric) & (m.resolution == resolution) & (m.reduction == reduction) & (m.target == p["target"])]
+        m = select_metrics(o.metrics, metric=metric, resolution=resolution, reduction=reduction, target=p["target"])
         per = o.per_image
         images = (per[per.resolution == resolution][metric].to_numpy()
                   if reduction == "macro" and p["target"] == "lesion" and metric in per else None)
@@ -280,8 +278,7 @@ def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolu
         rows = {}
         for o in outcomes:
             if o.variant == label:
-                m = o.metrics
-                m = m[(m.resolution == resolution) & (m.reduction == reduction) & (m.target == target)]
+                m = select_metrics(o.metrics, resolution=resolution, reduction=reduction, target=target)
                 rows[(o.partition, o.seed)] = m.set_index("metric").value
         return rows
     va, vb = values(a), values(b)

@@ -27,6 +27,15 @@ METRICS_COLUMNS = ["paper", "variant", "dataset", "split", "seed", "resolution",
                    "value"]
 
 
+def select_metrics(metrics: pd.DataFrame, **equal) -> pd.DataFrame:
+    """Rows of a tidy metrics table (:data:`METRICS_COLUMNS`) whose columns equal the given values,
+    e.g. ``select_metrics(m, metric="jaccard", reduction="macro", target="lesion")``."""
+    keep = pd.Series(True, index=metrics.index)
+    for column, value in equal.items():
+        keep &= metrics[column] == value
+    return metrics[keep]
+
+
 def _atomic(path: Path, write) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
