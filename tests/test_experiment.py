@@ -73,29 +73,55 @@ def test_different_config_is_refused_unless_overwrite(tmp_path):
     assert forced.run_all()[0].status == "new"
 
 
-def test_new_run_never_resumes_a_leftover_checkpoint(tmp_path):
+def interrupted_after_training(monkeypatch, exp: Experiment):
+    """Run ``exp``'s first row and kill it between training and scoring: last.pt stays, metrics.csv never
+    comes. Returns the run folder and the history of the interrupted run."""
+    import skinseg.experiment as E
+
+    class Killed(Exception):
+        pass
+
+    def killed(*a, **k):
+        raise Killed
+
+    with monkeypatch.context() as m:
+        m.setattr(E, "score", killed)
+        with pytest.raises(Killed):
+            exp.run_all()
+    rd = exp.run_dir(*exp.plan()[0])
+    assert (rd.checkpoint_path / "last.pt").is_file() and not (rd.path / "metrics.csv").exists()
+    return rd, pd.read_csv(rd.path / "history.csv")
+
+
+def test_finished_run_keeps_best_weights_only(tmp_path):
+    o = Experiment(params(tmp_path, variants="LinkNet-64", epochs=2), paper="delatorre2018").run_all()[0]
+    assert sorted(f.name for f in o.run.checkpoint_path.iterdir()) == ["best.pt"]
+    again = Experiment(params(tmp_path, variants="LinkNet-64", epochs=2), paper="delatorre2018").run_all()[0]
+    assert again.status == "reuse"
+    pd.testing.assert_frame_equal(again.metrics, o.metrics, check_dtype=False)
+
+
+def test_new_run_never_resumes_a_leftover_checkpoint(tmp_path, monkeypatch):
     """Bug 1: deleting a results folder left its checkpoints, and the 'new' run resumed them."""
     p = params(tmp_path, variants="LinkNet-64", epochs=2)
-    first = Experiment(p, paper="delatorre2018").run_all()[0]
+    _, first = interrupted_after_training(monkeypatch, Experiment(p, paper="delatorre2018"))
     import shutil
 
     shutil.rmtree(tmp_path / "results")
     # a different config now: lr changed; the old last.pt (epoch 2 of 2) must not be resumed or re-scored
     again = Experiment({**p, "lr": 2e-3}, paper="delatorre2018").run_all()[0]
     assert again.status == "new" and len(again.history) == 2
-    assert again.history.train_loss.iloc[0] != first.history.train_loss.iloc[0]
+    assert again.history.train_loss.iloc[0] != first.train_loss.iloc[0]
 
 
-def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path, monkeypatch):
     """Bug 1 (second half): fit resumed any last.pt it found."""
     p = params(tmp_path, variants="LinkNet-64", epochs=2)
-    exp = Experiment(p, paper="delatorre2018")
-    o = exp.run_all()[0]
-    last = o.run.checkpoint_path / "last.pt"
+    rd, _ = interrupted_after_training(monkeypatch, Experiment(p, paper="delatorre2018"))  # unfinished: resumes
+    last = rd.checkpoint_path / "last.pt"
     ck = torch.load(last, weights_only=True)
     ck["config"]["lr"] = 0.5  # as if written by a run with another learning rate
     torch.save(ck, last)
-    (o.run.path / "metrics.csv").unlink()  # unfinished: the next call resumes
     with pytest.raises(StaleCheckpointError, match="another config .differs in: lr"):
         Experiment(p, paper="delatorre2018").run_all()
 

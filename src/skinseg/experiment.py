@@ -160,6 +160,9 @@ class Experiment:
         write_json(rd.path / "provenance.json", provenance(seed, p["device"], data.fingerprint, self.git))
         write_csv(rd.path / "metrics_per_image.csv", per_image)
         write_csv(rd.path / "metrics.csv", metrics)  # last: marks the run finished
+        # a finished run is reused from its folder, never resumed: only best.pt (evaluation-only rows,
+        # re-scoring) is worth keeping; last.pt holds the optimiser state too (3x best.pt for SLSDeep)
+        (rd.checkpoint_path / "last.pt").unlink(missing_ok=True)
         return Outcome(v.label, partition, seed, rd, status, config, history, metrics, per_image, n_params)
 
     def _parameters(self, v: Variant) -> int:
