@@ -41,3 +41,32 @@ def test_jensen_gap_on_a_run():
     assert row["f(mean JAC) - mean DIC"] == pytest.approx(1.4 / 1.7 - 0.78)
     assert row["pooled - per-image JAC"] == pytest.approx(0.10)
     assert row.seed == 3
+
+
+def test_stated_differences_checks_the_text_and_what_the_spreads_allow():
+    from scipy import stats
+
+    rep = (Reported("Table 2", "A", "jaccard", 0.8215, 0.00328), Reported("Table 2", "B", "jaccard", 0.8179, 0.00425),
+           Reported("Table 2", "A", "dice", 0.8888, 0.0039))
+    t = audit.stated_differences([("B", "A", 0.0036), ("B", "A", 0.0046)], rep, tolerance=0.5e-4).iloc
+    assert t[0]["table difference"] == pytest.approx(0.0036) and t[0]["text matches table"]
+    assert not t[1]["text matches table"]  # a text 0.1 point off its own table
+    welch = stats.ttest_ind_from_stats(0.8215, 0.00328, 5, 0.8179, 0.00425, 5, equal_var=False).pvalue
+    assert t[0]["Welch t-test p (table's mean ± sd)"] == pytest.approx(welch)
+    need = 0.0036 * 5 ** 0.5 / stats.t.ppf(0.975, 4)  # paired t over 5 folds at p = 0.05
+    assert t[0]["paired: sd of differences needed"] == pytest.approx(need)
+    rho = (0.00328 ** 2 + 0.00425 ** 2 - need ** 2) / (2 * 0.00328 * 0.00425)
+    assert t[0]["paired: fold correlation needed"] == pytest.approx(rho) and 0.7 < rho < 0.75
+
+
+def test_match_log_finds_truncated_values_and_offsets():
+    rep = (Reported("T2", "M", "dice_loss", 0.2968, epoch=1), Reported("T2", "M", "jaccard", 0.6389, epoch=1),
+           Reported("T2", "M", "jaccard", 0.7777, epoch=2))
+    log = pd.DataFrame({"row": [0, 1], "dice_loss": [0.29689, 0.25], "jaccard": [0.5584, 0.63896]})
+    t = audit.match_log(rep, log, decimals=4).set_index(["epoch", "metric"])
+    assert t.loc[(1, "dice_loss"), "log rows (truncated)"] == [0]
+    assert t.loc[(1, "dice_loss"), "log rows (rounded)"] == []  # 0.29689 rounds to 0.2969
+    assert t.loc[(1, "dice_loss"), "offset"] == 0
+    assert t.loc[(1, "jaccard"), "log rows (truncated)"] == [1] and t.loc[(1, "jaccard"), "offset"] == 1
+    assert t.loc[(1, "jaccard"), "logged at own row"] == pytest.approx(0.5584)
+    assert t.loc[(2, "jaccard"), "log rows (truncated)"] == [] and pd.isna(t.loc[(2, "jaccard"), "offset"])

@@ -211,3 +211,16 @@ def test_rows_that_split_differently_get_their_own_split_file(tmp_path):
     a, b = exp.data(spec.variant("A")), exp.data(spec.variant("B"))
     assert a.split_file.name == "isic2018-holdout.csv" and b.split_file.name == "isic2018-holdout-val0.25.csv"
     assert len(a.split("holdout", "val")) == 2 and len(b.split("holdout", "val")) == 5  # 10 % and 25 % of 20
+
+
+def test_train_missing_false_reads_finished_runs_and_lists_the_rest(tmp_path):
+    p = params(tmp_path, variants="LinkNet-64,LinkNet", epochs=1)
+    Experiment({**p, "variants": "LinkNet-64"}, paper="delatorre2018").run_all()
+    reader = Experiment({**p, "train_missing": False}, paper="delatorre2018")
+    assert dict(zip(reader.completeness().row, reader.completeness().status)) == {"LinkNet-64": "finished",
+                                                                                 "LinkNet": "absent"}
+    outs = reader.run_all()
+    assert [(o.variant, o.status) for o in outs] == [("LinkNet-64", "reuse")]
+    assert not run_dir(tmp_path, variant="linknet").exists()  # nothing trained, no folder claimed
+    other = Experiment({**p, "lr": 5e-4, "train_missing": False}, paper="delatorre2018")
+    assert other.completeness().status.tolist() == ["other config", "absent"] and other.run_all() == []

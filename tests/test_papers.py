@@ -1,4 +1,5 @@
 """Paper specs: each of the five builds (rows, protocol, settings) and every row trains one step."""
+import pandas as pd
 import pytest
 
 from helpers_experiment import small_params
@@ -101,3 +102,18 @@ def test_synthetic_data_does_not_depend_on_the_split_seed(tmp_path):
     a = Experiment(small_params(tmp_path, spec), spec).data()
     b = Experiment(small_params(tmp_path, get_paper("delatorre2018")), "delatorre2018").data()
     assert a.root == b.root
+
+
+def test_fpn_table2_entries_are_the_code_training_log_truncated():
+    """Data entry check: every Table 2 number of the FPN spec prints as a value of the code's
+    committed training log (truncated to 4 decimals), none as its validation log."""
+    from skinseg import audit
+    from skinseg.papers import flores_fpn as F
+
+    assert len([r for r in F.SPEC.reported if r.epoch]) == 20 and {r.split for r in F.SPEC.reported} == {"train"}
+    log = pd.DataFrame(F.CODE_TRAINING_LOG, columns=["row", "dice_loss", "jaccard"])
+    m = audit.match_log(F.SPEC.reported, log, 4)
+    assert (m["log rows (truncated)"].str.len() == 1).all()
+    assert m.set_index(["epoch", "metric"]).offset.loc[[(4, "jaccard"), (5, "jaccard"), (6, "jaccard")]].eq(1).all()
+    val = pd.DataFrame({"row": range(20), "jaccard": F.CODE_VALIDATION_IOU})
+    assert (audit.match_log(F.SPEC.reported, val, 4)["log rows (truncated)"].str.len() == 0).all()

@@ -33,7 +33,13 @@ PAPER_RECIPES = {
     "01": dict(lr=1e-4, early_stopping_patience=20, loss="dice"),
     "02": dict(lr=1e-3, loss="nll", normalization="per_image", upsampling="bicubic", postprocess="opening"),
     "03": dict(lr=0.01, encoder_lr=0.001, loss="nll_epe", epe_weight=0.5, augmentation="slsdeep"),
+    "04": dict(lr=1e-4, loss="dice", target="background", augment_validation=True, lr_schedule="step",
+               lr_step_epochs=11, protocol="ratio", split_seed=35, val_fraction=0.3, augmentation="fpn_code"),
+    "05": dict(lr=0.01, optimizer="sgd", momentum=0.9, weight_decay=1e-4, lr_schedule="poly", loss="bce_dice",
+               protocol="kfold", folds=5, augmentation="hflip"),
 }
+# a few more overrides where the recipe makes one small step slow: one fold of ASNet's five
+EXTRA_SETS = {"05": ["--set", "max_folds=1", "--set", "image_height=64", "--set", "image_width=64"]}
 
 
 @pytest.mark.parametrize("nb", sorted(PAPER_RECIPES))
@@ -44,7 +50,8 @@ def test_paper_profile_starts_on_cpu_with_overrides(tmp_path, nb):
                         "--set", "max_images=8", "--set", "epochs=1", "--set", "image_height=32",
                         "--set", "image_width=32", "--set", "seeds='0'", "--set", "ablation_seeds='0'",
                         "--set", "num_workers=0", "--set", "batch_size=4",
-                        "--set", f"results_dir={tmp_path / 'results'}", "--set", f"checkpoint_dir={tmp_path / 'ck'}"],
+                        "--set", f"results_dir={tmp_path / 'results'}", "--set", f"checkpoint_dir={tmp_path / 'ck'}",
+                        *EXTRA_SETS.get(nb, [])],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     cfg = json.loads(next((tmp_path / "results" / "paper").rglob("config.json")).read_text())

@@ -199,3 +199,20 @@ def test_in_memory_and_disk_items_are_identical(synth_small, tmp_path):
 def test_bad_settings_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
         TrainSettings(**bad)
+
+
+def test_batch_jaccard_pools_pixels_of_the_batch():
+    from skinseg.train import _batch_jaccard
+
+    # two 1x2 images: predictions (logit > 0) [1, 0] and [1, 1]; truth [1, 1] and [0, 1]
+    logits = torch.tensor([[[[3.0, -3.0]]], [[[2.0, 1.0]]]])
+    masks = torch.tensor([[[[1.0, 1.0]]], [[[0.0, 1.0]]]])
+    assert _batch_jaccard(logits, masks) == pytest.approx(2 / 4)  # TP 2 (pooled), union 4
+    two_class = torch.stack([torch.zeros_like(logits[:, 0]), logits[:, 0]], 1)  # softmax channel 1 = same call
+    assert _batch_jaccard(two_class, masks) == pytest.approx(2 / 4)
+    assert _batch_jaccard(-torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)) == 1.0  # both empty
+
+
+def test_history_records_training_jaccard(synth_small, tmp_path):
+    _, h = _train(synth_small, tmp_path, "h", epochs=1)
+    assert "train_jaccard" in h and h.train_jaccard.between(0, 1).all()

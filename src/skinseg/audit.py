@@ -70,3 +70,59 @@ def jensen_gap(outcomes, variant: str | None = None, resolution: str = "original
                      "JAC pooled": jp, "DIC pooled": dp, "f(mean JAC) - mean DIC": dice_from_jaccard(jm) - dm,
                      "pooled - per-image JAC": jp - jm})
     return pd.DataFrame(rows)
+
+
+
+def stated_differences(claims, reported, tolerance: float, metric: str = "jaccard", n: int = 5) -> pd.DataFrame:
+    """A paper's text against its own table, and what its spreads allow.
+
+    ``claims``: ``(row, reference, stated)`` triples, the text saying ``row`` is ``stated``
+    below ``reference`` (in the table's units); ``reported``: the spec's ``Reported`` tuple,
+    mean ± sd over ``n`` runs (folds); ``tolerance``: how far the text may be from the table's
+    difference (half the last printed digit). Per claim: the table's own difference, whether the
+    text matches it, Welch's unpaired t-test from the printed means and sds (all a reader can do:
+    per-fold values are not printed), and what a paired test over the same ``n`` folds would
+    need for p < 0.05: the largest sd of the per-fold differences, and the fold-to-fold
+    correlation of the two rows that this sd implies (above 1: no correlation is enough; below -1:
+    any will do)."""
+    from scipy import stats
+
+    table = {r.row: r for r in reported if r.metric == metric}
+    out = []
+    for row, ref, stated in claims:
+        a, b = table[row], table[ref]
+        diff, sa, sb = b.value - a.value, a.sd or 0.0, b.sd or 0.0
+        va, vb = sa ** 2 / n, sb ** 2 / n
+        se = (va + vb) ** 0.5
+        dof = (va + vb) ** 2 / (va ** 2 / (n - 1) + vb ** 2 / (n - 1)) if se else float("nan")
+        sd_needed = abs(diff) * n ** 0.5 / stats.t.ppf(0.975, n - 1)
+        out.append({"claim": f"{row} is {stated:g} below {ref}", "stated": stated, "table difference": diff,
+                    "text matches table": abs(diff - stated) <= tolerance, "row sd": sa, "reference sd": sb,
+                    "Welch t-test p (table's mean ± sd)": 2 * stats.t.sf(abs(diff) / se, dof) if se else float("nan"),
+                    "paired: sd of differences needed": sd_needed,
+                    "paired: fold correlation needed": ((sa ** 2 + sb ** 2 - sd_needed ** 2) / (2 * sa * sb)
+                                                        if sa and sb else float("nan"))})
+    return pd.DataFrame(out)
+
+
+def match_log(reported, log: pd.DataFrame, decimals: int) -> pd.DataFrame:
+    """Where a per-epoch table comes from: for every reported number with an ``epoch``, the rows of
+    ``log`` (columns ``row``, 0-based epoch, and one column per reported metric) whose value,
+    truncated or rounded to ``decimals``, prints as the reported value; the offset of the matching
+    row from the epoch's own row (epoch - 1); and the logged value of the epoch's own row."""
+    import math
+
+    scale = 10 ** decimals
+    out = []
+    for r in reported:
+        if r.epoch is None or r.metric not in log:
+            continue
+        own = r.epoch - 1
+        logged = log.set_index("row")[r.metric]
+        trunc = [int(k) for k, v in logged.items() if math.floor(v * scale + 1e-9) == round(r.value * scale)]
+        rnd = [int(k) for k, v in logged.items() if round(v * scale) == round(r.value * scale)]
+        out.append({"epoch": r.epoch, "metric": r.metric, "reported": r.value,
+                    "log rows (truncated)": trunc, "log rows (rounded)": rnd,
+                    "offset": (trunc[0] - own) if len(trunc) == 1 else float("nan"),
+                    "logged at own row": logged.get(own, float("nan"))})
+    return pd.DataFrame(out)

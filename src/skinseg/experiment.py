@@ -26,7 +26,8 @@ from skinseg.metrics import REDUCTIONS
 from skinseg.models import build_model, count_parameters
 from skinseg.papers import PaperSpec, Variant, get_paper
 from skinseg.paths import display, resolve
-from skinseg.results import RunDir, git_state, provenance, select_metrics, tidy_metrics, write_csv, write_json
+from skinseg.results import (RunDir, git_state, provenance, same_run, select_metrics, tidy_metrics, write_csv,
+                             write_json)
 from skinseg.seed import seed_everything
 from skinseg.train import TrainSettings, fit, load_best
 
@@ -173,7 +174,31 @@ class Experiment:
         return self._n_params[key]
 
     def run_all(self) -> list[Outcome]:
-        return [self.run(v, part, s) for v, part, s in self.plan()]
+        """Every planned run (trained, resumed or reused); with ``train_missing=False``, only the
+        finished ones (:meth:`completeness` lists the rest)."""
+        plan = self.plan()
+        if not self.params["train_missing"]:
+            plan = [(v, part, s) for v, part, s in plan if self.run_status(v, part, s) == "finished"]
+        return [self.run(v, part, s) for v, part, s in plan]
+
+    def run_status(self, v: Variant | str, partition: str, seed: int) -> str:
+        """``finished`` (reusable as is), ``unfinished`` (resumes), ``absent``, or ``other config``
+        (a run of another config holds the folder); reads, never writes."""
+        v = self.spec.variant(v)
+        rd = self.run_dir(v, partition, seed)
+        old = rd.existing_config()
+        if old is None:
+            return "absent"
+        if v.eval_of and self.run_status(v.eval_of, partition, seed) != "finished":
+            return "unfinished"  # its trained row's weights are not there yet
+        if not same_run(old, self.run_config(v, partition, seed)):
+            return "other config"
+        return "finished" if rd.finished else "unfinished"
+
+    def completeness(self) -> pd.DataFrame:
+        """One line per planned run: row, partition, seed and :meth:`run_status`."""
+        return pd.DataFrame([{"row": v.label, "partition": part, "seed": s, "status": self.run_status(v, part, s)}
+                             for v, part, s in self.plan()], columns=["row", "partition", "seed", "status"])
 
     def _train(self, v: Variant, p: dict, data: Data, partition: str, seed: int, rd: RunDir, config: dict):
         seed_everything(seed)

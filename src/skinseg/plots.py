@@ -108,3 +108,28 @@ def probability_maps(image, prob_train: torch.Tensor, prob_up: torch.Tensor, tru
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def epoch_curves(reported, histories: dict[str, list[pd.DataFrame]], paper_label: str = "paper"):
+    """A paper's per-epoch numbers against ours on one figure, one panel per reported metric
+    (``Reported`` with ``epoch``); ours per row (label -> histories over seeds): the mean over seeds
+    of the training (solid) and validation (dashed) columns, with a min-max band over seeds."""
+    metrics = list(dict.fromkeys(r.metric for r in reported if r.epoch is not None))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 3.2), dpi=72, squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        pts = sorted((r.epoch, r.value) for r in reported if r.metric == metric and r.epoch is not None)
+        ax.plot(*zip(*pts), "k-o", ms=4, lw=2, label=paper_label)
+        for (label, hs), color in zip(histories.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+            for split, style in (("train", "-"), ("val", "--")):
+                col = f"{split}_loss" if metric.endswith("_loss") else f"{split}_{metric}"
+                hs_ok = [h.set_index("epoch")[col] for h in hs if col in h]
+                if not hs_ok:
+                    continue
+                wide = pd.concat(hs_ok, axis=1)
+                ax.plot(wide.index, wide.mean(1), style, color=color, label=f"{label}, {split}")
+                if wide.shape[1] > 1:
+                    ax.fill_between(wide.index, wide.min(1), wide.max(1), color=color, alpha=0.15)
+        ax.set(xlabel="epoch", ylabel=metric.replace("_", " "))
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from skinseg import params as P
 from skinseg.inference import autocast, predict, prepare_images
+from skinseg.losses import foreground_prob
 from skinseg.metrics import confusion, summarize
 from skinseg.paths import display
 from skinseg.results import comparable, config_diff, config_digest, same_run, save_torch, write_csv
@@ -135,6 +136,16 @@ def _check_config(ck: dict, path: Path, run_config: dict | None) -> None:
         f"it cannot be used here. Delete {display(path.parent)} or run with overwrite=True")
 
 
+def _batch_jaccard(logits: torch.Tensor, masks: torch.Tensor) -> float:
+    """Jaccard of one training batch at probability 0.5, pixels pooled over the batch (1 when
+    both are empty): the history's ``train_jaccard`` is its mean over the epoch's batches, which
+    is what smp's ``IoU`` metric logs during training (and what the FPN paper's code logged).
+    ``logits`` ``(N, C, H, W)``, ``masks`` ``(N, 1, H, W)`` of the trained target."""
+    hit, truth = foreground_prob(logits) > 0.5, masks > 0.5
+    union = (hit | truth).sum().item()
+    return (hit & truth).sum().item() / union if union else 1.0
+
+
 def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_dir, history_path,
         seed: int, device: str = "cpu", on_step: Callable[[int, int], None] | None = None,
         run_config: dict | None = None) -> pd.DataFrame:
@@ -189,7 +200,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                             num_workers=s.num_workers, generator=torch_generator(seed, epoch),
                             worker_init_fn=worker_init_fn)
         model.train()
-        losses = []
+        losses, batch_jaccard = [], []
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{s.epochs}", disable=not s.progress, leave=False,
                    mininterval=2.0)
         for step, batch in enumerate(bar):
@@ -208,13 +219,15 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
             scaler.update()
             sched.step()
             losses.append(loss.item())
+            batch_jaccard.append(_batch_jaccard(logits.detach().float(), y))
             bar.set_postfix(loss=f"{np.mean(losses):.4f}")
             if on_step is not None:
                 on_step(epoch, step)
         probs, masks, val_loss = predict(model, val_loader, device, s.precision, s.channels_last, s.normalization,
                                          loss_fn)
         val = summarize(confusion(probs > 0.5, masks > 0.5).numpy(), "macro")
-        row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "val_loss": val_loss,
+        row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "train_jaccard": float(np.mean(batch_jaccard)),
+               "val_loss": val_loss,
                **{f"val_{k}": v for k, v in val.items()}, "lr": opt.param_groups[-1]["lr"]}
         improved = val[s.monitor] > best
         if improved:

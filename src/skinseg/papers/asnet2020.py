@@ -42,3 +42,9 @@ SPEC = PaperSpec(
     ),
     reported=_REPORTED,
 )
+
+# The text's claims about Table 2 (Jaccard, as fractions): (row, reference, how far row is below reference).
+# From the text as step 3c's issue quotes it ("decreases by 0.59 %", "0.36 %"; ASNet 3.45 above U-Net and
+# 1.85 above MultiResU-Net); audit.stated_differences checks them against the table's own rows.
+TEXT_CLAIMS = (("Baseline_ASM_w/o_DI", "ASNet", 0.0059), ("Baseline_ASM_w/o_SA", "ASNet", 0.0036),
+               ("U-Net", "ASNet", 0.0345), ("MultiResU-Net", "ASNet", 0.0185))

@@ -32,6 +32,9 @@ class Reported:
     ``value`` and ``sd`` are fractions (a paper's 82.15 % is stored as 0.8215)
     unless ``metric`` is a count or a loss; ``where`` names the table or
     section; ``reduction`` is given only where the paper says (macro/micro).
+    ``epoch``: a per-epoch number, compared with our history's ``<split>_loss`` /
+    ``<split>_<metric>`` columns, ``split`` saying which images it is on (``train``
+    or ``val``); without ``epoch``, a test-set number.
     """
 
     where: str
@@ -42,6 +45,7 @@ class Reported:
     dataset: str = ""
     reduction: str | None = None
     epoch: int | None = None
+    split: str = "val"
     reported_only: bool = False  # a competitor's row: quoted, never run
     paper_dataset: str | None = None  # which dataset block, where a paper reports on several
     note: str = ""

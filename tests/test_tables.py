@@ -1,0 +1,84 @@
+"""Reported-against-reproduced tables: paired t intervals, ordering verdicts, one-block papers and
+per-epoch tables, on tiny hand-made runs."""
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from skinseg import tables
+from skinseg.papers.spec import PaperSpec, Reported, Variant
+
+
+def _run(variant, partition, jaccard, seed=0, history=None):
+    m = pd.DataFrame([dict(metric="jaccard", reduction="macro", target="lesion", resolution="original",
+                           value=jaccard)])
+    return SimpleNamespace(variant=variant, seed=seed, partition=partition, metrics=m, per_image=pd.DataFrame(),
+                           history=pd.DataFrame() if history is None else history)
+
+
+def test_paired_difference_over_folds_has_a_t_interval_and_p():
+    # differences ASNet - B per fold: 1, 2, 3 (hundredths): mean 0.02, sd 0.01
+    runs = [_run("ASNet", f"fold{k}", 0.80 + d) for k, d in enumerate((0.01, 0.02, 0.03))]
+    runs += [_run("B", f"fold{k}", 0.80) for k in range(3)]
+    row = tables.paired_difference(runs, "ASNet", "B", ("jaccard",)).iloc[0]
+    half = stats.t.ppf(0.975, 2) * 0.01 / 3 ** 0.5  # 4.303 * 0.00577
+    assert row["pairs"] == 3 and row["difference mean"] == pytest.approx(0.02)
+    assert row["95 % CI low"] == pytest.approx(0.02 - half) and row["95 % CI high"] == pytest.approx(0.02 + half)
+    assert row["paired t p"] == pytest.approx(stats.ttest_rel([0.81, 0.82, 0.83], [0.8] * 3).pvalue)
+
+
+@pytest.mark.parametrize("diffs, sign, verdict", [
+    ((0.02, 0.025, 0.03), 1, "holds (interval excludes 0)"),  # t interval [0.013, 0.037]
+    ((0.02, 0.025, 0.03), -1, "reversed (interval excludes 0)"),
+    ((0.01, 0.02, 0.03), 1, "not shown (interval covers 0)"),  # [-0.005, 0.045]
+    ((0.02,), 1, "too few pairs to tell"),
+])
+def test_ordering_verdict(diffs, sign, verdict):
+    runs = [_run("A", f"f{k}", 0.5 + d) for k, d in enumerate(diffs)] + [_run("B", f"f{k}", 0.5)
+                                                                         for k in range(len(diffs))]
+    t = tables.paired_difference(runs, "A", "B", ("jaccard",))
+    assert tables.ordering_verdict(t, claimed_sign=sign).iloc[0] == verdict
+
+
+def _spec(reported, variants):
+    return PaperSpec("t", "nb", "", "", {}, {}, variants=variants, reported=reported)
+
+
+def _exp(spec, blocks=None):
+    return SimpleNamespace(spec=spec, variants=lambda: list(spec.variants),
+                           variant_params=lambda v: {"paper_dataset": (blocks or {}).get(spec.variant(v).label,
+                                                                                          "isic2018"),
+                                                     "target": "lesion"})
+
+
+def test_paper_table_of_a_one_block_paper_has_one_line_per_row():
+    spec = _spec((Reported("Table 2", "A", "jaccard", 0.80, 0.01), Reported("Table 2", "A", "dice", 0.88, 0.01),
+                  Reported("Table 2", "Q", "jaccard", 0.70, 0.02, reported_only=True)),
+                 (Variant("A", "unet", main=True),))
+    t = tables.paper_table(_exp(spec), [_run("A", "fold0", 0.7), _run("A", "fold1", 0.8)], ("jaccard", "dice"))
+    t = t.set_index(("", "row"))
+    assert list(t.index) == ["A", "Q"]  # the runs' paper_dataset does not open a second block
+    assert t.loc["A", ("jaccard", "reported")] == "0.8 ± 0.01"
+    assert t.loc["A", ("jaccard", "difference")] == pytest.approx(-0.05)
+    assert t.loc["Q", ("dice", "reported")] == "– (not in the paper)"  # the paper prints Q without Dice
+    assert t.loc["Q", ("jaccard", "reproduced")] == "reported only"
+
+
+def test_epoch_table_sets_train_and_val_columns_beside_the_paper():
+    spec = _spec((Reported("Table 2", "M", "dice_loss", 0.30, epoch=1, split="train"),
+                  Reported("Table 2", "M", "jaccard", 0.56, epoch=1, split="train"),
+                  Reported("Table 2", "M", "jaccard", 0.90, epoch=2, split="train")),
+                 (Variant("M", "fpn", main=True), Variant("L", "fpn")))
+    h = lambda tl, tj, vj: pd.DataFrame({"epoch": [1, 2], "train_loss": tl, "train_jaccard": tj,  # noqa: E731
+                                         "val_loss": [0.5, 0.4], "val_jaccard": vj})
+    runs = [_run("M", "r", 0, seed=0, history=h([0.4, 0.2], [0.5, 0.8], [0.4, 0.6])),
+            _run("M", "r", 0, seed=1, history=h([0.2, 0.1], [0.7, 0.9], [0.5, 0.7])),
+            _run("L", "r", 0, seed=0, history=h([0.6, 0.5], [0.3, 0.4], [0.2, 0.3]))]
+    t = tables.epoch_table(_exp(spec), runs, rows=["M", "L"]).set_index(("", "epoch"))
+    assert t.loc[1, ("dice_loss", "paper")] == 0.30
+    assert t.loc[1, ("dice_loss", "M, train")] == "0.3000 ± 0.1414 (n=2)"
+    assert t.loc[1, ("jaccard", "L, val")] == "0.2000"
+    assert t.loc[1, ("jaccard", "difference (M, train)")] == pytest.approx(0.6 - 0.56)
+    assert t.loc[2, ("jaccard", "difference (M, train)")] == pytest.approx(0.85 - 0.90)
+    assert ("dice_loss", "paper") in t.columns and pd.isna(t.loc[2, ("dice_loss", "paper")])  # epoch 2: IoU only
