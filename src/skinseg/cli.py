@@ -1,4 +1,4 @@
-"""Command line: ``python -m skinseg {check,synth,score,models,bench,params-cell} ...``."""
+"""Command line: ``python -m skinseg {check,synth,score,models,bench,download,params-cell} ...``."""
 from __future__ import annotations
 
 import argparse
@@ -124,6 +124,23 @@ def cmd_params_cell(a) -> int:
     return 0
 
 
+def cmd_download(a) -> int:
+    from skinseg.data import DataError
+    from skinseg.data.download import PH2_HELP, DownloadError, download
+
+    if a.dataset == "ph2":
+        print(PH2_HELP.format(dest=a.dest / "PH2Dataset"))
+        return 0
+    try:
+        placed = download(a.dataset, a.dest, a.base_url, progress=True)
+    except (DownloadError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"unzipped into {a.dest}: {', '.join(p.name for p in placed) or 'nothing new (already there)'}")
+    a.root, a.quick = a.dest, False
+    return cmd_check(a)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m skinseg", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -161,6 +178,12 @@ def main(argv=None) -> int:
     b.add_argument("--out", type=Path, default=None,
                    help="default: results/benchmarks/<device>[-<precisions>].csv (+ -speedup.csv)")
     b.set_defaults(fn=cmd_bench)
+    d = sub.add_parser("download", help="fetch the official ISIC archives (resumable), unzip, then check")
+    d.add_argument("dataset", choices=["isic2016", "isic2017", "isic2018", "ph2"])
+    d.add_argument("--dest", type=Path, required=True, help="folder to unzip into (archives go to DEST/downloads)")
+    d.add_argument("--base-url", default="https://isic-challenge-data.s3.amazonaws.com",
+                   help="where the archives are served (a mirror)")
+    d.set_defaults(fn=cmd_download)
     pc = sub.add_parser("params-cell", help="print a paper notebook's parameters cell (the smoke profile's values)")
     pc.add_argument("notebook", help="notebook path or stem, e.g. notebooks/01_linknet64_isic2018.ipynb")
     pc.set_defaults(fn=cmd_params_cell)
