@@ -1,25 +1,27 @@
 """Batch runner: execute paper notebooks with a profile through papermill.
 
-    python reproduce/run.py --profile smoke [--notebooks 01 ...] [--data DIR] [--overwrite] [--set NAME=VALUE ...]
+    python reproduce/run.py --profile smoke [--notebooks 01 ...] [--data DIR] [--overwrite] [--jobs N]
+                            [--set NAME=VALUE ...]
 
-Executed notebooks go to ``results/<profile>/notebooks/``. The kernel is the
-current Python environment. On the first failure the runner stops with exit
-code 1 and names the notebook; its executed copy (with the traceback) is kept.
+Executed notebooks go to ``results/<profile>/notebooks/`` with an HTML copy beside each. A notebook
+already complete for the same parameters and code is reused, not re-executed, so a killed batch
+continues where it stopped (the interrupted run resumes from its last epoch). ``--jobs N`` runs N
+notebooks at once, the CPU threads split between them. After a failure no further notebook starts;
+the exit code is 1 and the failed notebook is named (its executed copy keeps the traceback). The
+run ends with a table: done / reused / failed, with times.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
-import papermill as pm
 import yaml
 
+from skinseg.batch import Job, run_batch, table
 from skinseg.papers import paper_for_notebook
 from skinseg.params import check
-from skinseg.paths import display
 from skinseg.profiles import load_profile, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,9 +42,11 @@ def main(argv=None) -> int:
     ap.add_argument("--notebooks", nargs="*", help="stems or prefixes, e.g. 01 (default: all paper notebooks)")
     ap.add_argument("--data", help="override data_root for every notebook")
     ap.add_argument("--overwrite", action="store_true", help="replace finished runs whose config differs")
+    ap.add_argument("--jobs", type=int, default=1, help="notebooks run at once (threads split between them)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="override one parameter for every notebook, e.g. --set device=cpu --set max_images=8")
     a = ap.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     os.chdir(ROOT)  # notebook paths are given relative to the project root (papermill records them)
     try:
         profile = load_profile(a.profile)
@@ -55,6 +59,7 @@ def main(argv=None) -> int:
             check(name, overrides[name])
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: {e}") from None
+    jobs = []
     for nb in select(a.notebooks):
         if nb.stem not in profile:
             print(f"skip {nb.name}: profile {a.profile} has no entry for it")
@@ -65,20 +70,29 @@ def main(argv=None) -> int:
             raise SystemExit(f"error: {nb.name} under profile {a.profile}: {e}") from None
         # executed notebooks live beside the runs: <results_dir>/<profile>/notebooks/
         out_dir = ROOT / params.get("results_dir", "results") / params.get("profile", Path(a.profile).stem) / "notebooks"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        out = out_dir / nb.name
-        print(f"run  {nb.name}  profile={a.profile}  -> {display(out)}", flush=True)
-        t = time.time()
-        try:
-            # paths relative to the project root: papermill records them in the executed notebook
-            pm.execute_notebook(display(nb), display(out), parameters=params, kernel_name="python3", cwd=str(ROOT),
-                                progress_bar=False, log_output=False)
-        except pm.PapermillExecutionError as e:
-            print(f"FAILED {nb.name} ({e.ename}: {e.evalue}); executed copy with the traceback: "
-                  f"{display(out)}", file=sys.stderr)
-            return 1
-        print(f"done {nb.name} in {time.time() - t:.0f} s", flush=True)
-    return 0
+        jobs.append(Job(nb, params, out_dir / nb.name))
+    # a child runs one notebook with this runner's own options (its --notebooks and --jobs replaced)
+    child_args = _without(argv, ("--notebooks", "--jobs"))
+    outcomes = run_batch(jobs, a.jobs, child_args, log=lambda line: print(line, flush=True))
+    print(table(outcomes), flush=True)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in failed:
+        print(f"FAILED {o.notebook} ({o.error}); executed copy with the traceback: {o.out}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _without(argv: list[str], options: tuple[str, ...]) -> list[str]:
+    """``argv`` less the given options and their values (``--opt v1 v2`` or ``--opt=v``)."""
+    out, skipping = [], False
+    for arg in argv:
+        if arg.startswith("--"):
+            skipping = arg.split("=", 1)[0] in options
+            if skipping:
+                continue
+        elif skipping:
+            continue
+        out.append(arg)
+    return out
 
 
 if __name__ == "__main__":

@@ -58,3 +58,39 @@ def test_paper_profile_starts_on_cpu_with_overrides(tmp_path, nb):
     for name, value in PAPER_RECIPES[nb].items():
         assert cfg[name] == value, name
     assert cfg["precision"] == "bf16" and cfg["epochs"] == 1 and cfg["device"] == "cpu"
+
+
+def test_killed_batch_continues_where_it_stopped(tmp_path):
+    """Kill the batch mid-notebook (02, mid-training) and start it again (with --jobs 2: each notebook
+    in a child process): the finished notebook (01) is reused, not re-executed; the interrupted run
+    resumes from its last epoch."""
+    import os
+    import signal
+    import time
+
+    profile = tmp_path / "tiny.yaml"
+    profile.write_text(
+        "default:\n  profile: smoke\n  synthetic_n: 16\n  image_height: 32\n  image_width: 32\n"
+        f"  results_dir: {tmp_path / 'results'}\n  checkpoint_dir: {tmp_path / 'ck'}\n"
+        "01_linknet64_isic2018:\n  epochs: 2\n02_lesionseg_isic2017:\n  epochs: 30\n")
+    cmd = [sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", str(profile), "--notebooks", "01", "02"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    history = tmp_path / "results" / "smoke" / "lesionseg2017" / "lesionseg" / "holdout" / "seed0" / "history.csv"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (history.is_file() and len(history.read_text().splitlines()) >= 2):
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)  # the runner and its notebook kernel
+    first.wait()
+    done_epochs = len(history.read_text().splitlines()) - 1
+    assert 1 <= done_epochs < 30, "02 was not caught mid-training"
+    nb01 = tmp_path / "results" / "smoke" / "notebooks" / "01_linknet64_isic2018.ipynb"
+    mtime = nb01.stat().st_mtime_ns
+    assert nb01.with_suffix(".html").is_file()
+    again = subprocess.run([*cmd, "--jobs", "2"], capture_output=True, text=True, timeout=600)  # 02 in a child
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert "reused 01_linknet64_isic2018.ipynb" in again.stdout and nb01.stat().st_mtime_ns == mtime
+    assert "1 done, 1 reused, 0 failed" in again.stdout
+    prov = json.loads((history.parent / "provenance.json").read_text())
+    assert prov["resumed_after_epochs"] >= done_epochs - 1  # history lags last.pt by at most the epoch being saved
+    # finished after the kill (the recipe's early stopping may end it before epoch 30)
+    assert (history.parent / "metrics.csv").is_file() and len(history.read_text().splitlines()) - 1 > done_epochs

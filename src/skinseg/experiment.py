@@ -145,7 +145,10 @@ class Experiment:
                            pd.read_csv(hist) if hist.is_file() else pd.DataFrame(),
                            pd.read_csv(rd.path / "metrics.csv"), pd.read_csv(rd.path / "metrics_per_image.csv"),
                            n_params)
-        history = pd.DataFrame()
+        history, hist = pd.DataFrame(), rd.path / "history.csv"
+        # an interrupted run resumes from last.pt: say after how many epochs (provenance)
+        resumed = len(pd.read_csv(hist)) if status == "resume" and hist.is_file() and (
+            rd.checkpoint_path / "last.pt").is_file() else 0
         if v.eval_of:
             probs, masks = self._trained_predictions(self.spec.variant(v.eval_of), partition, seed)
         else:
@@ -158,7 +161,8 @@ class Experiment:
                                           reduction=red)
                              for t in TARGETS for red in REDUCTIONS for res, summ in ev.summary(red, t).items()],
                             ignore_index=True)
-        write_json(rd.path / "provenance.json", provenance(seed, p["device"], data.fingerprint, self.git))
+        write_json(rd.path / "provenance.json", {**provenance(seed, p["device"], data.fingerprint, self.git),
+                                                 "resumed_after_epochs": resumed})
         write_csv(rd.path / "metrics_per_image.csv", per_image)
         write_csv(rd.path / "metrics.csv", metrics)  # last: marks the run finished
         # a finished run is reused from its folder, never resumed: only best.pt (evaluation-only rows,

@@ -1,0 +1,190 @@
+"""The batch runner behind ``reproduce/run.py``: execute paper notebooks under a profile with
+papermill, skip those already complete, run several at once, export HTML, report a table.
+
+A notebook is *complete* for a profile when its executed copy exists, the marker beside it
+(``<notebook>.run.json``) records the same resolved parameters and the same code version (a digest
+of the notebook and of the package's source), and every run its parameters plan is finished. A
+killed batch started again therefore re-executes only what did not finish, and the run that was
+interrupted resumes from its last epoch (:mod:`skinseg.train`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from skinseg.paths import display, project_root
+from skinseg.results import write_json, write_text
+
+
+@dataclass
+class Job:
+    notebook: Path  # notebooks/NN_*.ipynb
+    params: dict    # resolved parameters
+    out: Path       # executed copy
+
+    @property
+    def marker(self) -> Path:
+        return self.out.with_suffix(".run.json")
+
+
+@dataclass
+class Outcome:
+    notebook: str
+    status: str  # done | reused | failed
+    seconds: float
+    out: str
+    error: str = ""
+
+
+def code_version(notebook: Path) -> str:
+    """Digest of what decides a notebook's outputs besides its parameters: the notebook itself and
+    every source file of the package."""
+    h = hashlib.sha256(Path(notebook).read_bytes())
+    for f in sorted((project_root() / "src" / "skinseg").rglob("*.py")):
+        h.update(f.relative_to(project_root()).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def params_digest(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def missing_runs(job: Job) -> list[str]:
+    """The planned runs of the notebook's experiment that are not finished (``row [partition, seed]: status``)."""
+    from skinseg.experiment import Experiment
+    from skinseg.papers import paper_for_notebook
+
+    runs = Experiment(job.params, paper_for_notebook(job.notebook.stem)).completeness()
+    todo = runs[runs.status != "finished"]
+    return [f"{r.row} [{r.partition}, seed {r.seed}]: {r.status}" for r in todo.itertuples()]
+
+
+def is_complete(job: Job) -> bool:
+    if not (job.out.is_file() and job.marker.is_file()):
+        return False
+    m = json.loads(job.marker.read_text())
+    return (m.get("params_digest") == params_digest(job.params) and m.get("code_version") ==
+            code_version(job.notebook) and not missing_runs(job))
+
+
+def export_html(notebook: Path) -> Path:
+    """The executed notebook as HTML beside it (written atomically)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    return write_text(notebook.with_suffix(".html"), body)
+
+
+def execute(job: Job) -> Outcome:
+    """Run one notebook in this process (its kernel inherits this environment)."""
+    import papermill as pm
+
+    t = time.time()
+    job.out.parent.mkdir(parents=True, exist_ok=True)
+    error = ""
+    try:
+        # paths relative to the project root: papermill records them in the executed notebook
+        pm.execute_notebook(display(job.notebook), display(job.out), parameters=job.params, kernel_name="python3",
+                            cwd=str(project_root()), progress_bar=False, log_output=False)
+    except pm.PapermillExecutionError as e:
+        error = f"{e.ename}: {e.evalue}"
+    if job.out.is_file():
+        export_html(job.out)
+    seconds = time.time() - t
+    if error:
+        return Outcome(job.notebook.name, "failed", seconds, display(job.out), error)
+    write_json(job.marker, {"params_digest": params_digest(job.params), "code_version": code_version(job.notebook),
+                            "seconds": round(seconds, 1)})
+    return Outcome(job.notebook.name, "done", seconds, display(job.out))
+
+
+def run_batch(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = None,
+              log=print) -> list[Outcome]:
+    """Every job: reused when complete, else executed (in this process with ``n_jobs`` 1; else each
+    in its own process, ``n_jobs`` at a time, with the CPU threads split between them and one GPU
+    each when several are visible). After a failure no further notebook starts.
+    ``child_args``: the runner's own arguments, to start a child for one notebook."""
+    outcomes: list[Outcome] = []
+    failed = False
+    todo = []
+    for job in jobs:
+        if is_complete(job):
+            log(f"reused {job.notebook.name}: complete for these parameters and this code ({display(job.out)})")
+            outcomes.append(Outcome(job.notebook.name, "reused", 0.0, display(job.out)))
+        else:
+            todo.append(job)
+    if n_jobs <= 1:
+        for job in todo:
+            if failed:
+                break
+            log(f"run    {job.notebook.name} -> {display(job.out)}")
+            o = execute(job)
+            failed = o.status == "failed"
+            log(f"{o.status:<6} {job.notebook.name} in {o.seconds:.0f} s" + (f" ({o.error})" if failed else ""))
+            outcomes.append(o)
+        return outcomes
+
+    threads = max(1, (os.cpu_count() or 1) // n_jobs)
+    gpus = _gpu_count()
+    started: dict[str, float] = {}
+
+    def child(i_job):
+        nonlocal failed
+        i, job = i_job
+        if failed:
+            return None
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        if gpus > 1:
+            env["CUDA_VISIBLE_DEVICES"] = str(i % gpus)
+        started[job.notebook.name] = time.time()
+        log(f"run    {job.notebook.name} ({threads} threads) -> {display(job.out)}")
+        cmd = [sys.executable, str(project_root() / "reproduce" / "run.py"), *(child_args or []),
+               "--notebooks", job.notebook.stem, "--jobs", "1"]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=project_root())
+        seconds = time.time() - started.pop(job.notebook.name)
+        if r.returncode == 0:
+            o = Outcome(job.notebook.name, "done", seconds, display(job.out))
+        else:
+            failed = True
+            o = Outcome(job.notebook.name, "failed", seconds, display(job.out), (r.stderr or r.stdout)[-500:].strip())
+        log(f"{o.status:<6} {job.notebook.name} in {seconds:.0f} s" + (f" ({o.error})" if o.error else ""))
+        return o
+
+    with ThreadPoolExecutor(n_jobs) as pool:
+        futures = [pool.submit(child, ij) for ij in enumerate(todo)]
+        last = time.time()
+        while not all(f.done() for f in futures):
+            time.sleep(1)
+            if started and time.time() - last >= 60:  # a progress line a minute while notebooks run
+                last = time.time()
+                log("running: " + ", ".join(f"{n} ({time.time() - t:.0f} s)" for n, t in list(started.items())))
+        outcomes += [f.result() for f in futures if f.result() is not None]
+    return outcomes
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001 (no CUDA build: no GPU)
+        return 0
+
+
+def table(outcomes: list[Outcome]) -> str:
+    """The batch's end-of-run table: notebook, status, minutes, executed copy."""
+    lines = [f"{'notebook':<34} {'status':<7} {'time':>8}  executed copy"]
+    for o in outcomes:
+        lines.append(f"{o.notebook:<34} {o.status:<7} {o.seconds / 60:>6.1f} m  {o.out}")
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "reused", "failed")}
+    lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
+    return "\n".join(lines)
