@@ -70,3 +70,8 @@ def test_match_log_finds_truncated_values_and_offsets():
     assert t.loc[(1, "jaccard"), "log rows (truncated)"] == [1] and t.loc[(1, "jaccard"), "offset"] == 1
     assert t.loc[(1, "jaccard"), "logged at own row"] == pytest.approx(0.5584)
     assert t.loc[(2, "jaccard"), "log rows (truncated)"] == [] and pd.isna(t.loc[(2, "jaccard"), "offset"])
+
+
+def test_all_background_iou_is_the_background_share_per_image():
+    per_image = pd.DataFrame({"TP": [10, 0], "FN": [10, 5], "TN": [70, 90], "FP": [10, 5]})  # 100 pixels each
+    assert audit.all_background_iou(per_image) == pytest.approx((0.8 + 0.95) / 2)

@@ -29,9 +29,9 @@ def test_paired_difference_over_folds_has_a_t_interval_and_p():
 
 
 @pytest.mark.parametrize("diffs, sign, verdict", [
-    ((0.02, 0.025, 0.03), 1, "holds (interval excludes 0)"),  # t interval [0.013, 0.037]
-    ((0.02, 0.025, 0.03), -1, "reversed (interval excludes 0)"),
-    ((0.01, 0.02, 0.03), 1, "not shown (interval covers 0)"),  # [-0.005, 0.045]
+    ((0.02, 0.025, 0.03), 1, "ordering holds in our runs (95 % interval excludes 0)"),  # t interval [0.013, 0.037]
+    ((0.02, 0.025, 0.03), -1, "ordering reversed in our runs (95 % interval excludes 0)"),
+    ((0.01, 0.02, 0.03), 1, "not shown in our runs (95 % interval covers 0)"),  # [-0.005, 0.045]
     ((0.02,), 1, "too few pairs to tell"),
 ])
 def test_ordering_verdict(diffs, sign, verdict):
@@ -70,15 +70,39 @@ def test_epoch_table_sets_train_and_val_columns_beside_the_paper():
                   Reported("Table 2", "M", "jaccard", 0.56, epoch=1, split="train"),
                   Reported("Table 2", "M", "jaccard", 0.90, epoch=2, split="train")),
                  (Variant("M", "fpn", main=True), Variant("L", "fpn")))
-    h = lambda tl, tj, vj: pd.DataFrame({"epoch": [1, 2], "train_loss": tl, "train_jaccard": tj,  # noqa: E731
-                                         "val_loss": [0.5, 0.4], "val_jaccard": vj})
-    runs = [_run("M", "r", 0, seed=0, history=h([0.4, 0.2], [0.5, 0.8], [0.4, 0.6])),
-            _run("M", "r", 0, seed=1, history=h([0.2, 0.1], [0.7, 0.9], [0.5, 0.7])),
+
+    def h(tl, tj, vj, pooled=None):
+        d = {"epoch": [1, 2], "train_loss": tl, "train_jaccard": tj, "val_loss": [0.5, 0.4], "val_jaccard": vj}
+        return pd.DataFrame({**d, **({"train_dice_loss": pooled} if pooled else {})})
+    runs = [_run("M", "r", 0, seed=0, history=h([0.4, 0.2], [0.5, 0.8], [0.4, 0.6], pooled=[0.35, 0.2])),
+            _run("M", "r", 0, seed=1, history=h([0.2, 0.1], [0.7, 0.9], [0.5, 0.7], pooled=[0.25, 0.1])),
             _run("L", "r", 0, seed=0, history=h([0.6, 0.5], [0.3, 0.4], [0.2, 0.3]))]
-    t = tables.epoch_table(_exp(spec), runs, rows=["M", "L"]).set_index(("", "epoch"))
-    assert t.loc[1, ("dice_loss", "paper")] == 0.30
-    assert t.loc[1, ("dice_loss", "M, train")] == "0.3000 ± 0.1414 (n=2)"
-    assert t.loc[1, ("jaccard", "L, val")] == "0.2000"
-    assert t.loc[1, ("jaccard", "difference (M, train)")] == pytest.approx(0.6 - 0.56)
-    assert t.loc[2, ("jaccard", "difference (M, train)")] == pytest.approx(0.85 - 0.90)
-    assert ("dice_loss", "paper") in t.columns and pd.isna(t.loc[2, ("dice_loss", "paper")])  # epoch 2: IoU only
+    exp = _exp(spec)
+    iou = tables.epoch_table(exp, runs, "jaccard", rows={"M": "bg", "L": "lesion"})
+    assert list(iou.columns) == ["paper", "bg·train", "bg·val", "lesion·train", "lesion·val", "ours - paper (bg·train)"]
+    assert iou.loc[1, "lesion·val"] == "0.2000" and iou.loc[1, "bg·train"] == "0.6000 ± 0.1414 (n=2)"
+    assert iou.loc[1, "ours - paper (bg·train)"] == pytest.approx(0.6 - 0.56)
+    assert iou.loc[2, "ours - paper (bg·train)"] == pytest.approx(0.85 - 0.90)
+    dl = tables.epoch_table(exp, runs, "dice_loss", rows={"M": "bg", "L": "lesion"})
+    assert list(dl.index) == [1] and dl.loc[1, "bg·train"] == "0.3000 ± 0.0707 (n=2)"  # the pooled column
+    assert dl.loc[1, "lesion·train"] == "0.6000"  # no pooled column logged: the training loss
+    assert dl.loc[1, "bg·val"] == "0.5000 ± 0.0000 (n=2)"
+
+
+def test_corrected_resampled_t_widens_the_interval_over_folds():
+    # five folds, differences 1..5 hundredths: plain se = sd/sqrt(5); corrected se = sd*sqrt(1/5 + 1/4)
+    runs = [_run("A", f"fold{k}", 0.8 + d / 100) for k, d in enumerate(range(1, 6))]
+    runs += [_run("B", f"fold{k}", 0.8) for k in range(5)]
+    plain = tables.paired_difference(runs, "A", "B", ("jaccard",)).iloc[0]
+    fixed = tables.paired_difference(runs, "A", "B", ("jaccard",), test_train_ratio=1 / 4).iloc[0]
+    sd = pd.Series(range(1, 6)).std() / 100
+    half = stats.t.ppf(0.975, 4) * sd * (1 / 5 + 1 / 4) ** 0.5
+    assert fixed["95 % CI low"] == pytest.approx(0.03 - half) and fixed["95 % CI high"] == pytest.approx(0.03 + half)
+    assert plain["paired t p"] == pytest.approx(stats.ttest_1samp([0.01, 0.02, 0.03, 0.04, 0.05], 0).pvalue)
+    assert fixed["paired t p"] > plain["paired t p"]
+
+
+def test_identical_differences_have_no_p():
+    runs = [_run("A", f"f{k}", 0.9) for k in range(3)] + [_run("B", f"f{k}", 0.8) for k in range(3)]
+    row = tables.paired_difference(runs, "A", "B", ("jaccard",)).iloc[0]
+    assert row["95 % CI low"] == pytest.approx(0.1) and pd.isna(row["paired t p"])

@@ -201,18 +201,22 @@ def test_bad_settings_are_named(bad, match):
         TrainSettings(**bad)
 
 
-def test_batch_jaccard_pools_pixels_of_the_batch():
-    from skinseg.train import _batch_jaccard
+def test_batch_scores_pool_pixels_of_the_batch():
+    from skinseg.train import _batch_scores
 
     # two 1x2 images: predictions (logit > 0) [1, 0] and [1, 1]; truth [1, 1] and [0, 1]
     logits = torch.tensor([[[[3.0, -3.0]]], [[[2.0, 1.0]]]])
     masks = torch.tensor([[[[1.0, 1.0]]], [[[0.0, 1.0]]]])
-    assert _batch_jaccard(logits, masks) == pytest.approx(2 / 4)  # TP 2 (pooled), union 4
-    two_class = torch.stack([torch.zeros_like(logits[:, 0]), logits[:, 0]], 1)  # softmax channel 1 = same call
-    assert _batch_jaccard(two_class, masks) == pytest.approx(2 / 4)
-    assert _batch_jaccard(-torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)) == 1.0  # both empty
+    p = torch.sigmoid(logits)
+    jaccard, dice_loss = _batch_scores(logits, masks).tolist()
+    assert jaccard == pytest.approx(2 / 4)  # TP 2 (pooled), union 4
+    pooled = 1 - (2 * (p * masks).sum() + 1) / (p.sum() + masks.sum() + 1)  # smp's DiceLoss, eps 1
+    assert dice_loss == pytest.approx(float(pooled))
+    two_class = torch.stack([torch.zeros_like(logits[:, 0]), logits[:, 0]], 1)  # softmax channel 1 = same p
+    assert _batch_scores(two_class, masks).tolist() == pytest.approx([jaccard, dice_loss])
+    assert _batch_scores(-torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2))[0] == 1.0  # both empty
 
 
 def test_history_records_training_jaccard(synth_small, tmp_path):
     _, h = _train(synth_small, tmp_path, "h", epochs=1)
-    assert "train_jaccard" in h and h.train_jaccard.between(0, 1).all()
+    assert h.train_jaccard.between(0, 1).all() and h.train_dice_loss.between(0, 1).all()

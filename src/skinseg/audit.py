@@ -84,7 +84,8 @@ def stated_differences(claims, reported, tolerance: float, metric: str = "jaccar
     per-fold values are not printed), and what a paired test over the same ``n`` folds would
     need for p < 0.05: the largest sd of the per-fold differences, and the fold-to-fold
     correlation of the two rows that this sd implies (above 1: no correlation is enough; below -1:
-    any will do)."""
+    any will do). The printed sds are taken as sample sds (ddof 1) over the ``n`` folds; a paper that
+    printed population sds (ddof 0) would make every p here slightly too small."""
     from scipy import stats
 
     table = {r.row: r for r in reported if r.metric == metric}
@@ -109,7 +110,8 @@ def match_log(reported, log: pd.DataFrame, decimals: int) -> pd.DataFrame:
     """Where a per-epoch table comes from: for every reported number with an ``epoch``, the rows of
     ``log`` (columns ``row``, 0-based epoch, and one column per reported metric) whose value,
     truncated or rounded to ``decimals``, prints as the reported value; the offset of the matching
-    row from the epoch's own row (epoch - 1); and the logged value of the epoch's own row."""
+    row from the epoch's own row (epoch - 1; only for a unique truncated match, else <NA>); and the
+    logged value of the epoch's own row."""
     import math
 
     scale = 10 ** decimals
@@ -123,6 +125,14 @@ def match_log(reported, log: pd.DataFrame, decimals: int) -> pd.DataFrame:
         rnd = [int(k) for k, v in logged.items() if round(v * scale) == round(r.value * scale)]
         out.append({"epoch": r.epoch, "metric": r.metric, "reported": r.value,
                     "log rows (truncated)": trunc, "log rows (rounded)": rnd,
-                    "offset": (trunc[0] - own) if len(trunc) == 1 else float("nan"),
+                    "offset": (trunc[0] - own) if len(trunc) == 1 else None,
                     "logged at own row": logged.get(own, float("nan"))})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out).astype({"offset": "Int64"})
+
+
+def all_background_iou(per_image: pd.DataFrame) -> float:
+    """Mean background IoU over images of the trivial model that calls every pixel background: per
+    image, the background's share of the mask, (TN + FP) / all pixels (``per_image`` from one run's
+    lesion-target confusion counts; any run on the same test images gives the same value)."""
+    n = per_image[["TP", "TN", "FP", "FN"]].sum(axis=1)
+    return float(((per_image.TN + per_image.FP) / n).mean())

@@ -194,7 +194,8 @@ class Experiment:
         if old is None:
             return "absent"
         if v.eval_of and self.run_status(v.eval_of, partition, seed) != "finished":
-            return "unfinished"  # its trained row's weights are not there yet
+            # its trained row's weights are not there yet: its own config cannot be compared
+            return "other config" if old.get("eval_of") != v.eval_of else "unfinished"
         if not same_run(old, self.run_config(v, partition, seed)):
             return "other config"
         return "finished" if rd.finished else "unfinished"

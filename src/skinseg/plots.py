@@ -6,6 +6,7 @@ import pandas as pd
 import torch
 
 from skinseg.losses import foreground_prob
+from skinseg.tables import history_column
 from skinseg.transforms import image_batch
 
 
@@ -121,8 +122,8 @@ def epoch_curves(reported, histories: dict[str, list[pd.DataFrame]], paper_label
         ax.plot(*zip(*pts), "k-o", ms=4, lw=2, label=paper_label)
         for (label, hs), color in zip(histories.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
             for split, style in (("train", "-"), ("val", "--")):
-                col = f"{split}_loss" if metric.endswith("_loss") else f"{split}_{metric}"
-                hs_ok = [h.set_index("epoch")[col] for h in hs if col in h]
+                hs_ok = [h.set_index("epoch")[history_column(metric, split, h)] for h in hs
+                         if history_column(metric, split, h) in h]
                 if not hs_ok:
                     continue
                 wide = pd.concat(hs_ok, axis=1)

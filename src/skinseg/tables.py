@@ -20,6 +20,7 @@ def dataset_used(exp, variant=None) -> str:
 
 
 def mean_sd(values) -> str:
+    """``"mean ± sd (n=k)"`` of ``values`` (sample sd, ddof 1; 4 decimals), or the value alone for one."""
     v = pd.Series(values, dtype=float)
     return f"{v.mean():.4f}" if len(v) == 1 else f"{v.mean():.4f} ± {v.std(ddof=1):.4f} (n={len(v)})"
 
@@ -50,8 +51,8 @@ def _reproduced(exp, r, outcomes, resolution, reduction) -> list:
     out = []
     for o in outcomes:
         if r.epoch is not None:
-            col = f"{r.split}_loss" if r.metric.endswith("_loss") else f"{r.split}_{r.metric}"
             h = o.history[o.history.epoch == r.epoch] if len(o.history) else o.history
+            col = history_column(r.metric, r.split, h)
             if len(h) and col in h:
                 out.append(float(h[col].iloc[0]))
             continue
@@ -140,11 +141,17 @@ def paper_table(exp, outcomes, metrics: tuple[str, ...], extra_rows: tuple[tuple
 
 
 def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolution: str = "original",
-                      reduction: str = "macro", target: str = "lesion") -> pd.DataFrame:
+                      reduction: str = "macro", target: str = "lesion",
+                      test_train_ratio: float | None = None) -> pd.DataFrame:
     """Row ``a`` minus row ``b``, run by run (paired on partition and seed: seeds, or folds), per
     metric: each row's mean ± sd over the paired runs, the per-pair differences, their mean and
     sd, the 95 % confidence interval of the mean difference (Student t, pairs - 1 degrees of
-    freedom) and the two-sided paired t-test's p (NaN with fewer than two pairs)."""
+    freedom) and the two-sided paired t-test's p (NaN with fewer than two pairs).
+
+    ``test_train_ratio``: for pairs that are cross-validation folds, whose training sets overlap
+    so their differences are not independent, the corrected resampled t of Nadeau & Bengio (2003):
+    the variance of the mean is sd² (1/pairs + n_test/n_train) instead of sd²/pairs (for K folds
+    n_test/n_train = 1/(K-1)). None: the plain paired t (independent seeds)."""
     def values(label):
         rows = {}
         for o in outcomes:
@@ -159,7 +166,7 @@ def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolu
     out = []
     for m in metrics:
         d = pd.Series([va[k][m] - vb[k][m] for k in pairs])
-        lo, hi, p = _paired_t(d.to_numpy())
+        lo, hi, p = _paired_t(d.to_numpy(), test_train_ratio=test_train_ratio)
         out.append({"metric": m, "pairs": len(pairs), "row": a, "row value": mean_sd([va[k][m] for k in pairs]),
                     "against": b, "against value": mean_sd([vb[k][m] for k in pairs]),
                     "difference per pair": ", ".join(f"{x:+.4f}" for x in d),
@@ -168,59 +175,78 @@ def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolu
     return pd.DataFrame(out)
 
 
-def _paired_t(d: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """t interval of the mean of differences ``d`` and the paired t-test's two-sided p."""
+def _paired_t(d: np.ndarray, level: float = 0.95, test_train_ratio: float | None = None
+              ) -> tuple[float, float, float]:
+    """t interval of the mean of differences ``d`` and the two-sided p of the paired t-test
+    (corrected resampled t with ``test_train_ratio``: see :func:`paired_difference`). NaN with
+    fewer than two differences, and p NaN when all differences are equal (no spread to test)."""
     from scipy import stats
 
-    if len(d) < 2:
+    n = len(d)
+    if n < 2:
         return float("nan"), float("nan"), float("nan")
-    se = d.std(ddof=1) / np.sqrt(len(d))
-    if se == 0:  # identical differences: the interval is the point; p only if it is not zero
-        return float(d.mean()), float(d.mean()), float(d.mean() == 0)
-    half = stats.t.ppf((1 + level) / 2, len(d) - 1) * se
-    return float(d.mean() - half), float(d.mean() + half), float(stats.ttest_1samp(d, 0.0).pvalue)
+    se = d.std(ddof=1) * np.sqrt(1 / n + (test_train_ratio or 0.0))
+    if se == 0:
+        return float(d.mean()), float(d.mean()), float("nan")
+    half = stats.t.ppf((1 + level) / 2, n - 1) * se
+    p = 2 * stats.t.sf(abs(d.mean()) / se, n - 1)
+    return float(d.mean() - half), float(d.mean() + half), float(p)
 
 
 def ordering_verdict(diff: pd.DataFrame, claimed_sign: int = 1) -> pd.Series:
     """Per line of :func:`paired_difference`: does the paired 95 % interval say row > against
-    (``claimed_sign`` 1) or row < against (-1), the opposite, or neither (interval covers 0)?"""
+    (``claimed_sign`` 1) or row < against (-1), the opposite, or neither (interval covers 0)? A
+    statement about our runs only, uncorrected for the number of rows compared."""
     def one(r):
         if r["pairs"] < 2:
             return "too few pairs to tell"
         if r["95 % CI low"] > 0 or r["95 % CI high"] < 0:
             sign = 1 if r["95 % CI low"] > 0 else -1
-            return "holds (interval excludes 0)" if sign == claimed_sign else "reversed (interval excludes 0)"
-        return "not shown (interval covers 0)"
-    return diff.apply(one, axis=1)
+            held = "holds" if sign == claimed_sign else "reversed"
+            return f"ordering {held} in our runs (95 % interval excludes 0)"
+        return "not shown in our runs (95 % interval covers 0)"
+    return pd.Series([one(r) for r in diff.to_dict("records")], index=diff.index, dtype=object)
 
 
-def _history_column(metric: str, split: str) -> str:
-    return f"{split}_loss" if metric.endswith("_loss") else f"{split}_{metric}"
+def history_column(metric: str, split: str, history: pd.DataFrame | None = None) -> str:
+    """The history column of a per-epoch ``metric`` on ``split`` (train | val): ``<split>_<metric>``
+    (e.g. ``train_jaccard``, ``train_dice_loss``), or for a loss the history lacks, the split's
+    training-objective loss ``<split>_loss``."""
+    col = f"{split}_{metric}"
+    if metric.endswith("_loss") and (history is None or col not in history):
+        return f"{split}_loss"
+    return col
 
 
-def epoch_table(exp, outcomes, rows: list[str], splits: tuple[str, ...] = ("train", "val")) -> pd.DataFrame:
-    """A per-epoch table in the paper's shape: one line per reported epoch; per reported metric,
-    the paper's value, then for each of our ``rows`` and ``splits`` the history's
-    ``<split>_loss`` / ``<split>_<metric>`` (mean ± sd over seeds; the row's trained target), and
-    the difference of the paper's own row (the spec's main row, on the split the paper's number is
-    on) from the paper."""
-    reported = [r for r in exp.spec.reported if r.epoch is not None]
+def _epoch_values(histories, epoch: int, metric: str, split: str) -> list[float]:
+    out = []
+    for h in histories:
+        col = history_column(metric, split, h)
+        if (h.epoch == epoch).any() and col in h:
+            out.append(float(h.loc[h.epoch == epoch, col].iloc[0]))
+    return out
+
+
+def epoch_table(exp, outcomes, metric: str, rows: dict[str, str], splits: tuple[str, ...] = ("train", "val")
+                ) -> pd.DataFrame:
+    """A paper's per-epoch column ``metric`` beside ours: one line per reported epoch; the paper's
+    value; for each of our ``rows`` ({row label: short name}) and ``splits`` the history's column
+    (:func:`history_column`; the row's trained target) as mean ± sd over seeds (strings; "not run"
+    where no run has that epoch); and ``ours - paper`` for the paper's own row (the spec's main row)
+    on the split the paper's number is on (floats; NaN where not run)."""
+    reported = sorted((r for r in exp.spec.reported if r.epoch is not None and r.metric == metric),
+                      key=lambda r: r.epoch)
     main = next(v.label for v in exp.spec.variants if v.main)
-    runs = {label: [o.history for o in outcomes if o.variant == label and len(o.history)] for label in rows + [main]}
+    runs = {label: [o.history for o in outcomes if o.variant == label and len(o.history)]
+            for label in [*rows, main]}
     lines = []
-    for epoch in sorted({r.epoch for r in reported}):
-        line = {("", "epoch"): epoch}
-        for r in (r for r in reported if r.epoch == epoch):
-            line[(r.metric, "paper")] = r.value
-            for label in rows:
-                for split in splits:
-                    vals = [float(h.loc[h.epoch == epoch, _history_column(r.metric, split)].iloc[0])
-                            for h in runs[label] if (h.epoch == epoch).any() and _history_column(r.metric, split) in h]
-                    line[(r.metric, f"{label}, {split}")] = mean_sd(vals) if vals else "not run"
-            own = [float(h.loc[h.epoch == epoch, _history_column(r.metric, r.split)].iloc[0])
-                   for h in runs[main] if (h.epoch == epoch).any() and _history_column(r.metric, r.split) in h]
-            line[(r.metric, f"difference ({main}, {r.split})")] = np.mean(own) - r.value if own else float("nan")
+    for r in reported:
+        line = {"epoch": r.epoch, "paper": r.value}
+        for label, name in rows.items():
+            for split in splits:
+                vals = _epoch_values(runs[label], r.epoch, metric, split)
+                line[f"{name}·{split}"] = mean_sd(vals) if vals else "not run"
+        own = _epoch_values(runs[main], r.epoch, metric, r.split)
+        line[f"ours - paper ({rows.get(main, main)}·{r.split})"] = np.mean(own) - r.value if own else float("nan")
         lines.append(line)
-    df = pd.DataFrame(lines)
-    df.columns = pd.MultiIndex.from_tuples(df.columns)
-    return df
+    return pd.DataFrame(lines).set_index("epoch")

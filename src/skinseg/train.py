@@ -4,7 +4,8 @@ Adam or SGD (momentum, weight decay); encoder/decoder parameter groups with
 their own learning rates; per-iteration schedules (constant, poly with power 0.9
 via ``torch.optim.lr_scheduler.PolynomialLR``, step drops via ``StepLR``);
 early stopping on a validation metric; the best-on-validation weights kept;
-a per-epoch history CSV; a tqdm bar per epoch; autocast (bf16 on CPU and CUDA,
+a per-epoch history CSV (the training loss, the batch-pooled training Jaccard and Dice
+loss that smp's training loop logs, and the validation scores); a tqdm bar per epoch; autocast (bf16 on CPU and CUDA,
 fp16 on CUDA) and channels_last on either device.
 
 Resume: ``last.pt`` (model, optimiser, scheduler, scaler, RNG states, history,
@@ -136,14 +137,20 @@ def _check_config(ck: dict, path: Path, run_config: dict | None) -> None:
         f"it cannot be used here. Delete {display(path.parent)} or run with overwrite=True")
 
 
-def _batch_jaccard(logits: torch.Tensor, masks: torch.Tensor) -> float:
-    """Jaccard of one training batch at probability 0.5, pixels pooled over the batch (1 when
-    both are empty): the history's ``train_jaccard`` is its mean over the epoch's batches, which
-    is what smp's ``IoU`` metric logs during training (and what the FPN paper's code logged).
-    ``logits`` ``(N, C, H, W)``, ``masks`` ``(N, 1, H, W)`` of the trained target."""
-    hit, truth = foreground_prob(logits) > 0.5, masks > 0.5
-    union = (hit | truth).sum().item()
-    return (hit & truth).sum().item() / union if union else 1.0
+def _batch_scores(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """``[Jaccard at 0.5, soft Dice loss]`` of one training batch, pixels pooled over the batch:
+    Jaccard = |hit & truth| / |hit | truth| (1 when both are empty); Dice loss = 1 - (2 sum(p t) + 1)
+    / (sum(p) + sum(t) + 1), p the probability of the trained target. These are smp's ``IoU`` and
+    ``DiceLoss`` as its ``TrainEpoch`` logs them (what the FPN paper's code logged); the history's
+    ``train_jaccard`` and ``train_dice_loss`` are their means over the epoch's batches. Returned as
+    a tensor on the batch's device (no host sync per step). ``logits`` ``(N, C, H, W)``, ``masks``
+    ``(N, 1, H, W)`` of the trained target."""
+    p = foreground_prob(logits)
+    hit, truth = p > 0.5, masks > 0.5
+    inter, union = (hit & truth).sum(), (hit | truth).sum()
+    jaccard = torch.where(union > 0, inter / union.clamp(min=1), torch.ones((), device=logits.device))
+    dice_loss = 1 - (2 * (p * masks).sum() + 1) / (p.sum() + masks.sum() + 1)
+    return torch.stack([jaccard.float(), dice_loss.float()])
 
 
 def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_dir, history_path,
@@ -200,7 +207,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                             num_workers=s.num_workers, generator=torch_generator(seed, epoch),
                             worker_init_fn=worker_init_fn)
         model.train()
-        losses, batch_jaccard = [], []
+        losses, batch_scores = [], []
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{s.epochs}", disable=not s.progress, leave=False,
                    mininterval=2.0)
         for step, batch in enumerate(bar):
@@ -219,14 +226,17 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
             scaler.update()
             sched.step()
             losses.append(loss.item())
-            batch_jaccard.append(_batch_jaccard(logits.detach().float(), y))
+            with torch.no_grad():
+                batch_scores.append(_batch_scores(logits.detach().float(), y))
             bar.set_postfix(loss=f"{np.mean(losses):.4f}")
             if on_step is not None:
                 on_step(epoch, step)
         probs, masks, val_loss = predict(model, val_loader, device, s.precision, s.channels_last, s.normalization,
                                          loss_fn)
         val = summarize(confusion(probs > 0.5, masks > 0.5).numpy(), "macro")
-        row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "train_jaccard": float(np.mean(batch_jaccard)),
+        train_jaccard, train_dice_loss = torch.stack(batch_scores).mean(0).tolist()
+        row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "train_jaccard": train_jaccard,
+               "train_dice_loss": train_dice_loss,
                "val_loss": val_loss,
                **{f"val_{k}": v for k, v in val.items()}, "lr": opt.param_groups[-1]["lr"]}
         improved = val[s.monitor] > best

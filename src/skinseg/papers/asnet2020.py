@@ -31,7 +31,7 @@ SPEC = PaperSpec(
     recipe_sources=dict(protocol="5-fold cross-validation on ISIC 2018 (2,594 images)", image_height="256×192",
                         augmentation="random horizontal flip", loss="BCE + Dice (eq. 3)",
                         optimizer="SGD, momentum 0.9, weight decay 1e-4", lr="0.01, poly (power 0.9)",
-                        batch_size="12", epochs="not stated"),
+                        batch_size="12", epochs="not stated (100 is ours, for the paper profile)"),
     variants=(
         Variant("U-Net", "unet"),
         Variant("Baseline", "asnet_baseline"),
@@ -45,6 +45,7 @@ SPEC = PaperSpec(
 
 # The text's claims about Table 2 (Jaccard, as fractions): (row, reference, how far row is below reference).
 # From the text as step 3c's issue quotes it ("decreases by 0.59 %", "0.36 %"; ASNet 3.45 above U-Net and
-# 1.85 above MultiResU-Net); audit.stated_differences checks them against the table's own rows.
+# 1.85 above MultiResU-Net): the paper's own text could not be read from this project, so these are only as
+# good as that transcription. audit.stated_differences checks them against the table's own rows.
 TEXT_CLAIMS = (("Baseline_ASM_w/o_DI", "ASNet", 0.0059), ("Baseline_ASM_w/o_SA", "ASNet", 0.0036),
                ("U-Net", "ASNet", 0.0345), ("MultiResU-Net", "ASNet", 0.0185))

@@ -78,8 +78,9 @@ CODE_AUDIT = (
      "not stated"),
     ("validation augmented", "train_model.py:17-21, 36-37", "one Dataset with the training augmentation feeds both "
      "SubsetRandomSamplers", "clean validation"),
-    ("augmentation", "transformation.py:4-13", "Resize 320 (INTER_AREA), HorizontalFlip 0.5, RandomBrightnessContrast "
-     "p=0.4, ShiftScaleRotate(scale 0.5, shift 0.1, rotate 0, p=1)", "not stated"),
+    ("augmentation", "transformation.py:4-13", "Resize 320 (INTER_AREA), PadIfNeeded 320 and RandomCrop(320, p=0.3) "
+     "(both no-ops after the resize), HorizontalFlip 0.5, RandomBrightnessContrast p=0.4, ShiftScaleRotate(scale 0.5, "
+     "shift 0.1, rotate 0, p=1)", "not stated"),
     ("model", "model_parameters.py:11-15, 27-30", "smp.FPN, se_resnext50_32x4d, imagenet weights, sigmoid, DiceLoss, "
      "IoU(threshold=0.5), Adam 1e-4", "FPN"),
     ("schedule", "train_model.py:60, 97-99", "20 epochs; lr 1e-5 from after epoch index 10", "40 epochs, drop at "
