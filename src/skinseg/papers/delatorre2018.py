@@ -1,5 +1,5 @@
 """Paper 1: de la Torre, LinkNet-64 (ISIC 2018 challenge write-up)."""
-from skinseg.papers.spec import PaperSpec, Reported, Variant
+from skinseg.papers.spec import Claim, PaperSpec, Reported, Variant
 
 SPEC = PaperSpec(
     key="delatorre2018",
@@ -24,4 +24,7 @@ SPEC = PaperSpec(
     reported=(
         Reported("Abstract; Model", "LinkNet-64", "parameters", 600_000, note="\"about 600,000\""),
     ),
+    claims=(Claim("narrowing LinkNet to 64 filters costs little", "LinkNet-64", "LinkNet", kind="close",
+                  where="Abstract (the write-up's motivation; no table)"),),
+    audit_summary="no test score is reported: only the parameter count and the design are checkable",
 )

@@ -35,6 +35,8 @@ SPEC = PaperSpec(
                       "Tesis_AF2020/); truncated to 4 decimals from the code's training log (see CODE_TRAINING_LOG)")
         for epoch, dl, iou in _TABLE2 for metric, value in (("dice_loss", dl), ("jaccard", iou))
     ),
+    audit_summary="Table 2 is the code's training log (truncated) on the background target (mask == 0), not a "
+                  "lesion score",
 )
 
 # The per-epoch logs the public code commits (Data/Csv/, added in 2695bad with the run they log): the

@@ -27,4 +27,5 @@ SPEC = PaperSpec(
         Reported("Abstract; Section 4", "LesionSeg", "jaccard", 0.642, dataset="ISIC 2017 validation (150 images)",
                  note="abstract: \"a mean IOU score of 0.642 on the validation set\"; reduction not defined"),
     ),
+    audit_summary="the IoU's reduction is not defined; per-image mean Jaccard is the reading nearest 0.642",
 )

@@ -1,5 +1,5 @@
 """Paper 3: Sarker et al., SLSDeep (MICCAI 2018)."""
-from skinseg.papers.spec import PaperSpec, Reported, Variant
+from skinseg.papers.spec import Claim, PaperSpec, Reported, Variant
 
 _2016 = dict(paper_dataset="isic2016")
 
@@ -35,10 +35,14 @@ SPEC = PaperSpec(
         Reported("Abstract", "SLSDeep", "images_per_second", 100, dataset="384×384 images, one GPU",
                  note="LNCS abstract: \"about 100\"; arXiv v2 abstract: \"more than 100\" on \"a recent GPU\""),
         Reported("Table 1 (as summarised in step 3b's issue)", "SLSDeep", "dice_gain_from_epe", 0.05,
-                 paper_dataset="isic2017", note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
+                 paper_dataset="isic2017", difference_of=("SLSDeep", "SLSDeep-EPE", "dice"),
+                 note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
         Reported("Table 1 (as summarised in step 3b's issue)", "SLSDeep", "jaccard_gain_from_epe", 0.08,
-                 paper_dataset="isic2017", note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
+                 paper_dataset="isic2017", difference_of=("SLSDeep", "SLSDeep-EPE", "jaccard"),
+                 note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
     ),
+    claims=(Claim("the EPE term helps", "SLSDeep", "SLSDeep-EPE", where="Table 1 (SLSDeep vs SLSDeep-EPE)"),),
+    audit_summary="Table 1's values are not entered here; the public code's EPE passes no gradient (argmax + numpy)",
 )
 
 # Table 1's competitor rows (challenge entries, quoted by the paper), per dataset block.

@@ -49,6 +49,8 @@ class Reported:
     reported_only: bool = False  # a competitor's row: quoted, never run
     paper_dataset: str | None = None  # which dataset block, where a paper reports on several
     note: str = ""
+    # a difference between two rows rather than one row's value: (row, minus row, metric)
+    difference_of: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,19 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A claim about how two rows compare: ``kind`` "greater" (``row`` above ``than`` on ``metric``)
+    or "close" (within the summary's tolerance of each other); checked run by run (seeds or folds)."""
+
+    text: str
+    row: str
+    than: str
+    metric: str = "jaccard"
+    kind: str = "greater"
+    where: str = ""
+
+
+@dataclass(frozen=True)
 class PaperSpec:
     key: str            # results folder name, e.g. "delatorre2018"
     notebook: str       # notebook stem, e.g. "01_linknet64_isic2018"
@@ -90,6 +105,8 @@ class PaperSpec:
     recipe_sources: dict  # parameter -> where the paper says it, or "not stated"
     variants: tuple[Variant, ...]
     reported: tuple[Reported, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    audit_summary: str = ""  # the one-line cause the summary's verdict table gives for this paper
 
     def __post_init__(self):
         labels = [v.label for v in self.variants]
@@ -111,6 +128,10 @@ class PaperSpec:
                 if bad:
                     raise ValueError(f"{self.key}: evaluation-only row {v.label!r} cannot change {sorted(bad)}; "
                                      f"only {sorted(EVAL_PARAMETERS)}")
+        for c in self.claims:
+            if c.kind not in ("greater", "close") or not {c.row, c.than} <= set(labels):
+                raise ValueError(f"{self.key}: claim {c.text!r} must compare two rows ({labels}) as 'greater' or "
+                                 f"'close', got {c.row!r}, {c.than!r}, {c.kind!r}")
 
     def variant(self, label: "str | Variant") -> Variant:
         """The row with this label (or folder name); a Variant of this paper is returned as is."""

@@ -1,0 +1,163 @@
+"""The summary's verdicts: every number the five papers report, and every claim they make about
+how two rows compare, against our runs under one profile (read, never re-trained).
+
+A reported number is
+  *reproduced*        when it lies inside our 95 % interval (t interval of the mean over runs;
+                      for one run, a bootstrap interval over its test images where they are at hand),
+  *within tolerance*  when outside that interval but within :data:`TOLERANCE` of our mean,
+  *not reproduced*    otherwise,
+  *not testable here* when we have no run for it, or it needs what this project lacks (a GPU
+                      timing, a competitor's method) — the cause is said.
+A claim ("greater": row above the other; "close": within the tolerance) is checked run by run
+(seeds, or folds with the corrected resampled t) with :func:`skinseg.tables.paired_difference`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from skinseg import tables
+
+# Stated once, used everywhere: how far ours may be from a reported number and still count as
+# "within tolerance". Fractions (Jaccard, Dice, accuracy, losses): 0.02 absolute; counts
+# (parameters): 10 % of the reported value.
+TOLERANCE = {"fraction": 0.02, "count (relative)": 0.10}
+COUNT_METRICS = ("parameters",)
+NEEDS_GPU = ("images_per_second",)
+
+
+def tolerance(metric: str, reported: float) -> float:
+    if metric in COUNT_METRICS:
+        return TOLERANCE["count (relative)"] * abs(reported)
+    return TOLERANCE["fraction"]
+
+
+def interval(values: list[float], per_image=None, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high) of our runs' values: t interval of the mean for several runs; for one run
+    the bootstrap interval of the mean over ``per_image`` values if given, else the value itself."""
+    from scipy import stats
+
+    v = np.asarray(values, dtype=float)
+    if len(v) >= 2:
+        half = stats.t.ppf((1 + level) / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+        return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
+    if per_image is not None and len(per_image) > 1:
+        lo, hi = tables.bootstrap_ci(per_image, level)
+        return float(v[0]), lo, hi
+    return float(v[0]), float(v[0]), float(v[0])
+
+
+def judge(reported: float, mean: float, low: float, high: float, tol: float) -> str:
+    if low <= reported <= high:
+        return "reproduced"
+    if abs(mean - reported) <= tol + 1e-12:  # float noise at the boundary
+        return "within tolerance"
+    return "not reproduced"
+
+
+def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int] | None:
+    """(mean, low, high, runs) of our values of reported number ``r``, or None without a run: a
+    difference between rows from their paired runs; else the row's runs (see :func:`interval`)."""
+    if r.difference_of:
+        a, b, metric = r.difference_of
+        try:
+            d = tables.paired_difference(outcomes, a, b, (metric,)).iloc[0]
+        except KeyError:
+            return None
+        if d["pairs"] < 2:
+            return d["difference mean"], d["difference mean"], d["difference mean"], 1
+        return d["difference mean"], d["95 % CI low"], d["95 % CI high"], int(d["pairs"])
+    mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
+            and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
+    values = tables._reproduced(exp, r, mine, "original", "macro")
+    if not values:
+        return None
+    per_image = None
+    if len(values) == 1 and r.epoch is None and len(mine) == 1 and r.metric in mine[0].per_image:
+        pi = mine[0].per_image
+        per_image = pi[pi.resolution == "original"][r.metric].to_numpy()
+    return (*interval(values, per_image), len(values))
+
+
+def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
+    """One verdict line per number ``exp``'s paper reports (``data_used``: fill the column from the
+    data on disk)."""
+    spec, rows = exp.spec, []
+    for r in spec.reported:
+        line = {"paper": spec.key, "where": r.where, "row": r.row, "metric": r.metric,
+                "epoch": r.epoch if r.epoch is not None else "", "reported": r.value,
+                "reproduced": "", "difference": float("nan"), "data used": "", "verdict": "", "cause": ""}
+        if r.reported_only:
+            line.update(verdict="not testable here", cause="a competitor's number, quoted by the paper; not run")
+        elif r.metric in NEEDS_GPU:
+            line.update(verdict="not testable here", cause="a GPU timing; our CPU figures are in the paper's notebook")
+        else:
+            ours = _our_interval(exp, r, outcomes)
+            if ours is None:
+                line.update(verdict="not testable here", cause="no finished run of this row under this profile")
+            else:
+                mean, lo, hi, n = ours
+                fmt = "{:,.0f}" if r.metric in COUNT_METRICS else "{:.4f}"
+                line.update(reproduced=(fmt.format(mean) if lo == hi else
+                                        f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] (n={n})"),
+                            difference=mean - r.value, verdict=judge(r.value, mean, lo, hi, tolerance(r.metric, r.value)),
+                            cause=spec.audit_summary)
+                row_variant = next((v for v in exp.variants() if v.paper_row == r.row), None)
+                if row_variant is not None and data_used:
+                    line["data used"] = tables.dataset_used(exp, row_variant)
+        rows.append(line)
+    return rows
+
+
+def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
+    """One verdict line per claim of ``exp``'s paper about two rows, from paired runs (``folds``:
+    the K of a K-fold protocol, for the corrected resampled t)."""
+    rows = []
+    for c in exp.spec.claims:
+        line = {"paper": exp.spec.key, "where": c.where, "row": f"{c.row} vs {c.than}", "metric": c.metric,
+                "epoch": "", "reported": c.text, "reproduced": "", "difference": float("nan"), "data used": "",
+                "verdict": "", "cause": ""}
+        try:
+            d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),
+                                         test_train_ratio=1 / (folds - 1) if folds else None).iloc[0]
+        except KeyError:
+            line.update(verdict="not testable here", cause="the two rows have no paired runs under this profile")
+            rows.append(line)
+            continue
+        lo, hi, tol = d["95 % CI low"], d["95 % CI high"], TOLERANCE["fraction"]
+        line.update(reproduced=f"{d['difference mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] ({d['pairs']} pairs)",
+                    difference=d["difference mean"], cause=exp.spec.audit_summary)
+        if d["pairs"] < 2:
+            line["verdict"] = "not testable here"
+            line["cause"] = "one paired run: no interval"
+        elif c.kind == "greater":
+            line["verdict"] = ("reproduced" if lo > 0 else "not reproduced" if hi < 0 else "not shown (interval covers 0)")
+        else:
+            line["verdict"] = ("reproduced" if -tol <= lo and hi <= tol else
+                               "not reproduced" if lo > tol or hi < -tol else "not shown (interval wider than ±tolerance)")
+        rows.append(line)
+    return rows
+
+
+def verdict_table(loaded: dict) -> pd.DataFrame:
+    """``loaded``: {paper key: (Experiment, outcomes)} -> one line per reported number, then one per
+    claim, per paper."""
+    out = []
+    for key, (exp, outcomes) in loaded.items():
+        out += number_rows(exp, outcomes)
+        folds = exp.params["folds"] if exp.params["protocol"] == "kfold" else None
+        out += claim_rows(exp, outcomes, folds)
+    return pd.DataFrame(out)
+
+
+def load(key: str, profile: str, data: str | None = None, **overrides):
+    """The Experiment of paper ``key`` under ``profile`` and the outcomes of its finished runs
+    (``train_missing=False``: nothing is trained)."""
+    from skinseg.experiment import Experiment
+    from skinseg.papers import get_paper
+    from skinseg.profiles import load_profile, resolve
+
+    spec = get_paper(key)
+    params = {**resolve(spec, load_profile(profile), data), **overrides, "train_missing": False}
+    exp = Experiment(params, spec)
+    return exp, exp.run_all()

@@ -1,0 +1,81 @@
+"""The summary's verdicts on tiny hand-made runs: intervals, tolerance, untestable numbers, claims."""
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+from scipy import stats
+
+from skinseg import verdicts
+from skinseg.papers.spec import Claim, PaperSpec, Reported, Variant
+
+
+def _run(variant, partition, jaccard, seed=0, per_image=None):
+    m = pd.DataFrame([dict(metric="jaccard", reduction="macro", target="lesion", resolution="original",
+                           value=jaccard)])
+    pi = pd.DataFrame({"jaccard": per_image or [], "resolution": "original"})
+    return SimpleNamespace(variant=variant, seed=seed, partition=partition, metrics=m, per_image=pi,
+                           history=pd.DataFrame(), parameters=1000)
+
+
+def _exp(reported, claims=(), variants=(Variant("A", "unet", main=True), Variant("B", "unet"))):
+    spec = PaperSpec("t", "nb", "", "", {}, {}, variants=variants, reported=reported, claims=claims,
+                     audit_summary="cause")
+    return SimpleNamespace(spec=spec, variants=lambda: list(spec.variants),
+                           variant_params=lambda v: {"paper_dataset": "isic2018", "target": "lesion"},
+                           params={"folds": 5, "protocol": "holdout"})
+
+
+def test_interval_and_judge():
+    mean, lo, hi = verdicts.interval([0.70, 0.72, 0.74])
+    half = stats.t.ppf(0.975, 2) * 0.02 / 3 ** 0.5
+    assert (mean, lo, hi) == pytest.approx((0.72, 0.72 - half, 0.72 + half))
+    assert verdicts.judge(0.70, mean, lo, hi, 0.02) == "reproduced"
+    assert verdicts.judge(0.65, 0.72, 0.71, 0.73, 0.02) == "not reproduced"
+    assert verdicts.judge(0.70, 0.72, 0.715, 0.725, 0.02) == "within tolerance"
+    assert verdicts.interval([0.5], per_image=None) == (0.5, 0.5, 0.5)
+    assert verdicts.tolerance("parameters", 600_000) == pytest.approx(60_000)
+
+
+def test_number_rows_judge_each_reported_number_or_say_why_not():
+    rep = (Reported("T1", "A", "jaccard", 0.80), Reported("T1", "B", "jaccard", 0.60),
+           Reported("T1", "Q", "jaccard", 0.70, reported_only=True),
+           Reported("Abs", "A", "images_per_second", 100), Reported("T1", "C", "jaccard", 0.5),
+           Reported("T1", "A", "jaccard_gain", 0.10, difference_of=("A", "B", "jaccard")))
+    runs = [_run("A", f"f{k}", j, per_image=[j]) for k, j in enumerate((0.78, 0.80, 0.82))]
+    runs += [_run("B", f"f{k}", j) for k, j in enumerate((0.70, 0.69, 0.71))]
+    rows = {(r["row"], r["metric"]): r for r in verdicts.number_rows(_exp(rep), runs, data_used=False)}
+    assert rows[("A", "jaccard")]["verdict"] == "reproduced" and rows[("A", "jaccard")]["cause"] == "cause"
+    assert rows[("B", "jaccard")]["verdict"] == "not reproduced"
+    assert rows[("B", "jaccard")]["difference"] == pytest.approx(0.10)
+    assert rows[("Q", "jaccard")]["verdict"] == "not testable here" and "competitor" in rows[("Q", "jaccard")]["cause"]
+    assert "GPU" in rows[("A", "images_per_second")]["cause"]
+    assert rows[("C", "jaccard")]["cause"] == "no finished run of this row under this profile"
+    gain = rows[("A", "jaccard_gain")]  # differences per pair: 0.08, 0.11, 0.11
+    assert gain["difference"] == pytest.approx(0.10 - 0.10) and gain["verdict"] == "reproduced"
+
+
+def test_one_run_uses_a_bootstrap_interval_over_images():
+    rep = (Reported("T1", "A", "jaccard", 0.55),)
+    run = _run("A", "p", 0.6, per_image=[0.2, 0.9, 0.5, 0.8, 0.6])
+    row = verdicts.number_rows(_exp(rep), [run], data_used=False)[0]
+    assert row["verdict"] == "reproduced" and "(n=1)" in row["reproduced"]
+
+
+def test_claims_greater_and_close():
+    claims = (Claim("A beats B", "A", "B"), Claim("A is as good as B", "A", "B", kind="close"),
+              Claim("B beats A", "B", "A"))
+    runs = [_run("A", f"f{k}", 0.80 + d) for k, d in enumerate((0.002, 0.0025, 0.003))]
+    runs += [_run("B", f"f{k}", 0.80) for k in range(3)]
+    rows = {r["reported"]: r for r in verdicts.claim_rows(_exp((), claims), runs)}
+    assert rows["A beats B"]["verdict"] == "reproduced"  # +0.0025, t interval [0.0013, 0.0037]
+    assert rows["A is as good as B"]["verdict"] == "reproduced"  # inside ±0.02
+    assert rows["B beats A"]["verdict"] == "not reproduced"
+    one = verdicts.claim_rows(_exp((), claims[:1]), runs[:1] + runs[3:4])[0]
+    assert one["verdict"] == "not testable here" and one["cause"] == "one paired run: no interval"
+
+
+def test_a_claim_must_name_two_rows_and_a_kind():
+    with pytest.raises(ValueError, match="claim 'x' must compare two rows"):
+        _exp((), (Claim("x", "A", "Z"),))
+    with pytest.raises(ValueError, match="'greater' or 'close'"):
+        _exp((), (Claim("x", "A", "B", kind="better"),))
