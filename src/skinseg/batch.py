@@ -23,6 +23,11 @@ from skinseg.paths import display, project_root
 from skinseg.results import write_json, write_text
 
 
+# the notebook that reads every other notebook's results: it runs after them, and is complete only
+# while those results are unchanged
+SUMMARY = "06_summary"
+
+
 @dataclass
 class Job:
     notebook: Path  # notebooks/NN_*.ipynb
@@ -57,6 +62,20 @@ def params_digest(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def inputs_digest(job: Job) -> str:
+    """For the summary: digest of every finished run's metrics under its profile's results (path, size,
+    mtime), so that a re-run paper notebook makes the summary run again; "" for a paper notebook."""
+    if job.notebook.stem != SUMMARY:
+        return ""
+    from skinseg.paths import resolve
+
+    h = hashlib.sha256()
+    for f in sorted((resolve(job.params["results_dir"]) / job.params["profile"]).rglob("metrics.csv")):
+        st = f.stat()
+        h.update(f"{f.as_posix()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
 def missing_runs(job: Job) -> list[str]:
     """The planned runs of the notebook's experiment that are not finished (``row [partition, seed]: status``)."""
     from skinseg.experiment import Experiment
@@ -72,7 +91,7 @@ def is_complete(job: Job) -> bool:
         return False
     m = json.loads(job.marker.read_text())
     return (m.get("params_digest") == params_digest(job.params) and m.get("code_version") ==
-            code_version(job.notebook) and not missing_runs(job))
+            code_version(job.notebook) and m.get("inputs_digest", "") == inputs_digest(job) and not missing_runs(job))
 
 
 def export_html(notebook: Path) -> Path:
@@ -98,16 +117,29 @@ def execute(job: Job) -> Outcome:
     except pm.PapermillExecutionError as e:
         error = f"{e.ename}: {e.evalue}"
     if job.out.is_file():
-        export_html(job.out)
+        html = export_html(job.out)
+        if job.notebook.stem == SUMMARY:  # beside summary.md too
+            write_text(job.out.parent.parent / "summary.html", html.read_text())
     seconds = time.time() - t
     if error:
         return Outcome(job.notebook.name, "failed", seconds, display(job.out), error)
     write_json(job.marker, {"params_digest": params_digest(job.params), "code_version": code_version(job.notebook),
-                            "seconds": round(seconds, 1)})
+                            "inputs_digest": inputs_digest(job), "seconds": round(seconds, 1)})
     return Outcome(job.notebook.name, "done", seconds, display(job.out))
 
 
 def run_batch(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = None,
+              log=print) -> list[Outcome]:
+    """The paper notebooks (see :func:`_run_jobs`), then the summary once they are all done."""
+    papers = [j for j in jobs if j.notebook.stem != SUMMARY]
+    outcomes = _run_jobs(papers, n_jobs, child_args, log)
+    summary = [j for j in jobs if j.notebook.stem == SUMMARY]
+    if summary and not any(o.status == "failed" for o in outcomes):
+        outcomes += _run_jobs(summary, 1, child_args, log)
+    return outcomes
+
+
+def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = None,
               log=print) -> list[Outcome]:
     """Every job: reused when complete, else executed (in this process with ``n_jobs`` 1; else each
     in its own process, ``n_jobs`` at a time, with the CPU threads split between them and one GPU

@@ -10,6 +10,7 @@ weights and change only how the predictions are scored.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +132,7 @@ class Experiment:
 
     def run(self, variant: Variant | str, partition: str | None = None, seed: int | None = None) -> Outcome:
         """Train (or resume, or reuse) and evaluate one row on one partition with one seed."""
+        started = time.time()
         v = self.spec.variant(variant)
         partition = partition or self.partitions(v)[0]
         seed = self.seeds(v)[0] if seed is None else seed
@@ -162,7 +164,9 @@ class Experiment:
                              for t in TARGETS for red in REDUCTIONS for res, summ in ev.summary(red, t).items()],
                             ignore_index=True)
         write_json(rd.path / "provenance.json", {**provenance(seed, p["device"], data.fingerprint, self.git),
-                                                 "resumed_after_epochs": resumed})
+                                                 "resumed_after_epochs": resumed,
+                                                 # wall time of this call (training since the resume, if any)
+                                                 "run_seconds": round(time.time() - started, 1)})
         write_csv(rd.path / "metrics_per_image.csv", per_image)
         write_csv(rd.path / "metrics.csv", metrics)  # last: marks the run finished
         # a finished run is reused from its folder, never resumed: only best.pt (evaluation-only rows,

@@ -134,3 +134,42 @@ def epoch_curves(reported, histories: dict[str, list[pd.DataFrame]], paper_label
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "minutes per run"),
+           reference: float | None = None):
+    """Score against each cost, one point per model (labelled), with the models on the Pareto front
+    (no other model both cheaper and better) joined; ``reference``: a horizontal line (e.g. annotator
+    agreement)."""
+    costs = [c for c in costs if c in table and table[c].notna().any()]
+    fig, axes = plt.subplots(1, len(costs), figsize=(4.5 * len(costs), 3.4), dpi=72, squeeze=False)
+    for ax, cost in zip(axes[0], costs):
+        t = table.dropna(subset=[cost, score]).sort_values(cost)
+        ax.scatter(t[cost], t[score])
+        for i, r in t.iterrows():
+            ax.annotate(r["model"], (r[cost], r[score]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        front = t[t[score] >= t[score].cummax()]
+        ax.plot(front[cost], front[score], "k--", lw=0.8, label="Pareto front")
+        if reference is not None:
+            ax.axhline(reference, color="grey", lw=0.8, ls=":", label="annotator agreement")
+        ax.set(xlabel=cost, ylabel=score.replace(" mean", " (mean over seeds)"), xscale="log")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def reported_vs_reproduced(verdicts: pd.DataFrame):
+    """Every numeric verdict line: the paper's value against our mean, one colour per paper, the
+    identity line for reference (counts such as parameters are left out: another scale)."""
+    reported = pd.to_numeric(verdicts.reported, errors="coerce")  # claims carry text: left out
+    t = verdicts.assign(reported=reported)[reported.notna() & verdicts.difference.notna()
+                                           & (verdicts.metric != "parameters")]
+    fig, ax = plt.subplots(figsize=(4.5, 4), dpi=72)
+    for paper, df in t.groupby("paper", sort=False):
+        ax.scatter(df.reported, df.reported + df.difference, label=paper, s=18)
+    lo = min([0.0, *t.reported])
+    ax.plot([lo, 1], [lo, 1], "k-", lw=0.6)
+    ax.set(xlabel="reported", ylabel="reproduced (our mean)")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

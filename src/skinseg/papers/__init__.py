@@ -6,11 +6,13 @@ from here.
 """
 from __future__ import annotations
 
-from skinseg.papers import asnet2020, delatorre2018, flores_fpn, lesionseg2017, slsdeep2018
+from skinseg.papers import asnet2020, delatorre2018, flores_fpn, lesionseg2017, one_protocol, slsdeep2018
 from skinseg.papers.spec import EVAL_PARAMETERS, Claim, PaperSpec, Reported, Variant, slug
 
 _REGISTRY: dict[str, PaperSpec] = {m.SPEC.key: m.SPEC for m in
-                                   (delatorre2018, lesionseg2017, slsdeep2018, flores_fpn, asnet2020)}
+                                   (delatorre2018, lesionseg2017, slsdeep2018, flores_fpn, asnet2020, one_protocol)}
+# the five papers (the summary's verdicts); one_protocol is our own comparison, not a paper
+PAPERS = tuple(k for k in _REGISTRY if k != "one_protocol")
 
 
 def list_papers() -> list[str]:
@@ -32,5 +34,5 @@ def paper_for_notebook(stem: str) -> PaperSpec:
     raise KeyError(f"no paper spec has notebook {stem!r}; known: {', '.join(s.notebook for s in _REGISTRY.values())}")
 
 
-__all__ = ["EVAL_PARAMETERS", "Claim", "PaperSpec", "Reported", "Variant", "get_paper", "list_papers", "paper_for_notebook",
+__all__ = ["EVAL_PARAMETERS", "PAPERS", "Claim", "PaperSpec", "Reported", "Variant", "get_paper", "list_papers", "paper_for_notebook",
            "slug"]

@@ -1,0 +1,102 @@
+"""What the summary notebook (06) computes: the five papers read under one profile, the
+one-protocol comparison table, the hardest images, and ``summary.md``."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from skinseg import tables
+from skinseg.results import select_metrics, write_text
+
+# Context for every Jaccard in the summary: how far two dermatologists' outlines of the same lesion
+# agree. The figures are step 4's issue's summary of the IMA++ multi-annotator subset of the ISIC
+# Archive (pairwise Jaccard between annotators); the underlying study is not reachable from here.
+ANNOTATOR_AGREEMENT = {"median pairwise Jaccard": 0.75, "mean pairwise Jaccard": 0.68,
+                       "source": "ISIC Archive IMA++ multi-annotator subset, as summarised in step 4's issue"}
+
+
+def load_papers(profile: str, keys=None, **overrides) -> dict:
+    """{paper key: (Experiment, outcomes of its finished runs)} under ``profile`` (nothing trained)."""
+    from skinseg.papers import PAPERS
+    from skinseg.verdicts import load
+
+    return {k: load(k, profile, **overrides) for k in (keys or PAPERS)}
+
+
+def _run_seconds(o) -> float:
+    f = o.run.path / "provenance.json"
+    return json.loads(f.read_text()).get("run_seconds", float("nan")) if f.is_file() else float("nan")
+
+
+def one_protocol_table(exp, outcomes) -> pd.DataFrame:
+    """Per model of the one-protocol comparison: parameters, forward GFLOPs per image at the protocol's
+    input size, runs, per-image mean Jaccard and thresholded Jaccard at original resolution (mean ±
+    sd over seeds, and the mean as a number), and the wall minutes per run (training and scoring, as
+    its provenance records; NaN for runs that predate that record)."""
+    import torch
+
+    from skinseg.bench import forward_flops
+    from skinseg.models import build_model
+
+    h, w = exp.size
+    rows = []
+    for v in exp.variants():
+        mine = [o for o in outcomes if o.variant == v.label]
+        if not mine:
+            continue
+        model = build_model(v.model, **v.model_kwargs).eval()
+        gflops = forward_flops(model, torch.zeros(1, 3, h, w)) / 1e9
+        line = {"model": v.label, "parameters": mine[0].parameters, "GFLOPs": gflops, "runs": len(mine)}
+        for metric in ("jaccard", "threshold_jaccard"):
+            vals = [select_metrics(o.metrics, metric=metric, resolution="original", reduction="macro",
+                                   target="lesion").value.iloc[0] for o in mine]
+            line[metric] = tables.mean_sd(vals)
+            line[f"{metric} mean"] = float(np.mean(vals))
+        line["minutes per run"] = np.nanmean([_run_seconds(o) for o in mine]) / 60 if mine else float("nan")
+        rows.append(line)
+    return pd.DataFrame(rows)
+
+
+def hardest_images(outcomes, n: int = 6) -> pd.DataFrame:
+    """The ``n`` test images with the lowest Jaccard averaged over every run of every model
+    (original resolution), with each model's mean on them."""
+    per = per_image_original(outcomes)
+    wide = per.pivot_table(index="image_id", columns="variant", values="jaccard", aggfunc="mean")
+    wide["all models"] = wide.mean(axis=1)
+    return wide.sort_values("all models").head(n)
+
+
+def per_image_original(outcomes) -> pd.DataFrame:
+    rows = [o.per_image.assign(variant=o.variant, seed=o.seed) for o in outcomes]
+    per = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["image_id", "variant", "jaccard"])
+    return per[per.resolution == "original"] if "resolution" in per else per
+
+
+def markdown_table(df: pd.DataFrame, floats: str = "{:.4f}") -> str:
+    """A DataFrame as a GitHub markdown table (floats formatted, NaN empty, pipes escaped)."""
+    def cell(x):
+        if isinstance(x, float):
+            return "" if np.isnan(x) else floats.format(x)
+        return str(x).replace("|", "\\|").replace("\n", " ")
+    head = "| " + " | ".join(map(str, df.columns)) + " |"
+    rule = "|" + "---|" * len(df.columns)
+    body = ["| " + " | ".join(cell(x) for x in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
+                  tolerance: dict) -> None:
+    """``summary.md``: the verdict table first, then the one-protocol table and the cost table."""
+    counts = verdicts.verdict.value_counts().to_dict()
+    parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
+             "Verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f". Tolerance: {tolerance}.", "",
+             "## Verdicts (every reported number and claim of the five papers)", "", markdown_table(verdicts), "",
+             "## One protocol for all models", "",
+             markdown_table(one_protocol) if len(one_protocol) else "No finished run under this profile.", "",
+             f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "
+             f"{ANNOTATOR_AGREEMENT['mean pairwise Jaccard']} mean pairwise Jaccard between annotators "
+             f"({ANNOTATOR_AGREEMENT['source']}).", "",
+             "## Costs (committed benchmarks; every figure with its device)", "", markdown_table(costs, "{:.2f}"), ""]
+    write_text(path, "\n".join(parts))

@@ -1,0 +1,46 @@
+"""The summary's helpers: markdown tables, hardest images, summary.md's order, and the runner
+running the summary after the paper notebooks."""
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+
+from skinseg import batch, summary
+
+
+def test_markdown_table_formats_and_escapes():
+    df = pd.DataFrame({"a": ["x|y", "z"], "b": [0.123456, np.nan], "c": [3, 4]})
+    assert summary.markdown_table(df).splitlines() == [
+        "| a | b | c |", "|---|---|---|", "| x\\|y | 0.1235 | 3 |", "| z |  | 4 |"]
+
+
+def test_hardest_images_average_over_every_run_of_every_model():
+    def run(variant, seed, scores):
+        return SimpleNamespace(variant=variant, seed=seed, per_image=pd.DataFrame(
+            {"image_id": ["a", "b", "c"], "jaccard": scores, "resolution": "original"}))
+    outs = [run("M", 0, [0.9, 0.1, 0.5]), run("M", 1, [0.7, 0.3, 0.5]), run("N", 0, [0.8, 0.0, 0.9])]
+    hard = summary.hardest_images(outs, n=2)
+    assert list(hard.index) == ["b", "c"]  # b: (0.2 + 0.0) / 2 = 0.1; c: (0.5 + 0.9) / 2 = 0.7
+    assert hard.loc["b", "M"] == 0.2 and hard.loc["b", "all models"] == 0.1
+
+
+def test_summary_md_puts_the_verdicts_first(tmp_path):
+    v = pd.DataFrame({"paper": ["p"], "verdict": ["reproduced"], "reported": [0.5]})
+    summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"]}),
+                          {"fraction": 0.02})
+    text = (tmp_path / "s.md").read_text()
+    assert text.index("## Verdicts") < text.index("## One protocol") < text.index("## Costs")
+    assert "1 reproduced" in text and "| p | reproduced | 0.5000 |" in text
+
+
+def test_runner_runs_the_summary_after_every_paper_notebook(monkeypatch):
+    order = []
+
+    def fake(jobs, n_jobs, child_args, log):
+        order.append(([j.notebook.stem for j in jobs], n_jobs))
+        return [batch.Outcome(j.notebook.name, "done", 0.0, "") for j in jobs]
+    monkeypatch.setattr(batch, "_run_jobs", fake)
+    jobs = [batch.Job(Path(f"notebooks/{s}.ipynb"), {}, Path("x")) for s in ("06_summary", "01_a", "02_b")]
+    batch.run_batch(jobs, n_jobs=2)
+    assert order == [(["01_a", "02_b"], 2), (["06_summary"], 1)]
