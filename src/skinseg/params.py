@@ -131,6 +131,8 @@ SCHEMA: tuple[Param, ...] = (
     _p("checkpoint_dir", str, "checkpoints", "git-ignored", run=False),
     _p("cache_dir", str, "cache", "preprocessing cache, git-ignored", run=False),
     _p("overwrite", bool, False, "True replaces finished runs and splits made with another config", run=False),
+    _p("ph2_root", str, "", "summary: the unzipped PH2Dataset folder for the cross-dataset test (empty: skipped)",
+       run=False),
     _p("train_missing", bool, True, "False: read finished runs only and list the missing ones, training nothing "
        "(to look at a long profile before all its runs exist)", run=False),
 )

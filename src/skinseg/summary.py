@@ -87,8 +87,9 @@ def markdown_table(df: pd.DataFrame, floats: str = "{:.4f}") -> str:
 
 
 def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
-                  tolerance: dict) -> None:
-    """``summary.md``: the verdict table first, then the one-protocol table and the cost table."""
+                  tolerance: dict, cross_dataset: pd.DataFrame | None = None) -> None:
+    """``summary.md``: the verdict table first, then the one-protocol table, the cross-dataset
+    table (when there is one) and the cost table."""
     counts = verdicts.verdict.value_counts().to_dict()
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
              "Verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f". Tolerance: {tolerance}.", "",
@@ -98,5 +99,7 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "
              f"{ANNOTATOR_AGREEMENT['mean pairwise Jaccard']} mean pairwise Jaccard between annotators "
              f"({ANNOTATOR_AGREEMENT['source']}).", "",
+             *(["## Cross-dataset test (trained on ISIC, scored on PH2 at original resolution)", "",
+                markdown_table(cross_dataset), ""] if cross_dataset is not None else []),
              "## Costs (committed benchmarks; every figure with its device)", "", markdown_table(costs, "{:.2f}"), ""]
     write_text(path, "\n".join(parts))

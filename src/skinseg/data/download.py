@@ -57,7 +57,8 @@ PH2_HELP = """PH2 is distributed on request, not by a public URL:
   1. request it at https://www.fc.up.pt/addi/ph2%20database.html (ADDI project, Universidade do Porto);
   2. unzip the archive you receive (PH2Dataset.rar / .zip) into {dest}, so that
      {dest}/PH2 Dataset images/IMD002/IMD002_Dermoscopic_Image/IMD002.bmp exists;
-  3. check it:  python -m skinseg check {dest}"""
+  3. check it:  python -m skinseg check {dest}
+  4. test the one-protocol models on it: the summary notebook with ph2_root={dest}"""
 
 
 class DownloadError(RuntimeError):
