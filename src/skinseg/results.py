@@ -91,6 +91,15 @@ def git_state() -> dict:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
+def _gpu_name(device: str) -> str | None:
+    """The GPU's name for a CUDA device (what timings and results on it are tied to), else None."""
+    if not str(device).startswith("cuda"):
+        return None
+    import torch
+
+    return torch.cuda.get_device_name(torch.device(device))
+
+
 def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dict | None = None) -> dict:
     """``git``: the state when the code that made the run was loaded (default: now)."""
     return {
@@ -99,6 +108,7 @@ def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dic
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "device": device,
+        "gpu": _gpu_name(device),
         "seed": seed,
         "dataset_fingerprint": dataset_fingerprint,
     }
