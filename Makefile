@@ -27,7 +27,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 venv: $(VENV)/.installed
 
 reproduce: $(VENV)/.installed
-	$(PY) reproduce/run.py --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS)) $(if $(OVERWRITE),--overwrite)
+	$(PY) reproduce/run.py --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS)) $(if $(OVERWRITE),--overwrite) $(if $(JOBS),--jobs $(JOBS))
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests

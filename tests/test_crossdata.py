@@ -40,7 +40,8 @@ def test_ph2_scored_at_original_size_and_retrained_when_the_checkpoint_is_gone(t
     assert per.jaccard.between(0, 1).all() and table.weights.tolist() == ["checkpoint"]
     shutil.rmtree(tmp_path / "ck")  # a fresh clone: results committed, checkpoints absent
     again, table2 = evaluate_external(exp, outs, ph2, retrain_dir=tmp_path / "retrain")
-    assert table2.weights.tolist() == ["re-trained under the same config"]
+    assert table2.weights.tolist() == ["re-trained under the same config: ISIC test metrics identical to the "
+                                       "committed run"]
     assert again.jaccard.tolist() == per.jaccard.tolist()  # same config, one CPU: the same model
 
 
@@ -50,3 +51,6 @@ def test_a_broken_ph2_tree_is_named(tmp_path):
     exp = Experiment(small_params(tmp_path, variants="LinkNet-64", epochs=1), paper="delatorre2018")
     with pytest.raises(DataError, match="IMD002"):
         evaluate_external(exp, [], ph2)
+    shutil.copytree(make_ph2(tmp_path / "ok"), tmp_path / "ok2")
+    with pytest.raises(ValueError, match="no trained run"):
+        evaluate_external(exp, [], tmp_path / "ok2")

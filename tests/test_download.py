@@ -38,11 +38,12 @@ def _isic2017_archives(folder: Path) -> Path:
 
 
 class _Server:
-    """Serves a folder with HTTP Range support; ``cut[name] = n`` sends only n bytes of that file once
-    (announcing its full length, then closing: an interrupted transfer); ``ranges`` logs Range headers."""
+    """Serves a folder with HTTP Range support (416 past the end); ``cut[name] = n`` sends only n bytes
+    of that file once (announcing its full length, then closing: an interrupted transfer); files in
+    ``no_range`` are always sent whole (200); ``ranges`` logs Range headers."""
 
     def __init__(self, root: Path):
-        self.root, self.cut, self.ranges = root, {}, []
+        self.root, self.cut, self.ranges, self.no_range = root, {}, [], set()
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -57,7 +58,15 @@ class _Server:
                 data = f.read_bytes()
                 rng = self.headers.get("Range")
                 outer.ranges.append((f.name, rng))
+                if f.name in outer.no_range:
+                    rng = None
                 start = int(re.match(r"bytes=(\d+)-", rng).group(1)) if rng else 0
+                if rng and start >= len(data):
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{len(data)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(206 if rng else 200)
                 if rng:
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
@@ -122,3 +131,31 @@ def test_cli_downloads_then_checks_and_explains_ph2(tmp_path, server, capsys):
     assert "PH2 Dataset images/IMD002" in capsys.readouterr().out
     assert cli(["download", "isic2017", "--dest", str(tmp_path / "e"), "--base-url", server.url + "/nope"]) == 2
     assert "HTTP 404" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["complete part", "part longer than the file", "server ignores Range"])
+def test_resume_edge_cases_end_with_the_right_file(tmp_path, server, case):
+    from skinseg.data.download import fetch
+
+    name = "ISIC-2017_Validation_Data.zip"
+    data = (server.root / "2017" / name).read_bytes()
+    dest = tmp_path / "dl" / name
+    dest.parent.mkdir()
+    part = dest.with_name(name + ".part")
+    part.write_bytes({"complete part": data, "part longer than the file": data + b"junk" * 10,
+                      "server ignores Range": data[:100]}[case])
+    if case == "server ignores Range":
+        server.no_range.add(name)
+    fetch(f"{server.url}/2017/{name}", dest, progress=False)
+    assert dest.read_bytes() == data and not part.exists()
+
+
+def test_an_archive_reaching_outside_dest_is_refused(tmp_path):
+    from skinseg.data.download import extract
+
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("../evil.txt", "x")
+    with pytest.raises(DownloadError, match="would land outside"):
+        extract(bad, tmp_path / "dest")
+    assert not (tmp_path / "evil.txt").exists() and not list((tmp_path).glob("dest/.extract-*"))

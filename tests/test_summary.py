@@ -26,12 +26,17 @@ def test_hardest_images_average_over_every_run_of_every_model():
 
 
 def test_summary_md_puts_the_verdicts_first(tmp_path):
-    v = pd.DataFrame({"paper": ["p"], "verdict": ["reproduced"], "reported": [0.5]})
+    v = pd.DataFrame({"paper": ["p"], "verdict": ["reproduced"], "reported": [0.5], "data used": ["ISIC 2017"]})
     summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"]}),
                           {"fraction": 0.02})
     text = (tmp_path / "s.md").read_text()
     assert text.index("## Verdicts") < text.index("## One protocol") < text.index("## Costs")
-    assert "1 reproduced" in text and "| p | reproduced | 0.5000 |" in text
+    assert "1 reproduced" in text and "| p | reproduced | 0.5000 | ISIC 2017 |" in text and "Synthetic" not in text
+    summary.write_summary(tmp_path / "s.md", "smoke", v.assign(**{"data used": "ISIC 2018 (synthetic)"}),
+                          pd.DataFrame(), pd.DataFrame({"model": ["m"]}), {"fraction": 0.02},
+                          runs=pd.DataFrame({"paper": ["p"], "finished": [2], "planned": [3]}))
+    text = (tmp_path / "s.md").read_text()
+    assert "**Synthetic data" in text and "p 2/3" in text
 
 
 def test_runner_runs_the_summary_after_every_paper_notebook(monkeypatch):
@@ -44,3 +49,22 @@ def test_runner_runs_the_summary_after_every_paper_notebook(monkeypatch):
     jobs = [batch.Job(Path(f"notebooks/{s}.ipynb"), {}, Path("x")) for s in ("06_summary", "01_a", "02_b")]
     batch.run_batch(jobs, n_jobs=2)
     assert order == [(["01_a", "02_b"], 2), (["06_summary"], 1)]
+
+
+def test_after_a_failure_the_rest_is_listed_as_skipped(monkeypatch, tmp_path):
+    monkeypatch.setattr(batch, "is_complete", lambda job: False)
+    monkeypatch.setattr(batch, "execute", lambda job: batch.Outcome(job.notebook.name, "failed", 1.0, "", "boom")
+                        if job.notebook.stem == "01_a" else batch.Outcome(job.notebook.name, "done", 1.0, ""))
+    jobs = [batch.Job(Path(f"notebooks/{s}.ipynb"), {}, tmp_path / s) for s in ("01_a", "02_b", "06_summary")]
+    out = batch.run_batch(jobs, log=lambda line: None)
+    assert [(o.notebook, o.status) for o in out] == [("01_a.ipynb", "failed"), ("02_b.ipynb", "skipped"),
+                                                     ("06_summary.ipynb", "skipped")]
+    assert "1 failed, 2 skipped" in batch.table(out)
+
+
+def test_a_failed_execution_leaves_no_marker(tmp_path):
+    job = batch.Job(tmp_path / "99_missing.ipynb", {}, tmp_path / "out" / "99_missing.ipynb")
+    job.out.parent.mkdir()
+    job.marker.write_text("{}")  # from an earlier, complete execution
+    o = batch.execute(job)
+    assert o.status == "failed" and not job.marker.exists()

@@ -29,7 +29,8 @@ def test_interval_and_judge():
     mean, lo, hi = verdicts.interval([0.70, 0.72, 0.74])
     half = stats.t.ppf(0.975, 2) * 0.02 / 3 ** 0.5
     assert (mean, lo, hi) == pytest.approx((0.72, 0.72 - half, 0.72 + half))
-    assert verdicts.judge(0.70, mean, lo, hi, 0.02) == "reproduced"
+    assert verdicts.judge(0.70, mean, lo, hi, 0.02) == "inconclusive"  # inside, but the interval is ±0.05
+    assert verdicts.judge(0.72, 0.72, 0.71, 0.73, 0.02) == "reproduced"
     assert verdicts.judge(0.65, 0.72, 0.71, 0.73, 0.02) == "not reproduced"
     assert verdicts.judge(0.70, 0.72, 0.715, 0.725, 0.02) == "within tolerance"
     assert verdicts.interval([0.5], per_image=None) == (0.5, 0.5, 0.5)
@@ -41,8 +42,8 @@ def test_number_rows_judge_each_reported_number_or_say_why_not():
            Reported("T1", "Q", "jaccard", 0.70, reported_only=True),
            Reported("Abs", "A", "images_per_second", 100), Reported("T1", "C", "jaccard", 0.5),
            Reported("T1", "A", "jaccard_gain", 0.10, difference_of=("A", "B", "jaccard")))
-    runs = [_run("A", f"f{k}", j, per_image=[j]) for k, j in enumerate((0.78, 0.80, 0.82))]
-    runs += [_run("B", f"f{k}", j) for k, j in enumerate((0.70, 0.69, 0.71))]
+    runs = [_run("A", f"f{k}", j, per_image=[j]) for k, j in enumerate((0.799, 0.800, 0.801))]
+    runs += [_run("B", f"f{k}", j) for k, j in enumerate((0.698, 0.700, 0.702))]
     rows = {(r["row"], r["metric"]): r for r in verdicts.number_rows(_exp(rep), runs, data_used=False)}
     assert rows[("A", "jaccard")]["verdict"] == "reproduced" and rows[("A", "jaccard")]["cause"] == "cause"
     assert rows[("B", "jaccard")]["verdict"] == "not reproduced"
@@ -50,15 +51,37 @@ def test_number_rows_judge_each_reported_number_or_say_why_not():
     assert rows[("Q", "jaccard")]["verdict"] == "not testable here" and "competitor" in rows[("Q", "jaccard")]["cause"]
     assert "GPU" in rows[("A", "images_per_second")]["cause"]
     assert rows[("C", "jaccard")]["cause"] == "no finished run of this row under this profile"
-    gain = rows[("A", "jaccard_gain")]  # differences per pair: 0.08, 0.11, 0.11
-    assert gain["difference"] == pytest.approx(0.10 - 0.10) and gain["verdict"] == "reproduced"
+    gain = rows[("A", "jaccard_gain")]  # differences per pair: 0.101, 0.100, 0.099
+    assert gain["difference"] == pytest.approx(0.0, abs=1e-9) and gain["verdict"] == "reproduced"
+    one_pair = verdicts.number_rows(_exp(rep[-1:]), runs[:1] + runs[3:4], data_used=False)[0]
+    assert one_pair["verdict"] == "not testable here" and "two or more paired runs" in one_pair["cause"]
+
+
+def test_two_runs_far_from_the_reported_value_are_inconclusive_not_reproduced():
+    rep = (Reported("T2", "A", "jaccard", 0.81),)
+    row = verdicts.number_rows(_exp(rep), [_run("A", "f0", 0.20), _run("A", "f1", 0.34)], data_used=False)[0]
+    assert row["verdict"] == "inconclusive"  # 0.81 lies in [-0.62, 1.16]: nothing is shown either way
+
+
+def test_kfold_numbers_use_the_corrected_resampled_t():
+    rep = (Reported("T2", "A", "jaccard", 0.80),)
+    runs = [_run("A", f"fold{k}", j) for k, j in enumerate((0.79, 0.80, 0.81, 0.80, 0.80))]
+    exp = _exp(rep)
+    plain = verdicts.number_rows(exp, runs, data_used=False)[0]["ours"]
+    exp.params = {"folds": 5, "protocol": "kfold"}
+    corrected = verdicts.number_rows(exp, runs, data_used=False)[0]["ours"]
+    sd = pd.Series([0.79, 0.80, 0.81, 0.80, 0.80]).std()
+    half = stats.t.ppf(0.975, 4) * sd * (1 / 5 + 1 / 4) ** 0.5
+    assert plain != corrected and corrected == f"0.8000 [{0.8 - half:.4f}, {0.8 + half:.4f}] (5 runs)"
 
 
 def test_one_run_uses_a_bootstrap_interval_over_images():
     rep = (Reported("T1", "A", "jaccard", 0.55),)
     run = _run("A", "p", 0.6, per_image=[0.2, 0.9, 0.5, 0.8, 0.6])
     row = verdicts.number_rows(_exp(rep), [run], data_used=False)[0]
-    assert row["verdict"] == "reproduced" and "(n=1)" in row["reproduced"]
+    assert row["verdict"] == "inconclusive" and "1 run; interval over test images only" in row["ours"]
+    tight = _run("A", "p", 0.55, per_image=[0.54, 0.55, 0.56, 0.55, 0.55])
+    assert verdicts.number_rows(_exp(rep), [tight], data_used=False)[0]["verdict"] == "reproduced"
 
 
 def test_claims_greater_and_close():
@@ -72,6 +95,9 @@ def test_claims_greater_and_close():
     assert rows["B beats A"]["verdict"] == "not reproduced"
     one = verdicts.claim_rows(_exp((), claims[:1]), runs[:1] + runs[3:4])[0]
     assert one["verdict"] == "not testable here" and one["cause"] == "one paired run: no interval"
+    collapsed = [_run("A", f"f{k}", 0.5 + k / 100) for k in range(3)] + [_run("B", f"f{k}", 0.0) for k in range(3)]
+    row = verdicts.claim_rows(_exp((), claims[:1]), collapsed)[0]
+    assert row["verdict"] == "not testable here" and "B [f0, seed 0]" in row["cause"]  # B predicts no lesion
 
 
 def test_a_claim_must_name_two_rows_and_a_kind():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import subprocess
 import sys
 import time
@@ -42,7 +43,7 @@ class Job:
 @dataclass
 class Outcome:
     notebook: str
-    status: str  # done | reused | failed
+    status: str  # done | reused | failed | skipped (not started after a failure)
     seconds: float
     out: str
     error: str = ""
@@ -70,9 +71,10 @@ def inputs_digest(job: Job) -> str:
     from skinseg.paths import resolve
 
     h = hashlib.sha256()
-    for f in sorted((resolve(job.params["results_dir"]) / job.params["profile"]).rglob("metrics.csv")):
-        st = f.stat()
-        h.update(f"{f.as_posix()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    root = resolve(job.params["results_dir"]) / job.params["profile"]
+    for f in sorted(root.rglob("metrics.csv")):  # relative paths and contents: the same on any clone
+        h.update(f.relative_to(root).as_posix().encode())
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 
@@ -109,6 +111,7 @@ def execute(job: Job) -> Outcome:
 
     t = time.time()
     job.out.parent.mkdir(parents=True, exist_ok=True)
+    job.marker.unlink(missing_ok=True)  # complete again only once this execution succeeds
     error = ""
     try:
         # paths relative to the project root: papermill records them in the executed notebook
@@ -116,15 +119,18 @@ def execute(job: Job) -> Outcome:
                             cwd=str(project_root()), progress_bar=False, log_output=False)
     except pm.PapermillExecutionError as e:
         error = f"{e.ename}: {e.evalue}"
+    except Exception as e:  # noqa: BLE001 (a dead kernel, a timeout: still a failed notebook in the table)
+        error = f"{type(e).__name__}: {e}"
     if job.out.is_file():
         html = export_html(job.out)
-        if job.notebook.stem == SUMMARY:  # beside summary.md too
+        if job.notebook.stem == SUMMARY and not error:  # beside summary.md too
             write_text(job.out.parent.parent / "summary.html", html.read_text())
     seconds = time.time() - t
     if error:
         return Outcome(job.notebook.name, "failed", seconds, display(job.out), error)
     write_json(job.marker, {"params_digest": params_digest(job.params), "code_version": code_version(job.notebook),
-                            "inputs_digest": inputs_digest(job), "seconds": round(seconds, 1)})
+                            "inputs_digest": inputs_digest(job), "seconds": round(seconds, 1),
+                            "params": _portable(job.params)})  # what the summary reads the paper's runs with
     return Outcome(job.notebook.name, "done", seconds, display(job.out))
 
 
@@ -136,7 +142,13 @@ def run_batch(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
     summary = [j for j in jobs if j.notebook.stem == SUMMARY]
     if summary and not any(o.status == "failed" for o in outcomes):
         outcomes += _run_jobs(summary, 1, child_args, log)
+    else:
+        outcomes += [_skipped(j) for j in summary]
     return outcomes
+
+
+def _skipped(job: Job) -> Outcome:
+    return Outcome(job.notebook.name, "skipped", 0.0, display(job.out), "not started: an earlier notebook failed")
 
 
 def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = None,
@@ -157,7 +169,8 @@ def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
     if n_jobs <= 1:
         for job in todo:
             if failed:
-                break
+                outcomes.append(_skipped(job))
+                continue
             log(f"run    {job.notebook.name} -> {display(job.out)}")
             o = execute(job)
             failed = o.status == "failed"
@@ -165,42 +178,58 @@ def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
             outcomes.append(o)
         return outcomes
 
-    threads = max(1, (os.cpu_count() or 1) // n_jobs)
-    gpus = _gpu_count()
+    threads = max(1, len(os.sched_getaffinity(0)) // n_jobs)  # the cores this process may use
+    free_gpus: queue.Queue = queue.Queue()
+    for g in range(_gpu_count()):
+        free_gpus.put(g)
     started: dict[str, float] = {}
 
-    def child(i_job):
+    def child(job):
         nonlocal failed
-        i, job = i_job
         if failed:
-            return None
+            return _skipped(job)
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-        if gpus > 1:
-            env["CUDA_VISIBLE_DEVICES"] = str(i % gpus)
+        gpu = free_gpus.get() if free_gpus.qsize() else None  # a GPU to itself while one is free
+        if gpu is not None:
+            env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+        log_file = job.out.with_suffix(".log")
         started[job.notebook.name] = time.time()
-        log(f"run    {job.notebook.name} ({threads} threads) -> {display(job.out)}")
+        log(f"run    {job.notebook.name} ({threads} threads{f', GPU {gpu}' if gpu is not None else ''}) -> "
+            f"{display(job.out)}; its output: {display(log_file)}")
         cmd = [sys.executable, str(project_root() / "reproduce" / "run.py"), *(child_args or []),
                "--notebooks", job.notebook.stem, "--jobs", "1"]
-        r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=project_root())
+        job.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "w") as f:
+            rc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, cwd=project_root()).returncode
+        if gpu is not None:
+            free_gpus.put(gpu)
         seconds = time.time() - started.pop(job.notebook.name)
-        if r.returncode == 0:
+        if rc == 0:
             o = Outcome(job.notebook.name, "done", seconds, display(job.out))
         else:
             failed = True
-            o = Outcome(job.notebook.name, "failed", seconds, display(job.out), (r.stderr or r.stdout)[-500:].strip())
+            tail = log_file.read_text().strip().splitlines()[-3:]
+            o = Outcome(job.notebook.name, "failed", seconds, display(job.out), " | ".join(tail))
         log(f"{o.status:<6} {job.notebook.name} in {seconds:.0f} s" + (f" ({o.error})" if o.error else ""))
         return o
 
     with ThreadPoolExecutor(n_jobs) as pool:
-        futures = [pool.submit(child, ij) for ij in enumerate(todo)]
+        futures = [pool.submit(child, job) for job in todo]
         last = time.time()
         while not all(f.done() for f in futures):
             time.sleep(1)
             if started and time.time() - last >= 60:  # a progress line a minute while notebooks run
                 last = time.time()
                 log("running: " + ", ".join(f"{n} ({time.time() - t:.0f} s)" for n, t in list(started.items())))
-        outcomes += [f.result() for f in futures if f.result() is not None]
+        outcomes += [f.result() for f in futures]
     return outcomes
+
+
+def _portable(params: dict) -> dict:
+    """``params`` with its folder parameters relative to the project root where they are inside it
+    (committed markers hold no machine paths)."""
+    folders = ("data_root", "original_masks_root", "results_dir", "checkpoint_dir", "cache_dir", "ph2_root")
+    return {k: (display(v) if k in folders and v and v != "synthetic" else v) for k, v in params.items()}
 
 
 def _gpu_count() -> int:
@@ -217,6 +246,6 @@ def table(outcomes: list[Outcome]) -> str:
     lines = [f"{'notebook':<34} {'status':<7} {'time':>8}  executed copy"]
     for o in outcomes:
         lines.append(f"{o.notebook:<34} {o.status:<7} {o.seconds / 60:>6.1f} m  {o.out}")
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "reused", "failed")}
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "reused", "failed", "skipped")}
     lines.append(", ".join(f"{n} {s}" for s, n in counts.items()))
     return "\n".join(lines)

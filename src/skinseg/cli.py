@@ -132,11 +132,13 @@ def cmd_download(a) -> int:
         print(PH2_HELP.format(dest=a.dest / "PH2Dataset"))
         return 0
     try:
-        placed = download(a.dataset, a.dest, a.base_url, progress=True)
+        placed, kept = download(a.dataset, a.dest, a.base_url, progress=True)
     except (DownloadError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"unzipped into {a.dest}: {', '.join(p.name for p in placed) or 'nothing new (already there)'}")
+    print(f"unzipped into {a.dest}: {', '.join(p.name for p in placed) or 'nothing new'}")
+    if kept:
+        print(f"kept as they were (already there; delete one to unzip it again): {', '.join(p.name for p in kept)}")
     a.root, a.quick = a.dest, False
     return cmd_check(a)
 

@@ -7,8 +7,10 @@ a separate folder (never over the committed results) — on one CPU that gives t
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from skinseg.data import SegmentationDataset, discover
@@ -25,7 +27,9 @@ def external_samples(root, dataset: str = "ph2") -> tuple[list, str]:
 
 def trained_model(exp, variant, partition: str, seed: int, retrain_dir):
     """``(model, source)``: the run's best model, or the same run trained again under the same config
-    in ``retrain_dir`` when its checkpoint is absent."""
+    in ``retrain_dir`` when its checkpoint is absent (on the committed split, copied there first; never
+    over the committed results). The source says whether the re-trained run's ISIC test metrics equal
+    the committed run's (they do on one CPU with the same threads; bf16 on other hardware may differ)."""
     from skinseg.experiment import Experiment
 
     model = exp.best_model(variant, partition, seed)
@@ -34,9 +38,17 @@ def trained_model(exp, variant, partition: str, seed: int, retrain_dir):
     retrain_dir = Path(retrain_dir)
     params = {**exp.params, "results_dir": str(retrain_dir / "results"),
               "checkpoint_dir": str(retrain_dir / "checkpoints"), "train_missing": True}
+    splits = exp.results_root / "splits"
+    if splits.is_dir():  # the committed split, not one made again by this code
+        shutil.copytree(splits, retrain_dir / "results" / exp.params["profile"] / exp.spec.key / "splits",
+                        dirs_exist_ok=True)
     again = Experiment(params, exp.spec)
-    again.run(variant, partition, seed)
-    return again.best_model(variant, partition, seed), "re-trained under the same config"
+    new = again.run(variant, partition, seed)
+    committed = pd.read_csv(exp.run_dir(variant, partition, seed).path / "metrics.csv")
+    same = np.allclose(new.metrics.value.to_numpy(), committed.value.to_numpy(), rtol=0, atol=1e-9)
+    return again.best_model(variant, partition, seed), ("re-trained under the same config: ISIC test metrics "
+                                                         + ("identical to the committed run" if same else
+                                                            "DIFFER from the committed run"))
 
 
 def evaluate_external(exp, outcomes, root, dataset: str = "ph2", retrain_dir="cache/retrain"):
@@ -56,6 +68,8 @@ def evaluate_external(exp, outcomes, root, dataset: str = "ph2", retrain_dir="ca
                                             p["channels_last"], p["normalization"], p["target"])
         ev = score(probs, masks, samples, layout, EvalSettings.from_params(p))
         per.append(ev.per_image["original"].assign(variant=v.label, seed=o.seed))
+    if not per:
+        raise ValueError("no trained run to evaluate: run the one-protocol comparison first")
     per = pd.concat(per, ignore_index=True)
     rows = []
     for label, df in per.groupby("variant", sort=False):

@@ -10,11 +10,13 @@ import pandas as pd
 from skinseg import tables
 from skinseg.results import select_metrics, write_text
 
-# Context for every Jaccard in the summary: how far two dermatologists' outlines of the same lesion
+# Context for every Jaccard in the summary: how far two annotators' outlines of the same lesion
 # agree. The figures are step 4's issue's summary of the IMA++ multi-annotator subset of the ISIC
-# Archive (pairwise Jaccard between annotators); the underlying study is not reachable from here.
+# Archive, given there as pairwise Jaccard; the underlying study could not be read from this project,
+# so neither the figures nor the metric they are stated in are verified here.
 ANNOTATOR_AGREEMENT = {"median pairwise Jaccard": 0.75, "mean pairwise Jaccard": 0.68,
-                       "source": "ISIC Archive IMA++ multi-annotator subset, as summarised in step 4's issue"}
+                       "source": "ISIC Archive IMA++ multi-annotator subset, as summarised in step 4's issue "
+                                 "(second-hand: not verified against the study)"}
 
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
@@ -26,15 +28,19 @@ def load_papers(profile: str, keys=None, **overrides) -> dict:
 
 
 def _run_seconds(o) -> float:
+    """The run's wall seconds as its provenance records them; NaN when not recorded, or when the run
+    was resumed (the record covers only the time since the resume)."""
     f = o.run.path / "provenance.json"
-    return json.loads(f.read_text()).get("run_seconds", float("nan")) if f.is_file() else float("nan")
+    prov = json.loads(f.read_text()) if f.is_file() else {}
+    return float("nan") if prov.get("resumed_after_epochs") else prov.get("run_seconds", float("nan"))
 
 
 def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     """Per model of the one-protocol comparison: parameters, forward GFLOPs per image at the protocol's
     input size, runs, per-image mean Jaccard and thresholded Jaccard at original resolution (mean ±
     sd over seeds, and the mean as a number), and the wall minutes per run (training and scoring, as
-    its provenance records; NaN for runs that predate that record)."""
+    its provenance records; NaN for runs that predate that record or were resumed; runs that shared the
+    CPU with other work took longer than alone)."""
     import torch
 
     from skinseg.bench import forward_flops
@@ -87,12 +93,22 @@ def markdown_table(df: pd.DataFrame, floats: str = "{:.4f}") -> str:
 
 
 def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
-                  tolerance: dict, cross_dataset: pd.DataFrame | None = None) -> None:
+                  tolerance: dict, cross_dataset: pd.DataFrame | None = None, runs: pd.DataFrame | None = None) -> None:
     """``summary.md``: the verdict table first, then the one-protocol table, the cross-dataset
-    table (when there is one) and the cost table."""
+    table (when there is one) and the cost table. ``runs``: finished and planned runs per paper."""
     counts = verdicts.verdict.value_counts().to_dict()
+    synthetic = verdicts["data used"].astype(str).str.contains("synthetic").any()
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
-             "Verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f". Tolerance: {tolerance}.", "",
+             *(["**Synthetic data: these verdicts only show that every step runs; they say nothing about the "
+                "papers.**", ""] if synthetic else []),
+             "Verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f". Tolerance: {tolerance}. "
+             "*reproduced*: the reported value inside our 95 % interval, the interval no wider than ± the tolerance; "
+             "*inconclusive*: inside a wider interval; *within tolerance*: outside the interval, within the "
+             "tolerance of our mean; *not shown*: a claim whose interval covers 0; *not testable here*: the cause "
+             "is given.", "",
+             *(["Runs finished under this profile, per paper: " + ", ".join(
+                 f"{r.paper} {r.finished}/{r.planned}" for r in runs.itertuples()) + ".", ""]
+               if runs is not None else []),
              "## Verdicts (every reported number and claim of the five papers)", "", markdown_table(verdicts), "",
              "## One protocol for all models", "",
              markdown_table(one_protocol) if len(one_protocol) else "No finished run under this profile.", "",

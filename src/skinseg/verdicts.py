@@ -2,14 +2,19 @@
 how two rows compare, against our runs under one profile (read, never re-trained).
 
 A reported number is
-  *reproduced*        when it lies inside our 95 % interval (t interval of the mean over runs;
-                      for one run, a bootstrap interval over its test images where they are at hand),
-  *within tolerance*  when outside that interval but within :data:`TOLERANCE` of our mean,
+  *reproduced*        when it lies inside our 95 % interval and that interval is no wider than
+                      ±:data:`TOLERANCE` (t interval of the mean over seeds; over folds the corrected
+                      resampled t; for one run, a bootstrap interval over its test images, which
+                      covers test-set sampling only and says so),
+  *inconclusive*      when it lies inside an interval wider than that (too few or too spread runs),
+  *within tolerance*  when outside our interval but within the tolerance of our mean,
   *not reproduced*    otherwise,
-  *not testable here* when we have no run for it, or it needs what this project lacks (a GPU
-                      timing, a competitor's method) — the cause is said.
-A claim ("greater": row above the other; "close": within the tolerance) is checked run by run
-(seeds, or folds with the corrected resampled t) with :func:`skinseg.tables.paired_difference`.
+  *not testable here* when we have no run for it, only one paired run for a difference, or it needs
+                      what this project lacks (a GPU timing, a competitor's method) — the cause is said.
+A claim ("greater": row above the other; "close": within the tolerance) is checked run by run with
+:func:`skinseg.tables.paired_difference` (*not shown* when the interval covers 0), and is not
+testable when a run of either row predicts (almost) no lesion: then the comparison is about
+convergence, not about the models.
 """
 from __future__ import annotations
 
@@ -17,12 +22,14 @@ import numpy as np
 import pandas as pd
 
 from skinseg import tables
+from skinseg.results import select_metrics
 
 # Stated once, used everywhere: how far ours may be from a reported number and still count as
 # "within tolerance". Fractions (Jaccard, Dice, accuracy, losses): 0.02 absolute; counts
 # (parameters): 10 % of the reported value.
 TOLERANCE = {"fraction": 0.02, "count (relative)": 0.10}
 COUNT_METRICS = ("parameters",)
+COLLAPSED = 0.05  # a run whose lesion Jaccard is below this predicts (almost) no lesion
 NEEDS_GPU = ("images_per_second",)
 
 
@@ -32,14 +39,18 @@ def tolerance(metric: str, reported: float) -> float:
     return TOLERANCE["fraction"]
 
 
-def interval(values: list[float], per_image=None, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of our runs' values: t interval of the mean for several runs; for one run
-    the bootstrap interval of the mean over ``per_image`` values if given, else the value itself."""
+def interval(values: list[float], per_image=None, level: float = 0.95,
+             test_train_ratio: float | None = None) -> tuple[float, float, float]:
+    """(mean, low, high) of our runs' values: t interval of the mean for several runs (with
+    ``test_train_ratio``, runs are cross-validation folds: the corrected resampled t, variance
+    sd² (1/n + ratio)); for one run the bootstrap interval of the mean over ``per_image`` values if
+    given, else the value itself."""
     from scipy import stats
 
     v = np.asarray(values, dtype=float)
     if len(v) >= 2:
-        half = stats.t.ppf((1 + level) / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+        se = v.std(ddof=1) * np.sqrt(1 / len(v) + (test_train_ratio or 0.0))
+        half = stats.t.ppf((1 + level) / 2, len(v) - 1) * se
         return float(v.mean()), float(v.mean() - half), float(v.mean() + half)
     if per_image is not None and len(per_image) > 1:
         lo, hi = tables.bootstrap_ci(per_image, level)
@@ -49,23 +60,29 @@ def interval(values: list[float], per_image=None, level: float = 0.95) -> tuple[
 
 def judge(reported: float, mean: float, low: float, high: float, tol: float) -> str:
     if low <= reported <= high:
-        return "reproduced"
+        return "reproduced" if (high - low) / 2 <= tol + 1e-12 else "inconclusive"
     if abs(mean - reported) <= tol + 1e-12:  # float noise at the boundary
         return "within tolerance"
     return "not reproduced"
 
 
+def _fold_ratio(exp) -> float | None:
+    """n_test/n_train of a K-fold protocol (1/(K-1)), for the corrected resampled t; None otherwise."""
+    p = exp.params
+    return 1 / (p["folds"] - 1) if p.get("protocol") == "kfold" else None
+
+
 def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int] | None:
-    """(mean, low, high, runs) of our values of reported number ``r``, or None without a run: a
-    difference between rows from their paired runs; else the row's runs (see :func:`interval`)."""
+    """(mean, low, high, runs) of our values of reported number ``r``, or None without enough runs:
+    a difference between rows from two or more paired runs; else the row's runs (see :func:`interval`)."""
     if r.difference_of:
         a, b, metric = r.difference_of
         try:
-            d = tables.paired_difference(outcomes, a, b, (metric,)).iloc[0]
+            d = tables.paired_difference(outcomes, a, b, (metric,), test_train_ratio=_fold_ratio(exp)).iloc[0]
         except KeyError:
             return None
         if d["pairs"] < 2:
-            return d["difference mean"], d["difference mean"], d["difference mean"], 1
+            return None  # one paired run: no interval for a difference
         return d["difference mean"], d["95 % CI low"], d["95 % CI high"], int(d["pairs"])
     mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
             and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
@@ -73,10 +90,11 @@ def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int] | None:
     if not values:
         return None
     per_image = None
-    if len(values) == 1 and r.epoch is None and len(mine) == 1 and r.metric in mine[0].per_image:
+    if (len(values) == 1 and r.epoch is None and len(mine) == 1 and r.metric in mine[0].per_image
+            and exp.variant_params(mine[0].variant)["target"] == "lesion"):  # per-image tables score the lesion
         pi = mine[0].per_image
         per_image = pi[pi.resolution == "original"][r.metric].to_numpy()
-    return (*interval(values, per_image), len(values))
+    return (*interval(values, per_image, test_train_ratio=_fold_ratio(exp)), len(values))
 
 
 def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
@@ -86,7 +104,7 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     for r in spec.reported:
         line = {"paper": spec.key, "where": r.where, "row": r.row, "metric": r.metric,
                 "epoch": r.epoch if r.epoch is not None else "", "reported": r.value,
-                "reproduced": "", "difference": float("nan"), "data used": "", "verdict": "", "cause": ""}
+                "ours": "", "difference": float("nan"), "data used": "", "verdict": "", "cause": ""}
         if r.reported_only:
             line.update(verdict="not testable here", cause="a competitor's number, quoted by the paper; not run")
         elif r.metric in NEEDS_GPU:
@@ -94,14 +112,17 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
         else:
             ours = _our_interval(exp, r, outcomes)
             if ours is None:
-                line.update(verdict="not testable here", cause="no finished run of this row under this profile")
+                line.update(verdict="not testable here", cause="a difference needs two or more paired runs; fewer "
+                            "finished under this profile" if r.difference_of else
+                            "no finished run of this row under this profile")
             else:
                 mean, lo, hi, n = ours
                 fmt = "{:,.0f}" if r.metric in COUNT_METRICS else "{:.4f}"
-                line.update(reproduced=(fmt.format(mean) if lo == hi else
-                                        f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] (n={n})"),
+                runs = "1 run; interval over test images only" if n == 1 else f"{n} runs"
+                line.update(ours=(fmt.format(mean) if lo == hi else
+                                  f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] ({runs})"),
                             difference=mean - r.value, verdict=judge(r.value, mean, lo, hi, tolerance(r.metric, r.value)),
-                            cause=spec.audit_summary)
+                            cause="; ".join(x for x in (spec.audit_summary, r.note) if x))
                 row_variant = next((v for v in exp.variants() if v.paper_row == r.row), None)
                 if row_variant is not None and data_used:
                     line["data used"] = tables.dataset_used(exp, row_variant)
@@ -115,7 +136,7 @@ def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
     rows = []
     for c in exp.spec.claims:
         line = {"paper": exp.spec.key, "where": c.where, "row": f"{c.row} vs {c.than}", "metric": c.metric,
-                "epoch": "", "reported": c.text, "reproduced": "", "difference": float("nan"), "data used": "",
+                "epoch": "", "reported": c.text, "ours": "", "difference": float("nan"), "data used": "",
                 "verdict": "", "cause": ""}
         try:
             d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),
@@ -125,9 +146,14 @@ def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
             rows.append(line)
             continue
         lo, hi, tol = d["95 % CI low"], d["95 % CI high"], TOLERANCE["fraction"]
-        line.update(reproduced=f"{d['difference mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] ({d['pairs']} pairs)",
+        line.update(ours=f"{d['difference mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] ({d['pairs']} pairs)",
                     difference=d["difference mean"], cause=exp.spec.audit_summary)
-        if d["pairs"] < 2:
+        collapsed = [f"{o.variant} [{o.partition}, seed {o.seed}]" for o in outcomes if o.variant in (c.row, c.than)
+                     and _lesion_jaccard(o) < COLLAPSED]
+        if collapsed:
+            line["verdict"] = "not testable here"
+            line["cause"] = f"predicts (almost) no lesion (Jaccard < {COLLAPSED}): " + ", ".join(collapsed)
+        elif d["pairs"] < 2:
             line["verdict"] = "not testable here"
             line["cause"] = "one paired run: no interval"
         elif c.kind == "greater":
@@ -137,6 +163,11 @@ def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
                                "not reproduced" if lo > tol or hi < -tol else "not shown (interval wider than ±tolerance)")
         rows.append(line)
     return rows
+
+
+def _lesion_jaccard(o) -> float:
+    m = select_metrics(o.metrics, metric="jaccard", resolution="original", reduction="macro", target="lesion")
+    return float(m.value.iloc[0]) if len(m) else float("nan")
 
 
 def verdict_table(loaded: dict) -> pd.DataFrame:
@@ -152,12 +183,21 @@ def verdict_table(loaded: dict) -> pd.DataFrame:
 
 def load(key: str, profile: str, data: str | None = None, **overrides):
     """The Experiment of paper ``key`` under ``profile`` and the outcomes of its finished runs
-    (``train_missing=False``: nothing is trained)."""
+    (``train_missing=False``: nothing is trained; split files are made if absent). The parameters
+    are those the batch runner executed the paper's notebook with (the marker beside its executed
+    copy under ``results_dir``), so a profile given as a file, ``--data`` or ``--set`` are honoured;
+    without a marker, the profile ``reproduce/profiles/<profile>.yaml`` resolved as the runner would."""
+    import json
+
     from skinseg.experiment import Experiment
     from skinseg.papers import get_paper
+    from skinseg.paths import resolve as resolve_path
     from skinseg.profiles import load_profile, resolve
 
     spec = get_paper(key)
-    params = {**resolve(spec, load_profile(profile), data), **overrides, "train_missing": False}
-    exp = Experiment(params, spec)
+    results_dir = overrides.get("results_dir", "results")
+    marker = resolve_path(results_dir) / profile / "notebooks" / f"{spec.notebook}.run.json"
+    ran = json.loads(marker.read_text()).get("params") if marker.is_file() else None
+    params = ran or {**resolve(spec, load_profile(profile), data), **overrides}
+    exp = Experiment({**params, "train_missing": False}, spec)
     return exp, exp.run_all()

@@ -75,7 +75,11 @@ def fetch(url: str, dest: Path, expected_size: int | None = None, progress: bool
     try:
         resp = urllib.request.urlopen(req, timeout=60)
     except urllib.error.HTTPError as e:
-        if e.code == 416 and have:  # the partial file already holds everything the server has
+        if e.code == 416 and have:  # nothing from `have` on: complete, or a .part longer than the file
+            total = e.headers.get("Content-Range", "").rpartition("/")[2]
+            if total.isdigit() and int(total) != have:
+                part.unlink()  # not this file's bytes: start over
+                return fetch(url, dest, expected_size, progress)
             resp = None
         else:
             raise DownloadError(f"{url}: HTTP {e.code} {e.reason}; check the URL in skinseg.data.download.ARCHIVES "
@@ -86,6 +90,11 @@ def fetch(url: str, dest: Path, expected_size: int | None = None, progress: bool
         with resp:
             if resp.status == 200 and have:  # the server ignored Range: start again
                 have = 0
+            start = resp.headers.get("Content-Range", "bytes 0-").split()[-1].partition("-")[0]
+            if resp.status == 206 and start != str(have):  # not the bytes we asked for: start over
+                resp.close()
+                part.unlink()
+                return fetch(url, dest, expected_size, progress)
             total = _total_size(resp, have)
             with open(part, "ab" if have else "wb") as f, tqdm(
                     total=total, initial=have, unit="B", unit_scale=True, desc=dest.name, disable=not progress,
@@ -117,10 +126,11 @@ def _total_size(resp, have: int) -> int | None:
     return int(length) if length and length.isdigit() else None
 
 
-def extract(archive: Path, dest: Path) -> list[Path]:
+def extract(archive: Path, dest: Path) -> tuple[list[Path], list[Path]]:
     """Unzip ``archive`` into ``dest``: test every member's CRC first, unzip into a temporary
-    folder, then move its top-level entries into place. A bad archive raises DownloadError and
-    leaves ``dest`` as it was; an entry that already exists in ``dest`` is kept (not overwritten)."""
+    folder, then move its top-level entries into place. A bad archive, or a failure while unzipping
+    (a full disk), raises DownloadError and leaves ``dest`` as it was. Returns (placed, kept): an
+    entry that already exists in ``dest`` is kept, not overwritten (delete it to unzip it again)."""
     try:
         with zipfile.ZipFile(archive) as z:
             bad = z.testzip()
@@ -133,30 +143,40 @@ def extract(archive: Path, dest: Path) -> list[Path]:
                     raise DownloadError(f"{archive}: member {name!r} would land outside {dest}; refusing this archive")
             tmp = dest / f".extract-{archive.stem}"
             shutil.rmtree(tmp, ignore_errors=True)
-            z.extractall(tmp)
+            try:
+                z.extractall(tmp)
+            except OSError as e:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise DownloadError(f"{archive}: unzipping into {dest} failed ({e}); nothing was placed; free "
+                                    "space or choose another --dest, then run the command again") from None
     except (zipfile.BadZipFile, EOFError) as e:
         raise DownloadError(f"{archive}: not a complete zip archive ({e}); delete {archive.name} and run the command "
                             "again") from None
-    placed = []
+    placed, kept = [], []
     for entry in sorted(tmp.iterdir()):
         target = dest / entry.name
-        if not target.exists():
+        if target.exists():
+            kept.append(target)
+        else:
             entry.replace(target)
             placed.append(target)
     shutil.rmtree(tmp)
-    return placed
+    return placed, kept
 
 
-def download(dataset: str, dest: Path, base_url: str = DEFAULT_BASE_URL, progress: bool = True) -> list[Path]:
+def download(dataset: str, dest: Path, base_url: str = DEFAULT_BASE_URL, progress: bool = True
+             ) -> tuple[list[Path], list[Path]]:
     """Fetch and unzip every archive of ``dataset`` (a key of :data:`ARCHIVES`) into ``dest``.
-    Archives already downloaded are not fetched again; returns the top-level folders placed."""
+    Archives already downloaded are not fetched again; returns the top-level folders placed and
+    those kept because they were already there."""
     if dataset not in ARCHIVES:
         raise DataError(f"dataset must be one of {', '.join([*ARCHIVES, 'ph2'])}, got {dataset!r}")
     dest = Path(dest)
-    placed = []
+    placed, kept = [], []
     for a in ARCHIVES[dataset]:
         zip_path = dest / "downloads" / a.name
         if not zip_path.is_file():
             fetch(f"{base_url.rstrip('/')}/{a.path}", zip_path, a.size, progress)
-        placed += extract(zip_path, dest)
-    return placed
+        new, old = extract(zip_path, dest)
+        placed, kept = placed + new, kept + old
+    return placed, kept

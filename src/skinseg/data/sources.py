@@ -18,7 +18,11 @@ def synthetic_root(n: int, size: int, seed: int) -> Path:
     """Generate (once) and return the synthetic dataset with these settings under ``data/``."""
     root = resolve("data") / f"synthetic-n{n}-s{size}-seed{seed}"
     if not root.is_dir():
-        write_dataset(root, n, seed, (size, size))
+        try:
+            write_dataset(root, n, seed, (size, size))
+        except OSError:  # another process (runner --jobs) wrote the same dataset first: the same bytes
+            if not root.is_dir():
+                raise
     return root
 
 
