@@ -44,8 +44,8 @@ def reported_vs_reproduced(exp, outcomes, resolution: str = "original", reductio
 
 def _reproduced(exp, r, outcomes, resolution, reduction) -> list:
     """Our values of reported number ``r``: parameter counts; per-epoch values from the history
-    (``epoch`` set: ``<split>_loss`` for a loss, ``<split>_<metric>`` otherwise, on the trained
-    target); else test metrics of the row's own target."""
+    (``epoch`` set: the column :func:`history_column` names, on the trained target); else test
+    metrics of the row's own target."""
     if r.metric == "parameters":
         return sorted({o.parameters for o in outcomes})
     out = []

@@ -4,9 +4,9 @@ Adam or SGD (momentum, weight decay); encoder/decoder parameter groups with
 their own learning rates; per-iteration schedules (constant, poly with power 0.9
 via ``torch.optim.lr_scheduler.PolynomialLR``, step drops via ``StepLR``);
 early stopping on a validation metric; the best-on-validation weights kept;
-a per-epoch history CSV (the training loss, the batch-pooled training Jaccard and Dice
-loss that smp's training loop logs, and the validation scores); a tqdm bar per epoch; autocast (bf16 on CPU and CUDA,
-fp16 on CUDA) and channels_last on either device.
+a per-epoch history CSV (the training loss, the batch-pooled training Jaccard and
+Dice loss that smp's training loop logs, and the validation scores); a tqdm bar per
+epoch; autocast (bf16 on CPU and CUDA, fp16 on CUDA) and channels_last on either device.
 
 Resume: ``last.pt`` (model, optimiser, scheduler, scaler, RNG states, history,
 early-stopping state, and the digest of the run's config) is written

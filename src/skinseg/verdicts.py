@@ -121,7 +121,8 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                 runs = "1 run; interval over test images only" if n == 1 else f"{n} runs"
                 line.update(ours=(fmt.format(mean) if lo == hi else
                                   f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] ({runs})"),
-                            difference=mean - r.value, verdict=judge(r.value, mean, lo, hi, tolerance(r.metric, r.value)),
+                            difference=mean - r.value,
+                            verdict=judge(r.value, mean, lo, hi, tolerance(r.metric, r.value)),
                             cause="; ".join(x for x in (spec.audit_summary, r.note) if x))
                 row_variant = next((v for v in exp.variants() if v.paper_row == r.row), None)
                 if row_variant is not None and data_used:
@@ -157,10 +158,12 @@ def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
             line["verdict"] = "not testable here"
             line["cause"] = "one paired run: no interval"
         elif c.kind == "greater":
-            line["verdict"] = ("reproduced" if lo > 0 else "not reproduced" if hi < 0 else "not shown (interval covers 0)")
+            line["verdict"] = ("reproduced" if lo > 0 else "not reproduced" if hi < 0 else
+                               "not shown (interval covers 0)")
         else:
             line["verdict"] = ("reproduced" if -tol <= lo and hi <= tol else
-                               "not reproduced" if lo > tol or hi < -tol else "not shown (interval wider than ±tolerance)")
+                               "not reproduced" if lo > tol or hi < -tol else
+                               "not shown (interval wider than ±tolerance)")
         rows.append(line)
     return rows
 
