@@ -66,7 +66,7 @@ def evaluate_external(exp, outcomes, root, dataset: str = "ph2", retrain_dir="ca
         ds = SegmentationDataset(samples, exp.size, exp.cache, layout)
         probs, masks = lesion_probabilities(model, ds, p["device"], p["batch_size"], p["precision"],
                                             p["channels_last"], p["normalization"], p["target"])
-        ev = score(probs, masks, samples, layout, EvalSettings.from_params(p))
+        ev = score(probs, masks, samples, layout, EvalSettings.from_params(p), progress=p["progress"])
         per.append(ev.per_image["original"].assign(variant=v.label, seed=o.seed))
     if not per:
         raise ValueError("no trained run to evaluate: run the one-protocol comparison first")

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from PIL import Image
 from scipy import ndimage
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from skinseg.data.io import load_mask
 from skinseg.data.layouts import Sample
@@ -111,11 +112,12 @@ def lesion_probabilities(model, dataset, device="cpu", batch_size=8, precision="
 
 def score(probs: torch.Tensor, masks: torch.Tensor, samples: list[Sample], dataset: str, s: EvalSettings,
           original_masks: dict[str, Path] | None = None, original: bool = True,
-          prediction_dir: Path | None = None, workers: int = 2) -> Evaluation:
+          prediction_dir: Path | None = None, workers: int = 2, progress: bool = False) -> Evaluation:
     """Score lesion probabilities ``(N, 1, h, w)`` against ``masks`` (same size) and, with
     ``original``, against each sample's original mask (``original_masks[id]`` or its own
     mask file). ``prediction_dir``: write the original-resolution predictions there as
-    ``ISIC_nnnnnnn_segmentation.png`` (0/255), scorable by ``python -m skinseg score``."""
+    ``ISIC_nnnnnnn_segmentation.png`` (0/255), scorable by ``python -m skinseg score``.
+    ``progress``: a tqdm bar over the images scored at original resolution."""
     ids = [x.id for x in samples]
     tables = {"training": per_image_table(ids, confusion(probs > s.threshold, masks > 0.5).numpy())}
     if original:
@@ -132,7 +134,8 @@ def score(probs: torch.Tensor, masks: torch.Tensor, samples: list[Sample], datas
         # decoding, interpolation and morphology release the GIL: a few threads overlap them. Each image in
         # flight holds ~8 bytes per original pixel (float map, bool masks, opening temporaries: ~230 MB at
         # 4288x6688), and at most workers + 1 are in flight, so keep workers small
-        cms = list(ordered_map(one, range(len(samples)), workers))
+        cms = list(tqdm(ordered_map(one, range(len(samples)), workers), total=len(samples), disable=not progress,
+                        desc="scoring at original resolution", mininterval=2.0, leave=False))
         tables["original"] = per_image_table(ids, np.stack(cms))
     return Evaluation(tables, probs)
 

@@ -156,7 +156,8 @@ class Experiment:
         else:
             history, probs, masks = self._train(v, p, data, partition, seed, rd, config)
         test = data.split(partition, "test")
-        ev = score(probs, masks, test, data.layout, EvalSettings.from_params(p), data.original_masks or None)
+        ev = score(probs, masks, test, data.layout, EvalSettings.from_params(p), data.original_masks or None,
+                   progress=p["progress"])
         per_image = pd.concat([df.assign(resolution=res) for res, df in ev.per_image.items()], ignore_index=True)
         metrics = pd.concat([tidy_metrics(summ, paper=self.spec.key, variant=v.label, dataset=data.label,
                                           split=f"{partition}/test", seed=seed, resolution=res, target=t,
