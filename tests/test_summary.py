@@ -17,7 +17,7 @@ def test_markdown_table_formats_and_escapes():
 
 def test_hardest_images_average_over_every_run_of_every_model():
     def run(variant, seed, scores):
-        return SimpleNamespace(variant=variant, seed=seed, per_image=pd.DataFrame(
+        return SimpleNamespace(variant=variant, seed=seed, partition="p", per_image=pd.DataFrame(
             {"image_id": ["a", "b", "c"], "jaccard": scores, "resolution": "original"}))
     outs = [run("M", 0, [0.9, 0.1, 0.5]), run("M", 1, [0.7, 0.3, 0.5]), run("N", 0, [0.8, 0.0, 0.9])]
     hard = summary.hardest_images(outs, n=2)

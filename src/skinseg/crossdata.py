@@ -57,6 +57,7 @@ def evaluate_external(exp, outcomes, root, dataset: str = "ph2", retrain_dir="ca
     Returns (per-image table: variant, seed, image_id, ISIC metrics; per-model table: runs, weights'
     source, per-image mean Jaccard / thresholded Jaccard / Dice as mean ± sd over runs)."""
     samples, layout = external_samples(root, dataset)
+    ds = SegmentationDataset(samples, exp.size, exp.cache, layout)  # every run scores the same images
     per, sources = [], {}
     for o in outcomes:
         v = exp.spec.variant(o.variant)
@@ -64,7 +65,6 @@ def evaluate_external(exp, outcomes, root, dataset: str = "ph2", retrain_dir="ca
             continue
         p = exp.variant_params(v)
         model, sources[(v.label, o.seed)] = trained_model(exp, v, o.partition, o.seed, retrain_dir)
-        ds = SegmentationDataset(samples, exp.size, exp.cache, layout)
         probs, masks = lesion_probabilities(model, ds, p["device"], p["batch_size"], p["precision"],
                                             p["channels_last"], p["normalization"], p["target"])
         ev = score(probs, masks, samples, layout, EvalSettings.from_params(p), progress=p["progress"])

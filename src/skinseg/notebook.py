@@ -5,7 +5,7 @@ import pandas as pd
 import torch
 
 from skinseg import params as P
-from skinseg.results import select_metrics
+from skinseg.results import metric_value
 from skinseg.models import model_table  # noqa: F401  (the notebooks' model table)
 from skinseg.tables import (bootstrap_ci, dataset_used, epoch_table, mean_sd, ordering_verdict,  # noqa: F401
                             paired_difference, paper_table, reported_vs_reproduced, reproduced_cell)  # notebook.*
@@ -82,8 +82,7 @@ def jaccard_definitions(outcomes, variant: str, reported: float | None = None,
         raise KeyError(f"no runs of row {variant!r}; rows: {sorted({o.variant for o in outcomes})}")
 
     def metric(o, name, reduction, target="lesion"):
-        return float(select_metrics(o.metrics, metric=name, reduction=reduction, target=target,
-                                    resolution=resolution).value.iloc[0])
+        return metric_value(o.metrics, name, reduction=reduction, target=target, resolution=resolution)
 
     def per_image_class_mean(o):
         t = o.per_image[o.per_image.resolution == resolution]

@@ -36,6 +36,14 @@ def select_metrics(metrics: pd.DataFrame, **equal) -> pd.DataFrame:
     return metrics[keep]
 
 
+def metric_value(metrics: pd.DataFrame, metric: str, *, target: str = "lesion", resolution: str = "original",
+                 reduction: str = "macro") -> float:
+    """One run's value of ``metric`` (default: the lesion's per-image mean at original resolution),
+    NaN when its table does not have it."""
+    m = select_metrics(metrics, metric=metric, target=target, resolution=resolution, reduction=reduction)
+    return float(m.value.iloc[0]) if len(m) else float("nan")
+
+
 def _atomic(path: Path, write) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

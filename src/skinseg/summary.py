@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from skinseg import tables
-from skinseg.results import select_metrics, write_text
+from skinseg import notebook, tables
+from skinseg.results import metric_value, write_text
 
 # Context for every Jaccard in the summary: how far two annotators' outlines of the same lesion
 # agree. The figures are step 4's issue's summary of the IMA++ multi-annotator subset of the ISIC
@@ -56,11 +56,10 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
         gflops = forward_flops(model, torch.zeros(1, 3, h, w)) / 1e9
         line = {"model": v.label, "parameters": mine[0].parameters, "GFLOPs": gflops, "runs": len(mine)}
         for metric in ("jaccard", "threshold_jaccard"):
-            vals = [select_metrics(o.metrics, metric=metric, resolution="original", reduction="macro",
-                                   target="lesion").value.iloc[0] for o in mine]
+            vals = [metric_value(o.metrics, metric) for o in mine]
             line[metric] = tables.mean_sd(vals)
             line[f"{metric} mean"] = float(np.mean(vals))
-        line["minutes per run"] = np.nanmean([_run_seconds(o) for o in mine]) / 60 if mine else float("nan")
+        line["minutes per run"] = np.nanmean([_run_seconds(o) for o in mine]) / 60
         rows.append(line)
     return pd.DataFrame(rows)
 
@@ -75,9 +74,11 @@ def hardest_images(outcomes, n: int = 6) -> pd.DataFrame:
 
 
 def per_image_original(outcomes) -> pd.DataFrame:
-    rows = [o.per_image.assign(variant=o.variant, seed=o.seed) for o in outcomes]
-    per = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["image_id", "variant", "jaccard"])
-    return per[per.resolution == "original"] if "resolution" in per else per
+    """Every run's per-image table at original resolution (:func:`skinseg.notebook.per_image`)."""
+    if not outcomes:
+        return pd.DataFrame(columns=["image_id", "variant", "jaccard"])
+    per = notebook.per_image(outcomes)
+    return per[per.resolution == "original"]
 
 
 def markdown_table(df: pd.DataFrame, floats: str = "{:.4f}") -> str:

@@ -123,10 +123,10 @@ def paper_table(exp, outcomes, metrics: tuple[str, ...], extra_rows: tuple[tuple
     lines = []
     for block, row in keys:
         line = {("", "block"): block or "", ("", "row"): row}
+        entered = any(k[:2] in ((block, row), (None, row)) for k in reported)  # the paper prints this row
         for m in metrics:
             r = reported.get((block, row, m)) or reported.get((None, row, m))
             runs = ours[m].get((block, row), [])
-            entered = any(k[:2] in ((block, row), (None, row)) for k in reported)  # the row has other values
             line[(m, "reported")] = ("– (not in the paper)" if r is None and entered else "not entered" if r is None
                                      else r.value if r.sd is None else f"{r.value} ± {r.sd}")
             line[(m, "reproduced")] = (reproduced_cell(runs) if runs else

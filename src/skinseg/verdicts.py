@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from skinseg import tables
-from skinseg.results import select_metrics
+from skinseg.results import metric_value
 
 # Stated once, used everywhere: how far ours may be from a reported number and still count as
 # "within tolerance". Fractions (Jaccard, Dice, accuracy, losses): 0.02 absolute; counts
@@ -131,9 +131,9 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     return rows
 
 
-def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
-    """One verdict line per claim of ``exp``'s paper about two rows, from paired runs (``folds``:
-    the K of a K-fold protocol, for the corrected resampled t)."""
+def claim_rows(exp, outcomes) -> list[dict]:
+    """One verdict line per claim of ``exp``'s paper about two rows, from paired runs (over folds,
+    the corrected resampled t)."""
     rows = []
     for c in exp.spec.claims:
         line = {"paper": exp.spec.key, "where": c.where, "row": f"{c.row} vs {c.than}", "metric": c.metric,
@@ -141,7 +141,7 @@ def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
                 "verdict": "", "cause": ""}
         try:
             d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),
-                                         test_train_ratio=1 / (folds - 1) if folds else None).iloc[0]
+                                         test_train_ratio=_fold_ratio(exp)).iloc[0]
         except KeyError:
             line.update(verdict="not testable here", cause="the two rows have no paired runs under this profile")
             rows.append(line)
@@ -150,7 +150,7 @@ def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
         line.update(ours=f"{d['difference mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] ({d['pairs']} pairs)",
                     difference=d["difference mean"], cause=exp.spec.audit_summary)
         collapsed = [f"{o.variant} [{o.partition}, seed {o.seed}]" for o in outcomes if o.variant in (c.row, c.than)
-                     and _lesion_jaccard(o) < COLLAPSED]
+                     and metric_value(o.metrics, "jaccard") < COLLAPSED]
         if collapsed:
             line["verdict"] = "not testable here"
             line["cause"] = f"predicts (almost) no lesion (Jaccard < {COLLAPSED}): " + ", ".join(collapsed)
@@ -168,19 +168,12 @@ def claim_rows(exp, outcomes, folds: int | None = None) -> list[dict]:
     return rows
 
 
-def _lesion_jaccard(o) -> float:
-    m = select_metrics(o.metrics, metric="jaccard", resolution="original", reduction="macro", target="lesion")
-    return float(m.value.iloc[0]) if len(m) else float("nan")
-
-
 def verdict_table(loaded: dict) -> pd.DataFrame:
     """``loaded``: {paper key: (Experiment, outcomes)} -> one line per reported number, then one per
     claim, per paper."""
     out = []
     for key, (exp, outcomes) in loaded.items():
-        out += number_rows(exp, outcomes)
-        folds = exp.params["folds"] if exp.params["protocol"] == "kfold" else None
-        out += claim_rows(exp, outcomes, folds)
+        out += number_rows(exp, outcomes) + claim_rows(exp, outcomes)
     return pd.DataFrame(out)
 
 
