@@ -75,3 +75,26 @@ def test_match_log_finds_truncated_values_and_offsets():
 def test_all_background_iou_is_the_background_share_per_image():
     per_image = pd.DataFrame({"TP": [10, 0], "FN": [10, 5], "TN": [70, 90], "FP": [10, 5]})  # 100 pixels each
     assert audit.all_background_iou(per_image) == pytest.approx((0.8 + 0.95) / 2)
+
+
+def _run(variant, seed, jaccard, train_loss, val_jaccard):
+    per_image = pd.DataFrame({"image_id": ["a", "b"], "resolution": "original", "TP": [3, 5], "jaccard": jaccard})
+    history = pd.DataFrame({"epoch": [1, 2], "train_loss": train_loss, "val_jaccard": val_jaccard})
+    return SimpleNamespace(variant=variant, partition="official", seed=seed, per_image=per_image, history=history)
+
+
+def test_identical_runs_ignores_the_loss_value_but_nothing_else():
+    runs = [_run("nll", 0, [0.5, 0.25], [1.0, 0.5], [0.4, 0.6]),
+            # a gradient-free term: the loss column differs, every metric is equal
+            _run("nll+const", 0, [0.5, 0.25], [1.7, 1.2], [0.4, 0.6]),
+            _run("other", 0, [0.5, 0.375], [1.0, 0.5], [0.4, 0.65]),
+            _run("other", 1, [0.5, 0.375], [1.0, 0.5], [0.4, 0.65])]
+    same = audit.identical_runs(runs, "nll+const", "nll").iloc[0]
+    assert bool(same.identical) and same["max |per-image difference|"] == 0 and same.images == 2
+    differs = audit.identical_runs(runs, "other", "nll")
+    assert len(differs) == 1  # seed 1 has no partner
+    assert differs["max |per-image difference|"].iloc[0] == 0.125
+    assert differs["max |history difference|"].iloc[0] == pytest.approx(0.05)
+    assert not differs.identical.iloc[0]
+    with pytest.raises(KeyError, match="share a partition and seed"):
+        audit.identical_runs(runs, "nll", "missing")

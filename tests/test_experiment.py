@@ -9,7 +9,9 @@ from helpers_experiment import small_params as params
 from skinseg.data.layouts import DataError
 from skinseg.experiment import Experiment, metric_table
 from skinseg.notebook import parameters
+from skinseg.papers import get_paper
 from skinseg.train import StaleCheckpointError
+from skinseg.results import training_seconds
 
 
 @pytest.fixture(autouse=True)
@@ -158,6 +160,10 @@ def test_evaluation_only_rows_reuse_the_trained_weights(tmp_path):
     assert len({tuple(v) for v in train_res.values()}) == 1  # same weights, same training-resolution scores
     cfg = json.loads((outs["no post-processing"].run.path / "config.json").read_text())
     assert cfg["eval_of"] == "LesionSeg" and cfg["postprocess"] == "none" and cfg["model"] == "lesionseg"
+    trained, scored = (json.loads((outs[k].run.path / "provenance.json").read_text())
+                        for k in ("LesionSeg", "no post-processing"))
+    assert trained["train_seconds"] > 0 and scored["train_seconds"] is None  # only the trained row trained
+    assert training_seconds(outs["LesionSeg"].run.path) == trained["train_seconds"]
 
 
 def test_bad_parameter_named_and_nothing_written(tmp_path):
@@ -224,3 +230,33 @@ def test_train_missing_false_reads_finished_runs_and_lists_the_rest(tmp_path):
     assert not run_dir(tmp_path, variant="linknet").exists()  # nothing trained, no folder claimed
     other = Experiment({**p, "lr": 5e-4, "train_missing": False}, paper="delatorre2018")
     assert other.completeness().status.tolist() == ["other config", "absent"] and other.run_all() == []
+
+
+def test_encoder_weights_reach_the_encoder_rows_only_and_enter_the_config(tmp_path, monkeypatch):
+    import skinseg.experiment as experiment
+    from skinseg.models.resnet import resnet_encoder
+
+    weights = tmp_path / "resnet34.pth"
+    torch.save(resnet_encoder("resnet34").state_dict(), weights)
+    built = {}
+    real = experiment.build_model
+
+    def recording(name, **kw):
+        built[name] = kw
+        return real(name, **kw)
+
+    monkeypatch.setattr(experiment, "build_model", recording)
+    p = params(tmp_path, get_paper("asnet2020"), variants="U-Net,Baseline", max_folds=1, encoder_weights=str(weights))
+    outs = {o.variant: o for o in Experiment(p, paper="asnet2020").run_all()}
+    assert built["asnet_baseline"]["pretrained"] == str(weights) and "pretrained" not in built["unet"]
+    base, unet = (json.loads((outs[k].run.path / "config.json").read_text()) for k in ("Baseline", "U-Net"))
+    assert len(base["encoder_weights_sha256"]) == 64 and base["encoder_weights"].endswith("resnet34.pth")
+    assert unet["encoder_weights"] == "" and "encoder_weights_sha256" not in unet  # U-Net has no encoder to load
+
+
+def test_missing_encoder_weights_file_is_named_and_nothing_is_written(tmp_path):
+    p = params(tmp_path, get_paper("asnet2020"), variants="Baseline", max_folds=1,
+               encoder_weights=str(tmp_path / "absent.pth"))
+    with pytest.raises(FileNotFoundError, match="encoder_weights: .*absent.pth is not a file"):
+        Experiment(p, paper="asnet2020").run_all()
+    assert not list((tmp_path / "results").rglob("config.json"))

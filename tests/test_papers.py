@@ -95,8 +95,9 @@ def test_rows_compared_seed_by_seed_share_the_seed_list(tmp_path):
     spec = get_paper("slsdeep2018")
     exp = Experiment(small_params(tmp_path, spec, seeds="0,1,2", ablation_seeds="0"), spec)
     seeds = {v.label: exp.seeds(v) for v in spec.variants}
-    assert seeds["SLSDeep"] == seeds["SLSDeep-EPE"] == seeds["SLSDeep (as-published EPE)"] == [0, 1, 2]
-    assert seeds["SLSDeep+ASC"] == [0]
+    assert seeds["SLSDeep"] == seeds["SLSDeep-EPE"] == [0, 1, 2]
+    # the as-published EPE is checked for bit-identity with NLL alone: its one seed is the first of theirs
+    assert seeds["SLSDeep (as-published EPE)"] == seeds["SLSDeep+ASC"] == [0]
 
 
 def test_synthetic_data_does_not_depend_on_the_split_seed(tmp_path):

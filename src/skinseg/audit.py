@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from skinseg.results import select_metrics
+from skinseg.tables import paired_runs
 
 POOLED = "pooled (micro), or per-image mean with little spread"
 PER_IMAGE = "per-image mean (macro); not pooled"
@@ -136,3 +137,28 @@ def all_background_iou(per_image: pd.DataFrame) -> float:
     lesion-target confusion counts; any run on the same test images gives the same value)."""
     n = per_image[["TP", "TN", "FP", "FN"]].sum(axis=1)
     return float(((per_image.TN + per_image.FP) / n).mean())
+
+
+def identical_runs(outcomes, a: str, b: str) -> pd.DataFrame:
+    """Whether rows ``a`` and ``b`` trained the same network, pair by pair (same partition and
+    seed): the largest absolute difference over every per-image confusion count and metric, at
+    every resolution, and over the per-epoch history except the loss columns (a term without
+    gradient still adds its value to the loss). A loss term that passes no gradient leaves training
+    bit-identical on one CPU, so its rows differ by exactly 0 wherever they are compared.
+    Returns one row per pair: partition, seed, images, ``max |per-image difference|``,
+    ``max |history difference|`` and ``identical`` (both exactly 0)."""
+    rows = []
+    for key, oa, ob in paired_runs(outcomes, a, b):
+        pa, pb = (o.per_image.set_index(["resolution", "image_id"]).sort_index() for o in (oa, ob))
+        if not pa.index.equals(pb.index):
+            raise ValueError(f"{a!r} and {b!r} seed {key[1]}: scored on different images")
+        num = pa.select_dtypes("number").columns
+        per_image = float((pa[num] - pb[num]).abs().to_numpy().max())
+        ha, hb = oa.history, ob.history
+        cols = [c for c in ha.select_dtypes("number").columns if c in hb and c != "epoch" and "loss" not in c]
+        history = (float((ha[cols] - hb[cols]).abs().to_numpy().max())
+                   if len(ha) == len(hb) and cols else float("nan"))
+        rows.append({"partition": key[0], "seed": key[1], "images": len(pa) // pa.index.levels[0].size,
+                     "max |per-image difference|": per_image, "max |history difference|": history,
+                     "identical": per_image == 0 and history == 0})
+    return pd.DataFrame(rows)

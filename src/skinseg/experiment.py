@@ -10,6 +10,7 @@ weights and change only how the predictions are scored.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,11 @@ class Experiment:
         paths = {k: display(p[k]) for k in ("data_root", "original_masks_root") if p[k] and p[k] != "synthetic"}
         trained = self.spec.variant(v.eval_of) if v.eval_of else v
         extra = {"trained_weights_sha256": self._weights_sha256(trained, partition, seed)} if v.eval_of else {}
+        weights = self._encoder_weights(trained, p)
+        # the file's content, not only its name, makes the run; a model without one ignores it
+        extra["encoder_weights"] = display(weights) if weights else ""
+        if weights:
+            extra["encoder_weights_sha256"] = file_sha256(weights)
         return {**P.run_keys(p), **paths, **extra, "paper": self.spec.key, "variant": v.label, "model": trained.model,
                 "model_kwargs": dict(trained.model_kwargs), "eval_of": v.eval_of, "partition": partition, "seed": seed,
                 "dataset_label": data.label, "data_layout": data.layout, "resolved_data_root": display(data.root),
@@ -167,7 +173,9 @@ class Experiment:
         write_json(rd.path / "provenance.json", {**provenance(seed, p["device"], data.fingerprint, self.git),
                                                  "resumed_after_epochs": resumed,
                                                  # wall time of this call (training since the resume, if any)
-                                                 "run_seconds": round(time.time() - started, 1)})
+                                                 "run_seconds": round(time.time() - started, 1),
+                                                 # the epochs alone, over every resume (None: evaluation-only row)
+                                                 "train_seconds": _rounded(history.attrs.get("train_seconds"))})
         write_csv(rd.path / "metrics_per_image.csv", per_image)
         write_csv(rd.path / "metrics.csv", metrics)  # last: marks the run finished
         # a finished run is reused from its folder, never resumed: only best.pt (evaluation-only rows,
@@ -210,9 +218,27 @@ class Experiment:
         return pd.DataFrame([{"row": v.label, "partition": part, "seed": s, "status": self.run_status(v, part, s)}
                              for v, part, s in self.plan()], columns=["row", "partition", "seed", "status"])
 
+    def _encoder_weights(self, v: Variant, p: dict) -> Path | None:
+        """The ``encoder_weights`` file for row ``v``, checked to exist; None when the parameter is
+        empty or ``v``'s model has no pretrainable encoder (e.g. U-Net: it trains from scratch)."""
+        from inspect import signature
+
+        from skinseg.models import model_info
+
+        if not p["encoder_weights"] or "pretrained" not in signature(model_info(v.model).builder).parameters:
+            return None
+        path = resolve(p["encoder_weights"])
+        if not path.is_file():
+            raise FileNotFoundError(f"encoder_weights: {display(path)} is not a file; give the path of a local "
+                                    f"checkpoint, or leave it empty to train from scratch")
+        return path
+
     def _train(self, v: Variant, p: dict, data: Data, partition: str, seed: int, rd: RunDir, config: dict):
         seed_everything(seed)
-        model = build_model(v.model, **v.model_kwargs)  # built after seeding: its weights depend on the seed alone
+        weights = self._encoder_weights(v, p)
+        weights = {"pretrained": str(weights)} if weights else {}
+        # built after seeding: its initial weights depend on the seed (and the encoder file) alone
+        model = build_model(v.model, **v.model_kwargs, **weights)
         val_aug = p["augmentation"] if p["augment_validation"] else "none"
         train_ds = self.dataset(data, partition, "train", p, p["augmentation"], p["target"], seed)
         val_ds = self.dataset(data, partition, "val", p, val_aug, p["target"], seed)
@@ -285,3 +311,7 @@ def metric_table(outcomes: list[Outcome], metric: str = "jaccard", reduction: st
         rows.append(row)
     return pd.DataFrame(rows)
 
+
+def _rounded(seconds: float | None) -> float | None:
+    """Seconds to 0.1 s for provenance; None stays None and NaN (not recorded) becomes None."""
+    return None if seconds is None or math.isnan(seconds) else round(seconds, 1)

@@ -136,7 +136,7 @@ def epoch_curves(reported, histories: dict[str, list[pd.DataFrame]], paper_label
     return fig
 
 
-def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "minutes per run"),
+def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "training minutes per run"),
            reference: float | None = None):
     """Score against each cost, one point per model (labelled), with the models on the Pareto front
     (no other model both cheaper and better) joined; ``reference``: a horizontal line (e.g. annotator

@@ -44,6 +44,20 @@ def metric_value(metrics: pd.DataFrame, metric: str, *, target: str = "lesion", 
     return float(m.value.iloc[0]) if len(m) else float("nan")
 
 
+def training_seconds(run_path: Path) -> float:
+    """Wall seconds a finished run spent training, from its ``provenance.json``: ``train_seconds``
+    (its epochs, summed over resumes) where recorded; else, for runs made before that record,
+    ``run_seconds`` (training and scoring) unless the run was resumed (then it covers only the
+    time since the resume); else NaN."""
+    f = Path(run_path) / "provenance.json"
+    prov = json.loads(f.read_text()) if f.is_file() else {}
+    if prov.get("train_seconds") is not None:
+        return float(prov["train_seconds"])
+    if prov.get("resumed_after_epochs") or prov.get("run_seconds") is None:
+        return float("nan")
+    return float(prov["run_seconds"])
+
+
 def _atomic(path: Path, write) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,13 +2,12 @@
 one-protocol comparison table, the hardest images, and ``summary.md``."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
 
 from skinseg import notebook, tables
-from skinseg.results import metric_value, write_text
+from skinseg.results import metric_value, training_seconds, write_text
 
 # Context for every Jaccard in the summary: how far two annotators' outlines of the same lesion
 # agree. The figures are step 4's issue's summary of the IMA++ multi-annotator subset of the ISIC
@@ -27,20 +26,12 @@ def load_papers(profile: str, keys=None, **overrides) -> dict:
     return {k: load(k, profile, **overrides) for k in (keys or PAPERS)}
 
 
-def _run_seconds(o) -> float:
-    """The run's wall seconds as its provenance records them; NaN when not recorded, or when the run
-    was resumed (the record covers only the time since the resume)."""
-    f = o.run.path / "provenance.json"
-    prov = json.loads(f.read_text()) if f.is_file() else {}
-    return float("nan") if prov.get("resumed_after_epochs") else prov.get("run_seconds", float("nan"))
-
-
 def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     """Per model of the one-protocol comparison: parameters, forward GFLOPs per image at the protocol's
     input size, runs, per-image mean Jaccard and thresholded Jaccard at original resolution (mean ±
-    sd over seeds, and the mean as a number), and the wall minutes per run (training and scoring, as
-    its provenance records; NaN for runs that predate that record or were resumed; runs that shared the
-    CPU with other work took longer than alone)."""
+    sd over seeds, and the mean as a number), and the training minutes per run (wall time of the epochs on
+    the run's device, from its provenance: :func:`skinseg.results.training_seconds`; runs that shared
+    the CPU with other work took longer than alone)."""
     import torch
 
     from skinseg.bench import forward_flops
@@ -59,7 +50,7 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
             vals = [metric_value(o.metrics, metric) for o in mine]
             line[metric] = tables.mean_sd(vals)
             line[f"{metric} mean"] = float(np.mean(vals))
-        line["minutes per run"] = np.nanmean([_run_seconds(o) for o in mine]) / 60
+        line["training minutes per run"] = np.nanmean([training_seconds(o.run.path) for o in mine]) / 60
         rows.append(line)
     return pd.DataFrame(rows)
 

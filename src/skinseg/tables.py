@@ -32,7 +32,7 @@ def reported_vs_reproduced(exp, outcomes, resolution: str = "original", reductio
     for r in exp.spec.reported:
         mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
                 and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
-        vals = _reproduced(exp, r, mine, resolution, reduction)
+        vals = reproduced_values(exp, r, mine, resolution, reduction)
         rows.append({"where": r.where, "row": r.row, "metric": r.metric,
                      "reported": r.value if r.sd is None else f"{r.value} ± {r.sd}",
                      "reproduced": "reported only" if r.reported_only else "not run" if not vals else
@@ -42,7 +42,7 @@ def reported_vs_reproduced(exp, outcomes, resolution: str = "original", reductio
     return pd.DataFrame(rows)
 
 
-def _reproduced(exp, r, outcomes, resolution, reduction) -> list:
+def reproduced_values(exp, r, outcomes, resolution, reduction) -> list:
     """Our values of reported number ``r``: parameter counts; per-epoch values from the history
     (``epoch`` set: the column :func:`history_column` names, on the trained target); else test
     metrics of the row's own target."""
@@ -140,6 +140,18 @@ def paper_table(exp, outcomes, metrics: tuple[str, ...], extra_rows: tuple[tuple
     return df
 
 
+def paired_runs(outcomes, a: str, b: str) -> list[tuple]:
+    """The runs of rows ``a`` and ``b`` that share a partition and seed, as ``((partition, seed),
+    run of a, run of b)`` in that order; KeyError when there is none."""
+    def runs(label):
+        return {(o.partition, o.seed): o for o in outcomes if o.variant == label}
+    ra, rb = runs(a), runs(b)
+    pairs = sorted(set(ra) & set(rb))
+    if not pairs:
+        raise KeyError(f"no runs of {a!r} and {b!r} share a partition and seed")
+    return [(key, ra[key], rb[key]) for key in pairs]
+
+
 def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolution: str = "original",
                       reduction: str = "macro", target: str = "lesion",
                       test_train_ratio: float | None = None) -> pd.DataFrame:
@@ -152,17 +164,13 @@ def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolu
     so their differences are not independent, the corrected resampled t of Nadeau & Bengio (2003):
     the variance of the mean is sd² (1/pairs + n_test/n_train) instead of sd²/pairs (for K folds
     n_test/n_train = 1/(K-1)). None: the plain paired t (independent seeds)."""
-    def values(label):
-        rows = {}
-        for o in outcomes:
-            if o.variant == label:
-                m = select_metrics(o.metrics, resolution=resolution, reduction=reduction, target=target)
-                rows[(o.partition, o.seed)] = m.set_index("metric").value
-        return rows
-    va, vb = values(a), values(b)
-    pairs = sorted(set(va) & set(vb))
-    if not pairs:
-        raise KeyError(f"no runs of {a!r} and {b!r} share a partition and seed")
+    def values(o):
+        return select_metrics(o.metrics, resolution=resolution, reduction=reduction, target=target
+                              ).set_index("metric").value
+    runs = paired_runs(outcomes, a, b)
+    pairs = [key for key, _, _ in runs]
+    va = {key: values(oa) for key, oa, _ in runs}
+    vb = {key: values(ob) for key, _, ob in runs}
     out = []
     for m in metrics:
         d = pd.Series([va[k][m] - vb[k][m] for k in pairs])

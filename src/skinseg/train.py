@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
@@ -158,7 +159,9 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         run_config: dict | None = None) -> pd.DataFrame:
     """Train ``model`` (resuming from ``checkpoint_dir/last.pt`` if present); keep
     the best-on-validation weights in ``checkpoint_dir/best.pt``. Returns the
-    per-epoch history (also written to ``history_path``).
+    per-epoch history (also written to ``history_path``); its ``attrs["train_seconds"]`` is the wall
+    time of all epochs (training and validation), summed over resumes (NaN after resuming a
+    checkpoint written before this was recorded).
 
     ``run_config``: the run's config; its comparable part is stored in ``last.pt`` and
     ``best.pt``, and a ``last.pt`` of another config raises :class:`StaleCheckpointError`.
@@ -179,6 +182,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     scaler = torch.amp.GradScaler("cuda", enabled=cuda and s.precision == "fp16")
     history: list[dict] = []
     best, bad_epochs, start_epoch, stopped = -math.inf, 0, 0, False
+    train_seconds = 0.0  # wall time of the epochs (training + validation), summed over resumes
 
     last = ckdir / "last.pt"
     if last.is_file():
@@ -193,6 +197,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         set_rng_state(_rng_from_safe(ck["rng"]))
         history, best, bad_epochs, stopped = ck["history"], ck["best"], ck["bad_epochs"], ck["stopped"]
         start_epoch = ck["epoch"] + 1
+        train_seconds = ck.get("train_seconds", math.nan)  # NaN: a checkpoint from before this record
 
     stored = None if run_config is None else json.loads(json.dumps(comparable(run_config), default=str))
     val_loader = DataLoader(val_ds, batch_size=s.batch_size, shuffle=False, num_workers=s.num_workers,
@@ -200,6 +205,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     for epoch in range(start_epoch, s.epochs):
         if stopped:
             break
+        epoch_started = time.perf_counter()
         train_ds.set_epoch(epoch)
         if hasattr(val_ds, "set_epoch"):
             val_ds.set_epoch(epoch)  # matters only when validation is augmented too
@@ -248,17 +254,20 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
             bad_epochs += 1
         row["best"] = improved
         history.append(row)
+        train_seconds += time.perf_counter() - epoch_started
         stopped = bool(s.early_stopping_patience and bad_epochs >= s.early_stopping_patience)
         save_torch(last, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                           "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
                           "rng": _rng_to_safe(rng_state()), "history": history, "best": best,
                           "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
-                          "settings": asdict(s), "config": stored})
+                          "settings": asdict(s), "config": stored, "train_seconds": train_seconds})
         write_csv(history_path, pd.DataFrame(history))
         if s.progress:
             print(f"epoch {epoch + 1}/{s.epochs}: train_loss {row['train_loss']:.4f}  "
                   f"val_{s.monitor} {val[s.monitor]:.4f}{'  *best' if improved else ''}", flush=True)
-    return pd.DataFrame(history)
+    out = pd.DataFrame(history)
+    out.attrs["train_seconds"] = train_seconds
+    return out
 
 
 def load_best(model, checkpoint_dir, device: str = "cpu", run_config: dict | None = None):

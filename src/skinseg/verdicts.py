@@ -86,7 +86,7 @@ def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int] | None:
         return d["difference mean"], d["95 % CI low"], d["95 % CI high"], int(d["pairs"])
     mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
             and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
-    values = tables._reproduced(exp, r, mine, "original", "macro")
+    values = tables.reproduced_values(exp, r, mine, "original", "macro")
     if not values:
         return None
     per_image = None
