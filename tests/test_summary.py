@@ -15,14 +15,17 @@ def test_markdown_table_formats_and_escapes():
         "| a | b | c |", "|---|---|---|", "| x\\|y | 0.1235 | 3 |", "| z |  | 4 |"]
 
 
-def test_hardest_images_average_over_every_run_of_every_model():
+def test_hardest_images_are_those_most_models_fail_then_the_lowest_mean():
     def run(variant, seed, scores):
         return SimpleNamespace(variant=variant, seed=seed, partition="p", per_image=pd.DataFrame(
-            {"image_id": ["a", "b", "c"], "jaccard": scores, "resolution": "original"}))
-    outs = [run("M", 0, [0.9, 0.1, 0.5]), run("M", 1, [0.7, 0.3, 0.5]), run("N", 0, [0.8, 0.0, 0.9])]
-    hard = summary.hardest_images(outs, n=2)
-    assert list(hard.index) == ["b", "c"]  # b: (0.2 + 0.0) / 2 = 0.1; c: (0.5 + 0.9) / 2 = 0.7
+            {"image_id": ["a", "b", "c", "d"], "jaccard": scores, "resolution": "original"}))
+    # per model, the mean over its runs: M (seeds 0, 1) a 0.8, b 0.2, c 0.0, d 0.6; N a 0.8, b 0.0, c 1.0, d 0.6
+    outs = [run("M", 0, [0.9, 0.1, 0.0, 0.5]), run("M", 1, [0.7, 0.3, 0.0, 0.7]), run("N", 0, [0.8, 0.0, 1.0, 0.6])]
+    hard = summary.hardest_images(outs, n=3)
+    # b and d fail both models (below 0.65); c fails one, though its mean (0.5) is below d's (0.6)
+    assert list(hard.index) == ["b", "d", "c"]
     assert hard.loc["b", "M"] == 0.2 and hard.loc["b", "all models"] == 0.1
+    assert list(hard["models failing"]) == ["2 of 2", "2 of 2", "1 of 2"]
 
 
 def test_summary_md_puts_the_verdicts_first(tmp_path):
@@ -68,3 +71,27 @@ def test_a_failed_execution_leaves_no_marker(tmp_path):
     job.marker.write_text("{}")  # from an earlier, complete execution
     o = batch.execute(job)
     assert o.status == "failed" and not job.marker.exists()
+
+
+def test_gallery_draws_each_models_prediction_or_says_its_checkpoint_is_absent():
+    import matplotlib
+    import torch
+
+    matplotlib.use("Agg")
+    from skinseg import plots
+
+    truth = np.zeros((8, 8), bool)
+    truth[2:6, 2:6] = True
+    cache = SimpleNamespace(image=lambda path, size: np.full((8, 8, 3), 128, np.uint8), mask=lambda path, size: truth)
+
+    def model(x):  # lesion in the left half: a prediction unlike the truth
+        logits = torch.full((1, 1, 8, 8), -5.0)
+        logits[..., :4] = 5.0
+        return logits
+
+    samples = [SimpleNamespace(id="x", image="x.jpg", mask="x.png"), SimpleNamespace(id="y", image="y.jpg", mask="")]
+    scores = pd.DataFrame({"A": [0.5], "B": [0.3]}, index=["x"])  # y is not among the hardest: not drawn
+    fig = plots.gallery(samples, {"A": model, "B": None}, cache, (8, 8), scores)
+    a, b = fig.axes
+    assert a.get_title() == "A: J 0.50" and b.get_title() == "B: J 0.30\n(no checkpoint)"
+    assert len(a.collections) == 2 and len(b.collections) == 1  # truth + prediction; truth only

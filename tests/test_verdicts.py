@@ -105,3 +105,35 @@ def test_a_claim_must_name_two_rows_and_a_kind():
         _exp((), (Claim("x", "A", "Z"),))
     with pytest.raises(ValueError, match="'greater' or 'close'"):
         _exp((), (Claim("x", "A", "B", kind="better"),))
+
+
+def test_reported_vs_reproduced_draws_one_panel_per_paper_with_our_interval():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skinseg import plots
+
+    nan = float("nan")
+    lines = pd.DataFrame([
+        dict(paper="p1", row="A", metric="jaccard", epoch="", reported=0.8, difference=-0.05,
+             **{"interval low": 0.70, "interval high": 0.80}),
+        dict(paper="p1", row="A", metric="parameters", epoch="", reported=600000, difference=100.0,
+             **{"interval low": nan, "interval high": nan}),  # a count: another scale, left out
+        dict(paper="p1", row="A vs B", metric="jaccard", epoch="", reported="A beats B", difference=0.01,
+             **{"interval low": -0.01, "interval high": 0.03}),  # a claim: text, left out
+        dict(paper="p2", row="C", metric="iou", epoch=3, reported=0.9, difference=-0.2,
+             **{"interval low": nan, "interval high": nan}),  # one run without interval: a bare point
+        dict(paper="p2", row="D", metric="iou", epoch="", reported=0.5, difference=nan,
+             **{"interval low": nan, "interval high": nan}),  # not run: left out
+    ])
+    fig = plots.reported_vs_reproduced(lines)
+    axes = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in axes] == ["p1", "p2"]
+    p1, p2 = axes
+    assert [t.get_text() for t in p1.get_yticklabels()] == ["A · jaccard"]
+    assert [t.get_text() for t in p2.get_yticklabels()] == ["C · iou (epoch 3)"]
+    reported_x = [float(c.get_offsets()[0][0]) for ax in axes for c in ax.collections if c.get_offsets().size
+                  and c.get_label() == "reported"]
+    assert reported_x == [0.8, 0.9]
+    bar = next(c for c in p1.collections if c.get_label() != "reported" and hasattr(c, "get_segments"))
+    assert bar.get_segments()[0][:, 0].tolist() == pytest.approx([0.70, 0.80])  # the 95 % interval

@@ -66,6 +66,36 @@ def best_and_worst(model, samples, cache, size, per_image: pd.DataFrame, n: int 
     return fig
 
 
+def gallery(samples, models: dict, cache, size, scores: pd.DataFrame, normalization: str = "imagenet"):
+    """One row per image of ``scores`` (index: image id; one column per model label, its per-image
+    Jaccard), one column per model of ``models`` ({label: model in eval mode, or None when its
+    checkpoint is not here}): the image at network size with the truth (green) and that model's
+    prediction (magenta), titled with its Jaccard at original resolution."""
+    by_id = {s.id: s for s in samples}
+    ids = [i for i in scores.index if i in by_id]
+    fig, axes = plt.subplots(len(ids), len(models), figsize=(1.6 * len(models), 1.7 * len(ids)), squeeze=False,
+                             dpi=72)
+    for r, i in enumerate(ids):
+        img = cache.image(by_id[i].image, size)
+        batch = image_batch(img, normalization)
+        for c, (label, model) in enumerate(models.items()):
+            ax = axes[r, c]
+            ax.imshow(img)
+            _contour(ax, cache.mask(by_id[i].mask, size), "lime")
+            if model is not None:
+                with torch.no_grad():
+                    _contour(ax, foreground_prob(model(batch).float())[0, 0].numpy() > 0.5, "magenta")
+            score = scores.loc[i, label] if label in scores else float("nan")
+            ax.set_title(f"{label}: J {score:.2f}" if model is not None else f"{label}: J {score:.2f}\n(no checkpoint)",
+                         fontsize=6)
+            ax.axis("off")
+        axes[r, 0].text(-0.05, 0.5, i, transform=axes[r, 0].transAxes, rotation=90, ha="right", va="center",
+                        fontsize=6)
+    fig.suptitle("green: truth; magenta: the model's prediction (best-on-validation weights, first seed)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def jaccard_distribution(per_image: pd.DataFrame, by: str = "variant", metric: str = "jaccard"):
     """Per-image ``metric`` at each resolution, one box per ``by`` value and resolution."""
     groups = [(f"{k}\n{res} res.", df[metric].to_numpy()) for (k, res), df in
@@ -158,18 +188,45 @@ def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "t
     return fig
 
 
-def reported_vs_reproduced(verdicts: pd.DataFrame):
-    """Every numeric verdict line: the paper's value against our mean, one colour per paper, the
-    identity line for reference (counts such as parameters are left out: another scale)."""
-    reported = pd.to_numeric(verdicts.reported, errors="coerce")  # claims carry text: left out
-    t = verdicts.assign(reported=reported)[reported.notna() & verdicts.difference.notna()
-                                           & (verdicts.metric != "parameters")]
-    fig, ax = plt.subplots(figsize=(4.5, 4), dpi=72)
-    for paper, df in t.groupby("paper", sort=False):
-        ax.scatter(df.reported, df.reported + df.difference, label=paper, s=18)
-    lo = min([0.0, *t.reported])
-    ax.plot([lo, 1], [lo, 1], "k-", lw=0.6)
-    ax.set(xlabel="reported", ylabel="reproduced (our mean)")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+def reported_vs_reproduced(verdicts: pd.DataFrame, max_value: float = 1.5):
+    """Per paper, one panel (seaborn): each reported number (red cross) beside our mean with its 95 %
+    interval (error bar; none where one run gives no interval), one line per table row and metric.
+    Lines whose reported value is text (claims) or outside ``[0, max_value]`` (counts, images per
+    second: another scale) are left out, as are lines with no run of ours."""
+    import seaborn as sns
+
+    reported = pd.to_numeric(verdicts.reported, errors="coerce")
+    t = verdicts.assign(reported=reported, ours_mean=reported + verdicts.difference)
+    t = t[reported.between(0, max_value) & t.ours_mean.notna()].copy()
+    if not len(t):
+        fig, ax = plt.subplots(figsize=(4.5, 1), dpi=72)
+        ax.text(0.5, 0.5, "no reported number has a run of ours yet", ha="center", va="center")
+        ax.axis("off")
+        return fig
+    epoch = t.epoch.astype(str)
+    t["line"] = t.row + " · " + t.metric + epoch.map(lambda e: f" (epoch {e})" if e else "")
+    long = pd.concat([t.assign(value=t.reported, source="reported"), t.assign(value=t.ours_mean, source="ours")])
+    lines = t.groupby("paper", sort=False).size()
+
+    def panel(data, **_):
+        ax = plt.gca()
+        ours = data[data.source == "ours"]
+        lo = (ours.value - ours["interval low"]).clip(lower=0).fillna(0)
+        hi = (ours["interval high"] - ours.value).clip(lower=0).fillna(0)
+        ax.errorbar(ours.value, ours.line, xerr=[lo, hi], fmt="o", ms=4, color="tab:blue", capsize=2,
+                    label="ours: mean, 95 % interval")
+        rep = data[data.source == "reported"]
+        ax.scatter(rep.value, rep.line, marker="x", s=30, color="tab:red", zorder=3, label="reported")
+
+    # local styling only: the notebook's other figures keep their look
+    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.7):
+        height = max(2.0, 0.25 * lines.max() + 0.9)  # inches: every panel as tall as the longest
+        g = sns.FacetGrid(long, col="paper", col_wrap=min(3, len(lines)), sharey=False, sharex=False,
+                          height=height, aspect=max(1.0, 5.0 / height))
+        g.map_dataframe(panel)
+        g.set_titles("{col_name}")
+        g.set_axis_labels("value", "")
+        handles, labels = g.axes.flat[0].get_legend_handles_labels()
+        g.figure.legend(handles, labels, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.02))
+        g.figure.tight_layout(rect=(0, 0.05, 1, 1))
+    return g.figure

@@ -10,12 +10,16 @@ from skinseg import notebook, tables
 from skinseg.results import metric_value, training_seconds, write_text
 
 # Context for every Jaccard in the summary: how far two annotators' outlines of the same lesion
-# agree. The figures are step 4's issue's summary of the IMA++ multi-annotator subset of the ISIC
-# Archive, given there as pairwise Jaccard; the underlying study could not be read from this project,
-# so neither the figures nor the metric they are stated in are verified here.
+# agree. The study of the IMA++ multi-annotator subset of the ISIC Archive (2,394 images with 2-5
+# masks each) is K. Abhishek, J. Kawahara, G. Hamarneh, "What Can We Learn from Inter-Annotator
+# Variability in Skin Lesion Segmentation?", ISIC Skin Image Analysis Workshop, MICCAI 2025,
+# arXiv:2508.09381. Only its abstract could be read from this project, and it measures agreement as
+# the mean pairwise *Dice*; the figures below are step 4's issue's summary, given there as pairwise
+# Jaccard, and are not verified against the paper (neither the values nor the metric).
 ANNOTATOR_AGREEMENT = {"median pairwise Jaccard": 0.75, "mean pairwise Jaccard": 0.68,
-                       "source": "ISIC Archive IMA++ multi-annotator subset, as summarised in step 4's issue "
-                                 "(second-hand: not verified against the study)"}
+                       "source": "IMA++ (Abhishek, Kawahara, Hamarneh, MICCAI ISIC workshop 2025, arXiv:2508.09381), "
+                                 "as summarised in step 4's issue; not verified against the paper, whose abstract "
+                                 "states agreement as pairwise Dice"}
 
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
@@ -55,13 +59,20 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def hardest_images(outcomes, n: int = 6) -> pd.DataFrame:
-    """The ``n`` test images with the lowest Jaccard averaged over every run of every model
-    (original resolution), with each model's mean on them."""
+def hardest_images(outcomes, n: int = 6, fail_below: float = 0.65) -> pd.DataFrame:
+    """The ``n`` test images most models get wrong: per image and model, the mean Jaccard over its
+    runs (original resolution); an image counts as failed by a model below ``fail_below`` (the
+    ISIC 2018 thresholded Jaccard's cut-off). Sorted by the number of models that fail it (most
+    first), then by the mean over models; columns: each model, ``all models`` (the mean) and
+    ``models failing`` ("k of m")."""
     per = per_image_original(outcomes)
     wide = per.pivot_table(index="image_id", columns="variant", values="jaccard", aggfunc="mean")
-    wide["all models"] = wide.mean(axis=1)
-    return wide.sort_values("all models").head(n)
+    models = list(wide.columns)
+    failing = (wide[models] < fail_below).sum(axis=1)
+    wide["all models"] = wide[models].mean(axis=1)
+    wide = wide.assign(_failing=failing).sort_values(["_failing", "all models"], ascending=[False, True]).head(n)
+    wide["models failing"] = [f"{k} of {len(models)}" for k in wide.pop("_failing")]
+    return wide
 
 
 def per_image_original(outcomes) -> pd.DataFrame:
@@ -101,7 +112,9 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              *(["Runs finished under this profile, per paper: " + ", ".join(
                  f"{r.paper} {r.finished}/{r.planned}" for r in runs.itertuples()) + ".", ""]
                if runs is not None else []),
-             "## Verdicts (every reported number and claim of the five papers)", "", markdown_table(verdicts), "",
+             "## Verdicts (every reported number and claim of the five papers)", "",
+             # the interval is in the "ours" column; its numeric ends are for figures
+             markdown_table(verdicts.drop(columns=["interval low", "interval high"], errors="ignore")), "",
              "## One protocol for all models", "",
              markdown_table(one_protocol) if len(one_protocol) else "No finished run under this profile.", "",
              f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "

@@ -104,7 +104,8 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     for r in spec.reported:
         line = {"paper": spec.key, "where": r.where, "row": r.row, "metric": r.metric,
                 "epoch": r.epoch if r.epoch is not None else "", "reported": r.value,
-                "ours": "", "difference": float("nan"), "data used": "", "verdict": "", "cause": ""}
+                "ours": "", "difference": float("nan"), "data used": "", "verdict": "", "cause": "",
+                "interval low": float("nan"), "interval high": float("nan")}
         if r.reported_only:
             line.update(verdict="not testable here", cause="a competitor's number, quoted by the paper; not run")
         elif r.metric in NEEDS_GPU:
@@ -121,7 +122,7 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                 runs = "1 run; interval over test images only" if n == 1 else f"{n} runs"
                 line.update(ours=(fmt.format(mean) if lo == hi else
                                   f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] ({runs})"),
-                            difference=mean - r.value,
+                            difference=mean - r.value, **{"interval low": lo, "interval high": hi},
                             verdict=judge(r.value, mean, lo, hi, tolerance(r.metric, r.value)),
                             cause="; ".join(x for x in (spec.audit_summary, r.note) if x))
                 row_variant = next((v for v in exp.variants() if v.paper_row == r.row), None)
@@ -138,7 +139,7 @@ def claim_rows(exp, outcomes) -> list[dict]:
     for c in exp.spec.claims:
         line = {"paper": exp.spec.key, "where": c.where, "row": f"{c.row} vs {c.than}", "metric": c.metric,
                 "epoch": "", "reported": c.text, "ours": "", "difference": float("nan"), "data used": "",
-                "verdict": "", "cause": ""}
+                "verdict": "", "cause": "", "interval low": float("nan"), "interval high": float("nan")}
         try:
             d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),
                                          test_train_ratio=_fold_ratio(exp)).iloc[0]
@@ -148,7 +149,8 @@ def claim_rows(exp, outcomes) -> list[dict]:
             continue
         lo, hi, tol = d["95 % CI low"], d["95 % CI high"], TOLERANCE["fraction"]
         line.update(ours=f"{d['difference mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] ({d['pairs']} pairs)",
-                    difference=d["difference mean"], cause=exp.spec.audit_summary)
+                    difference=d["difference mean"], cause=exp.spec.audit_summary,
+                    **{"interval low": lo, "interval high": hi})
         collapsed = [f"{o.variant} [{o.partition}, seed {o.seed}]" for o in outcomes if o.variant in (c.row, c.than)
                      and metric_value(o.metrics, "jaccard") < COLLAPSED]
         if collapsed:
