@@ -54,7 +54,7 @@ def test_paper_profile_starts_on_cpu_with_overrides(tmp_path, nb):
                         *EXTRA_SETS.get(nb, [])],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    cfg = json.loads(next((tmp_path / "results" / "paper").rglob("config.json")).read_text())
+    cfg = json.loads(next((tmp_path / "results" / "paper-gpu").rglob("config.json")).read_text())
     for name, value in PAPER_RECIPES[nb].items():
         assert cfg[name] == value, name
     assert cfg["precision"] == "bf16" and cfg["epochs"] == 1 and cfg["device"] == "cpu"
