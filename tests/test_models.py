@@ -198,3 +198,14 @@ def test_bench_compares_precisions_in_one_run(tmp_path):
     assert sp.train_speedup.iloc[0] == pytest.approx(df.train_img_s[1] / df.train_img_s[0])
     with pytest.raises(ValueError, match="fp16 autocast is CUDA-only"):
         run(["linknet64"], precisions=("fp32", "fp16"))
+
+
+def test_bench_names_the_cpu_and_whether_it_has_amx(tmp_path):
+    from skinseg.bench import cpu_name
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Some CPU @ 2.0GHz\nflags\t\t: fpu sse avx512f amx_bf16 amx_tile\n")
+    assert cpu_name(str(info)) == "Some CPU @ 2.0GHz (AMX)"
+    info.write_text("processor\t: 0\nmodel name\t: Old CPU\nflags\t\t: fpu sse avx2\n")
+    assert cpu_name(str(info)) == "Old CPU"
+    assert cpu_name(str(tmp_path / "absent")) != ""  # no /proc: the platform's own string

@@ -106,7 +106,7 @@ def measure(name: str, size, batch: int, device: str, repeats: int, precision: s
         peak, kind = torch.cuda.max_memory_allocated() / 2**20, "cuda max allocated"
     else:
         peak, kind = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024, "cpu peak RSS growth"
-    machine = torch.cuda.get_device_name() if cuda else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    machine = torch.cuda.get_device_name() if cuda else f"{cpu_name()}, {torch.get_num_threads()} threads"
     return {"model": name, "height": size[0], "width": size[1], "batch": batch, "device": device,
             "precision": precision, "channels_last": channels_last, "parameters": count_parameters(model), "gflops_per_image": flops / 1e9,
             "inference_img_s": batch * repeats / t_inf, "train_img_s": batch * repeats / t_train,
@@ -178,3 +178,16 @@ def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3
     if out is not None:
         write_csv(Path(out), df)
     return df
+
+
+def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), with "AMX" when it has the AMX tile
+    instructions that make bf16 fast; else the platform's processor or architecture string."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "")
+    flags = next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), [])
+    name = name or platform.processor() or platform.machine()
+    return f"{name} (AMX)" if "amx_bf16" in flags else name
