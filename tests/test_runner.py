@@ -94,3 +94,37 @@ def test_killed_batch_continues_where_it_stopped(tmp_path):
     assert prov["resumed_after_epochs"] >= done_epochs - 1  # history lags last.pt by at most the epoch being saved
     # finished after the kill (the recipe's early stopping may end it before epoch 30)
     assert (history.parent / "metrics.csv").is_file() and len(history.read_text().splitlines()) - 1 > done_epochs
+
+
+def test_parallel_notebooks_on_cuda_never_share_a_gpu(tmp_path, monkeypatch):
+    """Three CUDA notebooks, two jobs at once, one GPU: each gets GPU 0 to itself in turn; a CPU
+    notebook takes none."""
+    import threading
+    import time
+    from pathlib import Path
+
+    from skinseg import batch
+
+    monkeypatch.setattr(batch, "_gpu_count", lambda: 1)
+    monkeypatch.setattr(batch, "is_complete", lambda job: False)
+    holding, overlaps, seen, lock = set(), [], {}, threading.Lock()
+
+    def fake_run(cmd, env, **kw):  # one child notebook: holds its GPU for a moment
+        name, gpu = cmd[cmd.index("--notebooks") + 1], env.get("CUDA_VISIBLE_DEVICES")
+        with lock:
+            seen[name] = gpu
+            if gpu is not None and gpu in holding:
+                overlaps.append(name)
+            if gpu is not None:
+                holding.add(gpu)
+        time.sleep(0.2)
+        with lock:
+            holding.discard(gpu)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(batch.subprocess, "run", fake_run)
+    jobs = [batch.Job(Path(f"notebooks/0{i}_x.ipynb"), {"device": dev}, tmp_path / f"0{i}_x.ipynb")
+            for i, dev in ((1, "cuda"), (2, "cuda"), (3, "cpu"), (4, "cuda"))]
+    outcomes = batch._run_jobs(jobs, n_jobs=2, log=lambda *_: None)
+    assert [o.status for o in outcomes] == ["done"] * 4
+    assert seen == {"01_x": "0", "02_x": "0", "03_x": None, "04_x": "0"} and not overlaps

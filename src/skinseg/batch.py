@@ -154,8 +154,9 @@ def _skipped(job: Job) -> Outcome:
 def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = None,
               log=print) -> list[Outcome]:
     """Every job: reused when complete, else executed (in this process with ``n_jobs`` 1; else each
-    in its own process, ``n_jobs`` at a time, with the CPU threads split between them and one GPU
-    each when several are visible). After a failure no further notebook starts.
+    in its own process, ``n_jobs`` at a time, with the CPU threads split between them; a notebook
+    whose ``device`` is CUDA waits for a visible GPU of its own). After a failure no further
+    notebook starts.
     ``child_args``: the runner's own arguments, to start a child for one notebook."""
     outcomes: list[Outcome] = []
     failed = False
@@ -180,7 +181,8 @@ def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
 
     threads = max(1, len(os.sched_getaffinity(0)) // n_jobs)  # the cores this process may use
     free_gpus: queue.Queue = queue.Queue()
-    for g in range(_gpu_count()):
+    n_gpus = _gpu_count()
+    for g in range(n_gpus):
         free_gpus.put(g)
     started: dict[str, float] = {}
 
@@ -189,7 +191,9 @@ def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
         if failed:
             return _skipped(job)
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-        gpu = free_gpus.get() if free_gpus.qsize() else None  # a GPU to itself while one is free
+        # a notebook on CUDA waits for a GPU of its own (never two notebooks on one GPU)
+        uses_gpu = n_gpus and str(job.params.get("device", "cpu")).startswith("cuda")
+        gpu = free_gpus.get() if uses_gpu else None
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)
         log_file = job.out.with_suffix(".log")
