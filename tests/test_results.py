@@ -55,7 +55,9 @@ def test_a_parameter_added_later_at_its_default_keeps_old_runs_reusable(tmp_path
     rd = RunDir.for_run(tmp_path, "smoke", "p", "v", "holdout", 0, tmp_path / "ck")
     rd.prepare({"lr": 1.0})
     write_csv(rd.path / "metrics.csv", pd.DataFrame({"value": [0.5]}))
+    recorded = (rd.path / "config.json").read_bytes()
     assert rd.prepare({"lr": 1.0, "augment_validation": BY_NAME["augment_validation"].default}) == "reuse"
+    assert (rd.path / "config.json").read_bytes() == recorded  # reading a finished run never rewrites it
     with pytest.raises(FileExistsError, match="augment_validation"):
         rd.prepare({"lr": 1.0, "augment_validation": True})
 

@@ -217,11 +217,13 @@ class RunDir:
         if old is None:
             # a new run never inherits a checkpoint left by a deleted or other results folder
             self.clear()
+        if old is not None and self.finished:
+            # a finished run is read, never rewritten: its config stays as it was recorded (an equal
+            # config from newer code may hold parameters added since, at their defaults)
+            return "reuse"
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.path / "config.json", config)
-        if old is None:
-            return "new"
-        return "reuse" if self.finished else "resume"
+        return "new" if old is None else "resume"
 
     def clear(self) -> None:
         for p in (self.path, self.checkpoint_path):
