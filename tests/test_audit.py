@@ -84,16 +84,18 @@ def _run(variant, seed, jaccard, train_loss, val_jaccard):
 
 
 def test_identical_runs_ignores_the_loss_value_but_nothing_else():
-    runs = [_run("nll", 0, [0.5, 0.25], [1.0, 0.5], [0.4, 0.6]),
-            # a gradient-free term: the loss column differs, every metric is equal
-            _run("nll+const", 0, [0.5, 0.25], [1.7, 1.2], [0.4, 0.6]),
+    nan = float("nan")
+    runs = [_run("nll", 0, [0.5, nan], [1.0, 0.5], [0.4, 0.6]),
+            # a gradient-free term: the loss column differs, every metric is equal (NaN where NaN)
+            _run("nll+const", 0, [0.5, nan], [1.7, 1.2], [0.4, 0.6]),
             _run("other", 0, [0.5, 0.375], [1.0, 0.5], [0.4, 0.65]),
             _run("other", 1, [0.5, 0.375], [1.0, 0.5], [0.4, 0.65])]
     same = audit.identical_runs(runs, "nll+const", "nll").iloc[0]
-    assert bool(same.identical) and same["max |per-image difference|"] == 0 and same.images == 2
+    assert bool(same.identical) and same["max |metric difference|"] == 0 and same.images == 2
+    assert same["max |count difference|"] == 0
     differs = audit.identical_runs(runs, "other", "nll")
     assert len(differs) == 1  # seed 1 has no partner
-    assert differs["max |per-image difference|"].iloc[0] == 0.125
+    assert differs["max |metric difference|"].isna().iloc[0]  # NaN against a number: they differ
     assert differs["max |history difference|"].iloc[0] == pytest.approx(0.05)
     assert not differs.identical.iloc[0]
     with pytest.raises(KeyError, match="share a partition and seed"):

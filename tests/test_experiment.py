@@ -164,6 +164,7 @@ def test_evaluation_only_rows_reuse_the_trained_weights(tmp_path):
                         for k in ("LesionSeg", "no post-processing"))
     assert trained["train_seconds"] > 0 and scored["train_seconds"] is None  # only the trained row trained
     assert training_seconds(outs["LesionSeg"].run.path) == trained["train_seconds"]
+    assert training_seconds(outs["no post-processing"].run.path) != training_seconds(outs["no post-processing"].run.path)
 
 
 def test_bad_parameter_named_and_nothing_written(tmp_path):
@@ -236,27 +237,45 @@ def test_encoder_weights_reach_the_encoder_rows_only_and_enter_the_config(tmp_pa
     import skinseg.experiment as experiment
     from skinseg.models.resnet import resnet_encoder
 
+    state = resnet_encoder("resnet34").state_dict()
+    state["conv1.weight"].fill_(0.125)  # recognisable after loading
     weights = tmp_path / "resnet34.pth"
-    torch.save(resnet_encoder("resnet34").state_dict(), weights)
-    built = {}
+    torch.save(state, weights)
+    loaded = {}
     real = experiment.build_model
 
     def recording(name, **kw):
-        built[name] = kw
-        return real(name, **kw)
+        model = real(name, **kw)
+        if "pretrained" in kw:
+            loaded[name] = bool((model.encoder.conv1.weight == 0.125).all())
+        return model
 
     monkeypatch.setattr(experiment, "build_model", recording)
     p = params(tmp_path, get_paper("asnet2020"), variants="U-Net,Baseline", max_folds=1, encoder_weights=str(weights))
     outs = {o.variant: o for o in Experiment(p, paper="asnet2020").run_all()}
-    assert built["asnet_baseline"]["pretrained"] == str(weights) and "pretrained" not in built["unet"]
+    assert loaded == {"asnet_baseline": True}  # U-Net has no ResNet-34 encoder: from scratch
     base, unet = (json.loads((outs[k].run.path / "config.json").read_text()) for k in ("Baseline", "U-Net"))
-    assert len(base["encoder_weights_sha256"]) == 64 and base["encoder_weights"].endswith("resnet34.pth")
-    assert unet["encoder_weights"] == "" and "encoder_weights_sha256" not in unet  # U-Net has no encoder to load
+    assert base["encoder_weights_file"] == "resnet34.pth" and len(base["encoder_weights_sha256"]) == 64
+    # where the file lies is not recorded (no machine path; moving it changes nothing)
+    assert "encoder_weights" not in base and [k for k, v in base.items() if "resnet34.pth" in str(v)] == [
+        "encoder_weights_file"]
+    assert not {"encoder_weights_file", "encoder_weights_sha256"} & set(unet)
+    # other weights at the same path: another run, refused rather than reused
+    state["conv1.weight"].fill_(0.25)
+    torch.save(state, weights)
+    assert Experiment(p, paper="asnet2020").run_status("Baseline", "fold0", 0) == "other config"
 
 
-def test_missing_encoder_weights_file_is_named_and_nothing_is_written(tmp_path):
-    p = params(tmp_path, get_paper("asnet2020"), variants="Baseline", max_folds=1,
-               encoder_weights=str(tmp_path / "absent.pth"))
-    with pytest.raises(FileNotFoundError, match="encoder_weights: .*absent.pth is not a file"):
+@pytest.mark.parametrize("case", ["absent", "fits no model"])
+def test_bad_encoder_weights_are_named_and_nothing_is_written(tmp_path, case):
+    from skinseg.models.resnet import resnet_encoder
+
+    path = tmp_path / "weights.pth"
+    if case == "fits no model":
+        torch.save(resnet_encoder("resnet18").state_dict(), path)  # ASNet's rows use ResNet-34
+    p = params(tmp_path, get_paper("asnet2020"), variants="Baseline", max_folds=1, encoder_weights=str(path))
+    error, match = ((FileNotFoundError, "encoder_weights: .*weights.pth is not a file") if case == "absent" else
+                    (ValueError, "encoder_weights: .*weights.pth fits the encoder of none of this paper's models"))
+    with pytest.raises(error, match=match):
         Experiment(p, paper="asnet2020").run_all()
     assert not list((tmp_path / "results").rglob("config.json"))

@@ -209,3 +209,14 @@ def test_bench_names_the_cpu_and_whether_it_has_amx(tmp_path):
     info.write_text("processor\t: 0\nmodel name\t: Old CPU\nflags\t\t: fpu sse avx2\n")
     assert cpu_name(str(info)) == "Old CPU"
     assert cpu_name(str(tmp_path / "absent")) != ""  # no /proc: the platform's own string
+
+
+def test_encoder_weights_fit_exactly_the_models_with_that_encoder(tmp_path):
+    from skinseg.models import loads_encoder_weights
+    from skinseg.models.resnet import resnet_encoder
+
+    path = tmp_path / "resnet34.pth"
+    torch.save(resnet_encoder("resnet34").state_dict(), path)
+    fits = {m for m in ("asnet", "asnet_baseline", "fpn_resnet34", "unet", "linknet64", "lesionseg")
+            if loads_encoder_weights(m, path)}
+    assert fits == {"asnet", "asnet_baseline", "fpn_resnet34"}

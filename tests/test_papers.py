@@ -84,6 +84,12 @@ def test_profiles_resolve_recipe_then_profile():
         assert set(resolve(spec, load_profile(prof))) == set(P.NAMES)
 
 
+def test_a_profile_is_found_by_the_results_folder_it_writes_to():
+    """The summary reads results/paper-gpu/ and needs the profile that wrote it: paper.yaml."""
+    assert load_profile("paper-gpu") == load_profile("paper")
+    assert load_profile("paper")["default"]["profile"] == "paper-gpu"
+
+
 def test_profile_with_unknown_key_is_refused(tmp_path):
     f = tmp_path / "bad.yaml"
     f.write_text("default:\n  learning_rate: 0.1\n")

@@ -122,7 +122,7 @@ def test_committed_results_hold_no_machine_paths():
 
     absolute = re.compile(r"(?<![\w.])/(?:work|root|home|tmp|Users|mnt|var)/")
     for f in (ROOT / "results").rglob("*"):
-        if f.suffix in (".json", ".csv", ".md", ".ipynb") and "smoke" not in f.parts:
+        if f.suffix in (".json", ".csv", ".md", ".ipynb", ".html") and "smoke" not in f.parts:
             text = f.read_text()
             assert not absolute.search(text), f"{f.relative_to(ROOT)}: {absolute.search(text).group(0)}"
 
@@ -138,3 +138,17 @@ def test_select_metrics_keeps_rows_equal_on_every_given_column():
     assert select_metrics(m, metric="jaccard").value.tolist() == [0.7, 0.9]
     assert select_metrics(m).equals(m)
     assert select_metrics(m, metric="sensitivity").empty
+
+
+def test_training_seconds_reads_the_record_or_an_unresumed_older_run(tmp_path):
+    from skinseg.results import training_seconds
+
+    def seconds(**prov):
+        write_json(tmp_path / "provenance.json", prov)
+        return training_seconds(tmp_path)
+
+    assert seconds(train_seconds=120.5, run_seconds=130.0) == 120.5
+    assert seconds(train_seconds=None, run_seconds=12.0) != seconds(train_seconds=None)  # evaluation only: NaN
+    assert seconds(run_seconds=130.0, resumed_after_epochs=0) == 130.0  # older run: training and scoring
+    assert seconds(run_seconds=30.0, resumed_after_epochs=3) != 30.0  # only since the resume: NaN
+    assert training_seconds(tmp_path / "absent") != 0.0

@@ -128,3 +128,26 @@ def test_parallel_notebooks_on_cuda_never_share_a_gpu(tmp_path, monkeypatch):
     outcomes = batch._run_jobs(jobs, n_jobs=2, log=lambda *_: None)
     assert [o.status for o in outcomes] == ["done"] * 4
     assert seen == {"01_x": "0", "02_x": "0", "03_x": None, "04_x": "0"} and not overlaps
+
+
+def test_a_notebook_waiting_for_the_gpu_is_skipped_when_another_fails(tmp_path, monkeypatch):
+    import time
+    from pathlib import Path
+
+    from skinseg import batch
+
+    monkeypatch.setattr(batch, "_gpu_count", lambda: 1)
+    monkeypatch.setattr(batch, "is_complete", lambda job: False)
+    started = []
+
+    def fake_run(cmd, env, **kw):
+        name = cmd[cmd.index("--notebooks") + 1]
+        started.append(name)
+        time.sleep(0.3)  # 02 is waiting for the GPU meanwhile
+        return subprocess.CompletedProcess(cmd, 1 if name == "01_x" else 0)
+
+    monkeypatch.setattr(batch.subprocess, "run", fake_run)
+    jobs = [batch.Job(Path(f"notebooks/0{i}_x.ipynb"), {"device": "cuda"}, tmp_path / f"0{i}_x.ipynb")
+            for i in (1, 2)]
+    outcomes = batch._run_jobs(jobs, n_jobs=2, log=lambda *_: None)
+    assert [o.status for o in outcomes] == ["failed", "skipped"] and started == ["01_x"]

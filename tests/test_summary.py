@@ -84,10 +84,17 @@ def test_gallery_draws_each_models_prediction_or_says_its_checkpoint_is_absent()
     truth[2:6, 2:6] = True
     cache = SimpleNamespace(image=lambda path, size: np.full((8, 8, 3), 128, np.uint8), mask=lambda path, size: truth)
 
-    def model(x):  # lesion in the left half: a prediction unlike the truth
-        logits = torch.full((1, 1, 8, 8), -5.0)
-        logits[..., :4] = 5.0
-        return logits
+    class LeftHalf(torch.nn.Module):  # lesion in the left half: a prediction unlike the truth
+        def __init__(self):
+            super().__init__()
+            self.scale = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, x):
+            logits = torch.full((1, 1, 8, 8), -5.0, device=x.device)
+            logits[..., :4] = 5.0
+            return logits * self.scale
+
+    model = LeftHalf()
 
     samples = [SimpleNamespace(id="x", image="x.jpg", mask="x.png"), SimpleNamespace(id="y", image="y.jpg", mask="")]
     scores = pd.DataFrame({"A": [0.5], "B": [0.3]}, index=["x"])  # y is not among the hardest: not drawn
@@ -95,3 +102,7 @@ def test_gallery_draws_each_models_prediction_or_says_its_checkpoint_is_absent()
     a, b = fig.axes
     assert a.get_title() == "A: J 0.50" and b.get_title() == "B: J 0.30\n(no checkpoint)"
     assert len(a.collections) == 2 and len(b.collections) == 1  # truth + prediction; truth only
+    assert plots._predicted_mask(model, np.zeros((8, 8, 3), np.uint8), "imagenet")[:, :4].all()
+    assert not plots._predicted_mask(model, np.zeros((8, 8, 3), np.uint8), "imagenet", "background")[:, :4].any()
+    empty = plots.gallery(samples, {"A": model}, cache, (8, 8), scores.rename(index={"x": "z"}))
+    assert [t.get_text() for t in empty.axes[0].texts] == ["no image or model to show"]

@@ -222,21 +222,29 @@ def test_history_records_training_jaccard(synth_small, tmp_path):
     assert h.train_jaccard.between(0, 1).all() and h.train_dice_loss.between(0, 1).all()
 
 
-def test_training_seconds_add_up_over_a_resume(synth_small, tmp_path):
+def test_training_seconds_add_up_over_a_resume(synth_small, tmp_path, monkeypatch):
+    import itertools
+    from types import SimpleNamespace
+
+    import skinseg.train as train
+
+    # a clock that advances 1 s per reading: each epoch reads it twice, so it adds exactly 1 s
+    clock = itertools.count()
+    monkeypatch.setattr(train, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
+
     def crash(epoch, step):
         if epoch == 1:  # epoch 1 finished and checkpointed
             raise KeyboardInterrupt("simulated kill")
 
     for name in ("resumed", "legacy"):
         with pytest.raises(KeyboardInterrupt):
-            _train(synth_small, tmp_path, name, on_step=crash, epochs=2)
-    first = torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)["train_seconds"]
-    assert first > 0
-    _, h = _train(synth_small, tmp_path, "resumed", epochs=2)
-    assert h.attrs["train_seconds"] > first  # the second epoch added to the first, not restarted from 0
+            _train(synth_small, tmp_path, name, on_step=crash, epochs=3)
+    assert torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)["train_seconds"] == 1.0
+    _, h = _train(synth_small, tmp_path, "resumed", epochs=3)
+    assert h.attrs["train_seconds"] == 3.0  # 1 s before the kill + 2 s after it; the killed epoch is not counted
     # a checkpoint written before the record: the total is unknown, so NaN rather than a partial figure
     ck = torch.load(tmp_path / "legacy" / "last.pt", weights_only=True)
     del ck["train_seconds"]
     torch.save(ck, tmp_path / "legacy" / "last.pt")
-    _, h = _train(synth_small, tmp_path, "legacy", epochs=2)
-    assert len(h) == 2 and h.attrs["train_seconds"] != h.attrs["train_seconds"]
+    _, h = _train(synth_small, tmp_path, "legacy", epochs=3)
+    assert len(h) == 3 and h.attrs["train_seconds"] != h.attrs["train_seconds"]

@@ -125,11 +125,16 @@ def test_reported_vs_reproduced_draws_one_panel_per_paper_with_our_interval():
              **{"interval low": nan, "interval high": nan}),  # one run without interval: a bare point
         dict(paper="p2", row="D", metric="iou", epoch="", reported=0.5, difference=nan,
              **{"interval low": nan, "interval high": nan}),  # not run: left out
-    ])
+    ]).assign(where="Table 1")
+    two_blocks = lines.iloc[[0, 0]].assign(where=["Table 1 (2016)", "Table 1 (2017)"], paper="p3")
+    lines = pd.concat([lines, two_blocks], ignore_index=True)
     fig = plots.reported_vs_reproduced(lines)
     axes = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title() for ax in axes] == ["p1", "p2"]
-    p1, p2 = axes
+    assert [ax.get_title() for ax in axes] == ["p1", "p2", "p3"]
+    p1, p2, p3 = axes
+    # the same row and metric in two blocks of one table: told apart by where they are reported
+    assert [t.get_text() for t in p3.get_yticklabels()] == ["Table 1 (2016): A · jaccard", "Table 1 (2017): A · jaccard"]
+    axes = axes[:2]
     assert [t.get_text() for t in p1.get_yticklabels()] == ["A · jaccard"]
     assert [t.get_text() for t in p2.get_yticklabels()] == ["C · iou (epoch 3)"]
     reported_x = [float(c.get_offsets()[0][0]) for ax in axes for c in ax.collections if c.get_offsets().size

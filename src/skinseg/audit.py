@@ -11,6 +11,7 @@ neither (e.g. the columns come from different runs or image sets).
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from skinseg.results import select_metrics
@@ -141,24 +142,40 @@ def all_background_iou(per_image: pd.DataFrame) -> float:
 
 def identical_runs(outcomes, a: str, b: str) -> pd.DataFrame:
     """Whether rows ``a`` and ``b`` trained the same network, pair by pair (same partition and
-    seed): the largest absolute difference over every per-image confusion count and metric, at
-    every resolution, and over the per-epoch history except the loss columns (a term without
-    gradient still adds its value to the loss). A loss term that passes no gradient leaves training
-    bit-identical on one CPU, so its rows differ by exactly 0 wherever they are compared.
-    Returns one row per pair: partition, seed, images, ``max |per-image difference|``,
-    ``max |history difference|`` and ``identical`` (both exactly 0)."""
+    seed): the largest absolute difference over every per-image confusion count (pixels) and,
+    separately, every per-image metric, at every resolution, and over the per-epoch history except
+    the loss columns (a term without gradient still adds its value to the loss). NaN in the same
+    place of both runs counts as equal. A loss term that passes no gradient leaves training
+    bit-identical on one CPU, so its rows differ by exactly 0 wherever they are compared. Returns
+    one row per pair: partition, seed, images, ``max |count difference|``, ``max |metric
+    difference|``, ``max |history difference|`` and ``identical`` (all three exactly 0)."""
+    counts = ["TP", "TN", "FP", "FN"]
     rows = []
     for key, oa, ob in paired_runs(outcomes, a, b):
         pa, pb = (o.per_image.set_index(["resolution", "image_id"]).sort_index() for o in (oa, ob))
         if not pa.index.equals(pb.index):
             raise ValueError(f"{a!r} and {b!r} seed {key[1]}: scored on different images")
-        num = pa.select_dtypes("number").columns
-        per_image = float((pa[num] - pb[num]).abs().to_numpy().max())
+        metrics = [c for c in pa.select_dtypes("number").columns if c not in counts]
         ha, hb = oa.history, ob.history
-        cols = [c for c in ha.select_dtypes("number").columns if c in hb and c != "epoch" and "loss" not in c]
-        history = (float((ha[cols] - hb[cols]).abs().to_numpy().max())
-                   if len(ha) == len(hb) and cols else float("nan"))
+        hist = [c for c in ha.select_dtypes("number").columns if c in hb and c != "epoch" and "loss" not in c]
         rows.append({"partition": key[0], "seed": key[1], "images": len(pa) // pa.index.levels[0].size,
-                     "max |per-image difference|": per_image, "max |history difference|": history,
-                     "identical": per_image == 0 and history == 0})
+                     "max |count difference|": _max_abs_difference(pa, pb, [c for c in counts if c in pa]),
+                     "max |metric difference|": _max_abs_difference(pa, pb, metrics),
+                     "max |history difference|": (_max_abs_difference(ha, hb, hist) if len(ha) == len(hb)
+                                                  else float("nan"))})
+        rows[-1]["identical"] = all(rows[-1][k] == 0 for k in ("max |count difference|", "max |metric difference|",
+                                                               "max |history difference|"))
     return pd.DataFrame(rows)
+
+
+def _max_abs_difference(x: pd.DataFrame, y: pd.DataFrame, columns) -> float:
+    """Largest |x - y| over ``columns`` (aligned rows), NaN in both places counting as 0; NaN
+    when only one side is NaN (they differ) or there is nothing to compare."""
+    if not len(columns):
+        return float("nan")
+    u, v = x[columns].to_numpy(float), y[columns].to_numpy(float)
+    both = np.isnan(u) & np.isnan(v)
+    if (np.isnan(u) ^ np.isnan(v)).any():
+        return float("nan")
+    d = np.abs(np.where(both, 0.0, u - v))
+    return float(d.max()) if d.size else float("nan")

@@ -187,13 +187,21 @@ def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
     started: dict[str, float] = {}
 
     def child(job):
+        # a notebook on plain "cuda" waits for a GPU of its own (never two notebooks on one GPU);
+        # "cuda:N" names its GPU itself and is left as it is
+        uses_gpu = n_gpus and str(job.params.get("device", "cpu")) == "cuda"
+        gpu = free_gpus.get() if uses_gpu and not failed else None
+        try:
+            return _child(job, gpu)
+        finally:
+            if gpu is not None:
+                free_gpus.put(gpu)
+
+    def _child(job, gpu):
         nonlocal failed
-        if failed:
+        if failed:  # checked again after waiting for a GPU: a notebook may have failed meanwhile
             return _skipped(job)
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-        # a notebook on CUDA waits for a GPU of its own (never two notebooks on one GPU)
-        uses_gpu = n_gpus and str(job.params.get("device", "cpu")).startswith("cuda")
-        gpu = free_gpus.get() if uses_gpu else None
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)
         log_file = job.out.with_suffix(".log")
@@ -205,8 +213,6 @@ def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
         job.out.parent.mkdir(parents=True, exist_ok=True)
         with open(log_file, "w") as f:
             rc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, cwd=project_root()).returncode
-        if gpu is not None:
-            free_gpus.put(gpu)
         seconds = time.time() - started.pop(job.notebook.name)
         if rc == 0:
             o = Outcome(job.notebook.name, "done", seconds, display(job.out))
@@ -232,7 +238,8 @@ def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
 def _portable(params: dict) -> dict:
     """``params`` with its folder parameters relative to the project root where they are inside it
     (committed markers hold no machine paths)."""
-    folders = ("data_root", "original_masks_root", "results_dir", "checkpoint_dir", "cache_dir", "ph2_root")
+    folders = ("data_root", "original_masks_root", "results_dir", "checkpoint_dir", "cache_dir", "ph2_root",
+               "encoder_weights")
     return {k: (display(v) if k in folders and v and v != "synthetic" else v) for k, v in params.items()}
 
 

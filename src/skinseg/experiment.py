@@ -25,7 +25,7 @@ from skinseg.data.sources import Data, load
 from skinseg.evaluate import EvalSettings, lesion_probabilities, score
 from skinseg.losses import loss_from_params
 from skinseg.metrics import REDUCTIONS
-from skinseg.models import build_model, count_parameters
+from skinseg.models import build_model, count_parameters, loads_encoder_weights
 from skinseg.papers import PaperSpec, Variant, get_paper
 from skinseg.paths import display, resolve
 from skinseg.results import (RunDir, git_state, provenance, same_run, select_metrics, tidy_metrics, write_csv,
@@ -60,6 +60,7 @@ class Experiment:
         self._data: dict[tuple, Data] = {}
         self._probs: dict[tuple, tuple] = {}  # trained run -> test (probs, masks), for evaluation-only rows
         self._n_params: dict[tuple, int] = {}
+        self._encoder_files: dict[Path, tuple] = {}  # encoder_weights file -> (sha256, size and mtime, models it fits)
         # the code that trains is the code loaded now: record its git state, not the state at the end of a
         # long batch (the tree may have been committed or edited meanwhile)
         self.git = git_state()
@@ -121,10 +122,9 @@ class Experiment:
         trained = self.spec.variant(v.eval_of) if v.eval_of else v
         extra = {"trained_weights_sha256": self._weights_sha256(trained, partition, seed)} if v.eval_of else {}
         weights = self._encoder_weights(trained, p)
-        # the file's content, not only its name, makes the run; a model without one ignores it
-        extra["encoder_weights"] = display(weights) if weights else ""
-        if weights:
-            extra["encoder_weights_sha256"] = file_sha256(weights)
+        if weights:  # the file's content makes the run, not where it lies (no machine path either)
+            extra["encoder_weights_file"] = weights.name
+            extra["encoder_weights_sha256"] = self._encoder_files[weights][0]
         return {**P.run_keys(p), **paths, **extra, "paper": self.spec.key, "variant": v.label, "model": trained.model,
                 "model_kwargs": dict(trained.model_kwargs), "eval_of": v.eval_of, "partition": partition, "seed": seed,
                 "dataset_label": data.label, "data_layout": data.layout, "resolved_data_root": display(data.root),
@@ -219,19 +219,27 @@ class Experiment:
                              for v, part, s in self.plan()], columns=["row", "partition", "seed", "status"])
 
     def _encoder_weights(self, v: Variant, p: dict) -> Path | None:
-        """The ``encoder_weights`` file for row ``v``, checked to exist; None when the parameter is
-        empty or ``v``'s model has no pretrainable encoder (e.g. U-Net: it trains from scratch)."""
-        from inspect import signature
-
-        from skinseg.models import model_info
-
-        if not p["encoder_weights"] or "pretrained" not in signature(model_info(v.model).builder).parameters:
+        """The ``encoder_weights`` file if row ``v``'s model loads it (its encoder has exactly the
+        file's parameters: :func:`skinseg.models.loads_encoder_weights`), else None: that row trains
+        from scratch (e.g. U-Net beside ResNet-34 rows). A missing file, or a file that fits no row
+        of the paper, is an error naming it."""
+        if not p["encoder_weights"]:
             return None
         path = resolve(p["encoder_weights"])
         if not path.is_file():
             raise FileNotFoundError(f"encoder_weights: {display(path)} is not a file; give the path of a local "
                                     f"checkpoint, or leave it empty to train from scratch")
-        return path
+        stat = path.stat()
+        known = self._encoder_files.get(path)
+        if known is None or known[1] != (stat.st_size, stat.st_mtime_ns):  # hash and fit each model once
+            models = sorted({w.model for w in self.variants() if not w.eval_of})
+            fits = {m for m in models if loads_encoder_weights(m, path)}
+            if not fits:
+                raise ValueError(f"encoder_weights: {display(path)} fits the encoder of none of this paper's models "
+                                 f"({', '.join(models)}); give a checkpoint of one of their encoders "
+                                 f"(`python -m skinseg models`), or leave it empty")
+            known = self._encoder_files[path] = (file_sha256(path), (stat.st_size, stat.st_mtime_ns), fits)
+        return path if v.model in known[2] else None
 
     def _train(self, v: Variant, p: dict, data: Data, partition: str, seed: int, rd: RunDir, config: dict):
         seed_everything(seed)

@@ -117,8 +117,8 @@ SCHEMA: tuple[Param, ...] = (
     _p("target", str, "lesion", "class the model is trained to find: lesion | background", TARGETS),
     _p("precision", str, "fp32", "fp32 | bf16 (CPU or CUDA autocast) | fp16 (CUDA autocast)", PRECISIONS),
     _p("channels_last", bool, False, "channels_last memory format (fast with bf16 on AMX CPUs and on GPUs)"),
-    _p("encoder_weights", str, "", "local checkpoint file of the encoder (torchvision/Cadene parameter names) for the "
-       "models that take one; empty: from scratch (nothing is downloaded)"),
+    _p("encoder_weights", str, "", "local encoder checkpoint (torchvision/Cadene names), loaded by the rows whose "
+       "encoder it fits; the others train from scratch; empty: all from scratch (nothing is downloaded)", run=False),
     # -- evaluation
     _p("threshold", float, 0.5, "probability threshold of the lesion mask"),
     _p("upsampling", str, "bilinear", "probabilities to the original mask size: bilinear | bicubic", UPSAMPLING),

@@ -43,6 +43,15 @@ def curves(histories: dict[str, pd.DataFrame]):
 
 
 @torch.no_grad()
+def _predicted_mask(model, img, normalization: str, target: str = "lesion"):
+    """``model``'s mask of ``img`` (``(H, W, 3) uint8``) at probability 0.5, on the model's device,
+    as a CPU ``(H, W)`` bool array; ``target="background"``: the model finds the background, so its
+    lesion is the complement."""
+    device = next(model.parameters()).device
+    prob = foreground_prob(model(image_batch(img, normalization).to(device)).float())[0, 0].cpu()
+    return ((1 - prob) if target == "background" else prob).numpy() > 0.5
+
+
 def best_and_worst(model, samples, cache, size, per_image: pd.DataFrame, n: int = 3, metric: str = "jaccard",
                    normalization: str = "imagenet", target: str = "lesion"):
     """Test images with the highest and lowest per-image ``metric``: truth (green)
@@ -54,11 +63,9 @@ def best_and_worst(model, samples, cache, size, per_image: pd.DataFrame, n: int 
     for ax, i in zip(axes[0], picks):
         s = by_id[i]
         img = cache.image(s.image, size)
-        prob = foreground_prob(model(image_batch(img, normalization)).float())[0, 0]
-        prob = 1 - prob if target == "background" else prob
         ax.imshow(img)
         _contour(ax, cache.mask(s.mask, size), "lime")
-        _contour(ax, prob.numpy() > 0.5, "magenta")
+        _contour(ax, _predicted_mask(model, img, normalization, target), "magenta")
         ax.set_title(f"{i}\n{metric} {float(df.set_index('image_id').loc[i, metric]):.2f}", fontsize=7)
         ax.axis("off")
     fig.suptitle(f"best {n} and worst {n} test images (green: truth, magenta: prediction)", fontsize=9)
@@ -66,32 +73,36 @@ def best_and_worst(model, samples, cache, size, per_image: pd.DataFrame, n: int 
     return fig
 
 
-def gallery(samples, models: dict, cache, size, scores: pd.DataFrame, normalization: str = "imagenet"):
+def gallery(samples, models: dict, cache, size, scores: pd.DataFrame, normalization: str = "imagenet",
+            target: str = "lesion"):
     """One row per image of ``scores`` (index: image id; one column per model label, its per-image
-    Jaccard), one column per model of ``models`` ({label: model in eval mode, or None when its
-    checkpoint is not here}): the image at network size with the truth (green) and that model's
-    prediction (magenta), titled with its Jaccard at original resolution."""
+    Jaccard, mean over the model's seeds), one column per model of ``models`` ({label: model in
+    eval mode, or None when its checkpoint is not here}): the image at network size with the truth
+    (green) and that model's prediction (magenta: the given weights, e.g. its first seed's)."""
     by_id = {s.id: s for s in samples}
     ids = [i for i in scores.index if i in by_id]
+    if not ids or not models:
+        fig, ax = plt.subplots(figsize=(4.5, 1), dpi=72)
+        ax.text(0.5, 0.5, "no image or model to show", ha="center", va="center")
+        ax.axis("off")
+        return fig
     fig, axes = plt.subplots(len(ids), len(models), figsize=(1.6 * len(models), 1.7 * len(ids)), squeeze=False,
                              dpi=72)
     for r, i in enumerate(ids):
         img = cache.image(by_id[i].image, size)
-        batch = image_batch(img, normalization)
         for c, (label, model) in enumerate(models.items()):
             ax = axes[r, c]
             ax.imshow(img)
             _contour(ax, cache.mask(by_id[i].mask, size), "lime")
             if model is not None:
-                with torch.no_grad():
-                    _contour(ax, foreground_prob(model(batch).float())[0, 0].numpy() > 0.5, "magenta")
+                _contour(ax, _predicted_mask(model, img, normalization, target), "magenta")
             score = scores.loc[i, label] if label in scores else float("nan")
-            ax.set_title(f"{label}: J {score:.2f}" if model is not None else f"{label}: J {score:.2f}\n(no checkpoint)",
-                         fontsize=6)
+            ax.set_title(f"{label}: J {score:.2f}" + ("" if model is not None else "\n(no checkpoint)"), fontsize=6)
             ax.axis("off")
         axes[r, 0].text(-0.05, 0.5, i, transform=axes[r, 0].transAxes, rotation=90, ha="right", va="center",
                         fontsize=6)
-    fig.suptitle("green: truth; magenta: the model's prediction (best-on-validation weights, first seed)", fontsize=8)
+    fig.suptitle("green: truth; magenta: the model's prediction (best-on-validation weights, first seed); "
+                 "J: Jaccard at original resolution, mean over seeds", fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -205,6 +216,9 @@ def reported_vs_reproduced(verdicts: pd.DataFrame, max_value: float = 1.5):
         return fig
     epoch = t.epoch.astype(str)
     t["line"] = t.row + " · " + t.metric + epoch.map(lambda e: f" (epoch {e})" if e else "")
+    same = t.duplicated(["paper", "line"], keep=False)  # e.g. one row in two dataset blocks of a table
+    if "where" in t:
+        t.loc[same, "line"] = t["where"].astype(str) + ": " + t["line"]
     long = pd.concat([t.assign(value=t.reported, source="reported"), t.assign(value=t.ours_mean, source="ours")])
     lines = t.groupby("paper", sort=False).size()
 

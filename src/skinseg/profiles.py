@@ -23,8 +23,12 @@ def profile_path(name: str) -> Path:
 
 
 def load_profile(name: str) -> dict:
-    """A profile by name (``reproduce/profiles/<name>.yaml``) or by path; unknown keys are errors."""
+    """A profile by name (``reproduce/profiles/<name>.yaml``), by the results folder it writes to
+    (its ``profile`` value, e.g. ``paper-gpu`` for ``paper.yaml``) or by path; unknown keys are
+    errors."""
     f = profile_path(name)
+    if not f.is_file():
+        f = _profile_writing_to(name) or f
     if not f.is_file():
         known = ", ".join(sorted(p.stem for p in (project_root() / PROFILES_DIR).glob("*.yaml")))
         raise FileNotFoundError(f"no profile {name!r} ({f} missing); known profiles: {known}")
@@ -34,6 +38,14 @@ def load_profile(name: str) -> dict:
             if k not in P.BY_NAME:
                 raise ValueError(f"{f}: [{section}] sets unknown parameter {k!r}; valid: {', '.join(P.NAMES)}")
     return prof
+
+
+def _profile_writing_to(folder: str) -> Path | None:
+    """The profile file whose runs go to ``results/<folder>/`` (its default ``profile`` value)."""
+    for f in sorted((project_root() / PROFILES_DIR).glob("*.yaml")):
+        if ((yaml.safe_load(f.read_text()) or {}).get("default") or {}).get("profile") == folder:
+            return f
+    return None
 
 
 def resolve(spec: PaperSpec, profile: dict, data: str | None = None, overwrite: bool = False) -> dict:

@@ -46,13 +46,13 @@ def metric_value(metrics: pd.DataFrame, metric: str, *, target: str = "lesion", 
 
 def training_seconds(run_path: Path) -> float:
     """Wall seconds a finished run spent training, from its ``provenance.json``: ``train_seconds``
-    (its epochs, summed over resumes) where recorded; else, for runs made before that record,
-    ``run_seconds`` (training and scoring) unless the run was resumed (then it covers only the
-    time since the resume); else NaN."""
+    (its epochs, summed over resumes) where recorded (NaN for an evaluation-only row); for runs made
+    before that record, ``run_seconds`` (training *and* scoring) unless the run was resumed (then it
+    covers only the time since the resume, so NaN); else NaN."""
     f = Path(run_path) / "provenance.json"
     prov = json.loads(f.read_text()) if f.is_file() else {}
-    if prov.get("train_seconds") is not None:
-        return float(prov["train_seconds"])
+    if "train_seconds" in prov:  # recorded; None: an evaluation-only row, which trains nothing
+        return float("nan") if prov["train_seconds"] is None else float(prov["train_seconds"])
     if prov.get("resumed_after_epochs") or prov.get("run_seconds") is None:
         return float("nan")
     return float(prov["run_seconds"])

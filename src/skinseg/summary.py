@@ -2,7 +2,6 @@
 one-protocol comparison table, the hardest images, and ``summary.md``."""
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
@@ -68,10 +67,12 @@ def hardest_images(outcomes, n: int = 6, fail_below: float = 0.65) -> pd.DataFra
     per = per_image_original(outcomes)
     wide = per.pivot_table(index="image_id", columns="variant", values="jaccard", aggfunc="mean")
     models = list(wide.columns)
-    failing = (wide[models] < fail_below).sum(axis=1)
+    failing, scored = (wide[models] < fail_below).sum(axis=1), wide[models].notna().sum(axis=1)
     wide["all models"] = wide[models].mean(axis=1)
-    wide = wide.assign(_failing=failing).sort_values(["_failing", "all models"], ascending=[False, True]).head(n)
-    wide["models failing"] = [f"{k} of {len(models)}" for k in wide.pop("_failing")]
+    wide = wide.assign(_failing=failing, _scored=scored).sort_values(["_failing", "all models"],
+                                                                     ascending=[False, True]).head(n)
+    # "k of m": m counts the models that scored this image (a model may not have run on it)
+    wide["models failing"] = [f"{k} of {m}" for k, m in zip(wide.pop("_failing"), wide.pop("_scored"))]
     return wide
 
 
