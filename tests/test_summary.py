@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from skinseg import batch, summary
 
@@ -106,3 +107,36 @@ def test_gallery_draws_each_models_prediction_or_says_its_checkpoint_is_absent()
     assert not plots._predicted_mask(model, np.zeros((8, 8, 3), np.uint8), "imagenet", "background")[:, :4].any()
     empty = plots.gallery(samples, {"A": model}, cache, (8, 8), scores.rename(index={"x": "z"}))
     assert [t.get_text() for t in empty.axes[0].texts] == ["no image or model to show"]
+
+
+def test_figures_and_tables_say_so_when_no_run_has_finished():
+    """The cpu-real summary runs before the one-protocol runs exist: every step says 'nothing yet'."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skinseg import plots
+
+    exp = SimpleNamespace(size=(32, 32), variants=lambda: [SimpleNamespace(label="U-Net")])
+    empty_one = summary.one_protocol_table(exp, [])
+    assert empty_one.empty and {"jaccard mean", "threshold_jaccard mean"} <= set(empty_one.columns)
+    for fig, text in ((plots.pareto(empty_one), "no finished run to place"),
+                      (plots.jaccard_distribution(summary.per_image_original([]).assign(resolution="original")),
+                       "no per-image scores yet")):
+        assert [t.get_text() for t in fig.axes[0].texts] == [text]
+    assert summary.hardest_images([]).empty
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["done", "failed"])
+def test_the_summary_html_lies_beside_summary_md_once(tmp_path, fails):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 / 0" if fails else "print('summary')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "06_summary.ipynb"
+    nbformat.write(nb, src)
+    out = tmp_path / "results" / "smoke" / "notebooks" / "06_summary.ipynb"
+    job = batch.Job(src, {"results_dir": str(tmp_path / "results"), "profile": "smoke"}, out)
+    assert batch.execute(job).status == ("failed" if fails else "done")
+    # done: one HTML copy, beside summary.md; failed: beside the executed notebook, for its traceback
+    assert (tmp_path / "results" / "smoke" / "summary.html").is_file() is not fails
+    assert out.with_suffix(".html").is_file() is fails

@@ -95,6 +95,7 @@ def test_claims_greater_and_close():
     assert rows["B beats A"]["verdict"] == "not reproduced"
     one = verdicts.claim_rows(_exp((), claims[:1]), runs[:1] + runs[3:4])[0]
     assert one["verdict"] == "not testable here" and one["cause"] == "one paired run: no interval"
+    assert one["ours"] == "+0.0020 (1 pair: no interval)"
     collapsed = [_run("A", f"f{k}", 0.5 + k / 100) for k in range(3)] + [_run("B", f"f{k}", 0.0) for k in range(3)]
     row = verdicts.claim_rows(_exp((), claims[:1]), collapsed)[0]
     assert row["verdict"] == "not testable here" and "B [f0, seed 0]" in row["cause"]  # B predicts no lesion

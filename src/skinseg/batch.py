@@ -96,13 +96,13 @@ def is_complete(job: Job) -> bool:
             code_version(job.notebook) and m.get("inputs_digest", "") == inputs_digest(job) and not missing_runs(job))
 
 
-def export_html(notebook: Path) -> Path:
-    """The executed notebook as HTML beside it (written atomically)."""
+def export_html(notebook: Path, dest: Path | None = None) -> Path:
+    """The executed notebook as HTML, beside it or at ``dest`` (written atomically)."""
     import nbformat
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    return write_text(notebook.with_suffix(".html"), body)
+    return write_text(dest or notebook.with_suffix(".html"), body)
 
 
 def execute(job: Job) -> Outcome:
@@ -122,9 +122,9 @@ def execute(job: Job) -> Outcome:
     except Exception as e:  # noqa: BLE001 (a dead kernel, a timeout: still a failed notebook in the table)
         error = f"{type(e).__name__}: {e}"
     if job.out.is_file():
-        html = export_html(job.out)
-        if job.notebook.stem == SUMMARY and not error:  # beside summary.md too
-            write_text(job.out.parent.parent / "summary.html", html.read_text())
+        # the summary's HTML goes beside summary.md (one copy); a failed one stays beside its notebook
+        summary_html = job.out.parent.parent / "summary.html"
+        export_html(job.out, summary_html if job.notebook.stem == SUMMARY and not error else None)
     seconds = time.time() - t
     if error:
         return Outcome(job.notebook.name, "failed", seconds, display(job.out), error)

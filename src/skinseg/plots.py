@@ -10,6 +10,14 @@ from skinseg.tables import history_column
 from skinseg.transforms import image_batch
 
 
+def _message(text: str):
+    """A small figure that says why there is nothing to draw (e.g. no finished run yet)."""
+    fig, ax = plt.subplots(figsize=(4.5, 1), dpi=72)
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.axis("off")
+    return fig
+
+
 def _contour(ax, mask, color):
     if mask.any() and not mask.all():
         ax.contour(mask.astype(float), levels=[0.5], colors=[color], linewidths=1.2)
@@ -82,10 +90,7 @@ def gallery(samples, models: dict, cache, size, scores: pd.DataFrame, normalizat
     by_id = {s.id: s for s in samples}
     ids = [i for i in scores.index if i in by_id]
     if not ids or not models:
-        fig, ax = plt.subplots(figsize=(4.5, 1), dpi=72)
-        ax.text(0.5, 0.5, "no image or model to show", ha="center", va="center")
-        ax.axis("off")
-        return fig
+        return _message("no image or model to show")
     fig, axes = plt.subplots(len(ids), len(models), figsize=(1.6 * len(models), 1.7 * len(ids)), squeeze=False,
                              dpi=72)
     for r, i in enumerate(ids):
@@ -111,6 +116,8 @@ def jaccard_distribution(per_image: pd.DataFrame, by: str = "variant", metric: s
     """Per-image ``metric`` at each resolution, one box per ``by`` value and resolution."""
     groups = [(f"{k}\n{res} res.", df[metric].to_numpy()) for (k, res), df in
               per_image.groupby([by, "resolution"], sort=False)]
+    if not groups:
+        return _message("no per-image scores yet")
     fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(groups)), 3), dpi=72)
     ax.boxplot([g[1] for g in groups], showmeans=True)
     ax.set_xticks(range(1, len(groups) + 1), [g[0] for g in groups], fontsize=7)
@@ -183,6 +190,8 @@ def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "t
     (no other model both cheaper and better) joined; ``reference``: a horizontal line (e.g. annotator
     agreement)."""
     costs = [c for c in costs if c in table and table[c].notna().any()]
+    if not costs or score not in table:
+        return _message("no finished run to place")
     fig, axes = plt.subplots(1, len(costs), figsize=(4.5 * len(costs), 3.4), dpi=72, squeeze=False)
     for ax, cost in zip(axes[0], costs):
         t = table.dropna(subset=[cost, score]).sort_values(cost)
@@ -210,10 +219,7 @@ def reported_vs_reproduced(verdicts: pd.DataFrame, max_value: float = 1.5):
     t = verdicts.assign(reported=reported, ours_mean=reported + verdicts.difference)
     t = t[reported.between(0, max_value) & t.ours_mean.notna()].copy()
     if not len(t):
-        fig, ax = plt.subplots(figsize=(4.5, 1), dpi=72)
-        ax.text(0.5, 0.5, "no reported number has a run of ours yet", ha="center", va="center")
-        ax.axis("off")
-        return fig
+        return _message("no reported number has a run of ours yet")
     epoch = t.epoch.astype(str)
     t["line"] = t.row + " · " + t.metric + epoch.map(lambda e: f" (epoch {e})" if e else "")
     same = t.duplicated(["paper", "line"], keep=False)  # e.g. one row in two dataset blocks of a table

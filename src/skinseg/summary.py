@@ -55,7 +55,8 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
             line[f"{metric} mean"] = float(np.mean(vals))
         line["training minutes per run"] = np.nanmean([training_seconds(o.run.path) for o in mine]) / 60
         rows.append(line)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "jaccard", "jaccard mean",
+                                       "threshold_jaccard", "threshold_jaccard mean", "training minutes per run"])
 
 
 def hardest_images(outcomes, n: int = 6, fail_below: float = 0.65) -> pd.DataFrame:

@@ -148,7 +148,8 @@ def claim_rows(exp, outcomes) -> list[dict]:
             rows.append(line)
             continue
         lo, hi, tol = d["95 % CI low"], d["95 % CI high"], TOLERANCE["fraction"]
-        line.update(ours=f"{d['difference mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] ({d['pairs']} pairs)",
+        line.update(ours=(f"{d['difference mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] ({d['pairs']} pairs)" if d["pairs"] > 1
+                          else f"{d['difference mean']:+.4f} (1 pair: no interval)"),
                     difference=d["difference mean"], cause=exp.spec.audit_summary,
                     **{"interval low": lo, "interval high": hi})
         collapsed = [f"{o.variant} [{o.partition}, seed {o.seed}]" for o in outcomes if o.variant in (c.row, c.than)
