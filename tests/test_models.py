@@ -220,3 +220,8 @@ def test_encoder_weights_fit_exactly_the_models_with_that_encoder(tmp_path):
     fits = {m for m in ("asnet", "asnet_baseline", "fpn_resnet34", "unet", "linknet64", "lesionseg")
             if loads_encoder_weights(m, path)}
     assert fits == {"asnet", "asnet_baseline", "fpn_resnet34"}
+    # a row's model keyword arguments count: SLSDeep's deep stem does not take a torchvision ResNet-50
+    resnet50 = tmp_path / "resnet50.pth"
+    torch.save(resnet_encoder("resnet50").state_dict(), resnet50)
+    assert loads_encoder_weights("slsdeep", resnet50, stem="standard")
+    assert not loads_encoder_weights("slsdeep", resnet50)

@@ -60,7 +60,7 @@ class Experiment:
         self._data: dict[tuple, Data] = {}
         self._probs: dict[tuple, tuple] = {}  # trained run -> test (probs, masks), for evaluation-only rows
         self._n_params: dict[tuple, int] = {}
-        self._encoder_files: dict[Path, tuple] = {}  # encoder_weights file -> (sha256, size and mtime, models it fits)
+        self._encoder_files: dict[Path, tuple] = {}  # encoder_weights file -> (sha256, size and mtime, rows it fits)
         # the code that trains is the code loaded now: record its git state, not the state at the end of a
         # long batch (the tree may have been committed or edited meanwhile)
         self.git = git_state()
@@ -232,14 +232,14 @@ class Experiment:
         stat = path.stat()
         known = self._encoder_files.get(path)
         if known is None or known[1] != (stat.st_size, stat.st_mtime_ns):  # hash and fit each model once
-            models = sorted({w.model for w in self.variants() if not w.eval_of})
-            fits = {m for m in models if loads_encoder_weights(m, path)}
+            trained = [w for w in self.variants() if not w.eval_of]
+            fits = {w.label for w in trained if loads_encoder_weights(w.model, path, **w.model_kwargs)}
             if not fits:
                 raise ValueError(f"encoder_weights: {display(path)} fits the encoder of none of this paper's models "
-                                 f"({', '.join(models)}); give a checkpoint of one of their encoders "
-                                 f"(`python -m skinseg models`), or leave it empty")
+                                 f"({', '.join(sorted({w.model for w in trained}))}); give a checkpoint of one of "
+                                 f"their encoders (`python -m skinseg models`), or leave it empty")
             known = self._encoder_files[path] = (file_sha256(path), (stat.st_size, stat.st_mtime_ns), fits)
-        return path if v.model in known[2] else None
+        return path if v.label in known[2] else None
 
     def _train(self, v: Variant, p: dict, data: Data, partition: str, seed: int, rd: RunDir, config: dict):
         seed_everything(seed)

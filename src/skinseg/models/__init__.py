@@ -53,11 +53,11 @@ def build_model(name: str, **kwargs) -> nn.Module:
     return model_info(name).builder(**kwargs)
 
 
-def loads_encoder_weights(name: str, path) -> bool:
-    """Whether model ``name`` loads the encoder checkpoint at ``path``: its builder takes
-    ``pretrained`` and the encoder's parameters match the file's exactly (strict load)."""
+def loads_encoder_weights(name: str, path, **kwargs) -> bool:
+    """Whether model ``name`` (built with ``kwargs``) loads the encoder checkpoint at ``path``: its
+    builder takes ``pretrained`` and the encoder's parameters match the file's exactly (strict load)."""
     try:
-        build_model(name, pretrained=str(path))
+        build_model(name, pretrained=str(path), **kwargs)
     except (TypeError, ValueError, RuntimeError, KeyError):  # no such argument, refused, or other shapes/names
         return False
     return True
