@@ -80,7 +80,9 @@ def test_paper_table_lays_out_reported_and_reproduced_per_block():
         Variant("A", "unet", main=True), Variant("A [2016]", "unet", overrides=dict(paper_dataset="isic2016"), row="A"),
         Variant("audit", "unet", row="")),
         reported=(Reported("Table 1", "A", "jaccard", 0.80, paper_dataset="isic2017"),
-                  Reported("Table 1", "C", "jaccard", 0.75, paper_dataset="isic2017", reported_only=True)))
+                  Reported("Table 1", "C", "jaccard", 0.75, paper_dataset="isic2017", reported_only=True),
+                  # numbers of a row outside the table (a speed) do not make its other cells "not in the paper"
+                  Reported("Abstract", "A", "images_per_second", 100)))
     blocks = {"A": "isic2017", "A [2016]": "isic2016", "audit": "isic2017"}
     exp = SimpleNamespace(spec=spec, variants=lambda: list(spec.variants),
                           variant_params=lambda v: {"paper_dataset": blocks[spec.variant(v).label], "target": "lesion"})
@@ -93,6 +95,9 @@ def test_paper_table_lays_out_reported_and_reproduced_per_block():
     assert t.loc[("isic2017", "A"), ("jaccard", "reproduced")] == "0.7200 ± 0.0283 (n=2)"
     assert t.loc[("isic2017", "A"), ("jaccard", "difference")] == pytest.approx(-0.08)
     assert t.loc[("isic2016", "A"), ("jaccard", "reported")] == "not entered"  # the 2017 value is not the 2016 one
+    dice = notebook.paper_table(exp, runs, ("jaccard", "dice")).set_index([("", "block"), ("", "row")])
+    assert dice.loc[("isic2017", "A"), ("dice", "reported")] == "– (not in the paper)"  # its Jaccard is entered
+    assert dice.loc[("isic2016", "A"), ("dice", "reported")] == "not entered"
     assert t.loc[("isic2016", "A"), ("jaccard", "reproduced")] == "0.6000"  # no per-image values at hand
     assert t.loc[("isic2016", "A"), ("", "data used")] == "stand-in"
     assert t.loc[("isic2017", "C"), ("jaccard", "reproduced")] == "reported only"

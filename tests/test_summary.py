@@ -11,9 +11,9 @@ from skinseg import batch, summary
 
 
 def test_markdown_table_formats_and_escapes():
-    df = pd.DataFrame({"a": ["x|y", "z"], "b": [0.123456, np.nan], "c": [3, 4]})
+    df = pd.DataFrame({"a": ["x|y", "z"], "b": [0.123456, np.nan], "c": [3, 4], "d": [47489.0, 12.5]})
     assert summary.markdown_table(df).splitlines() == [
-        "| a | b | c |", "|---|---|---|", "| x\\|y | 0.1235 | 3 |", "| z |  | 4 |"]
+        "| a | b | c | d |", "|---|---|---|---|", "| x\\|y | 0.1235 | 3 | 47,489 |", "| z |  | 4 | 12.5000 |"]
 
 
 def test_hardest_images_are_those_most_models_fail_then_the_lowest_mean():
@@ -32,12 +32,14 @@ def test_hardest_images_are_those_most_models_fail_then_the_lowest_mean():
 def test_summary_md_puts_the_verdicts_first(tmp_path):
     v = pd.DataFrame({"paper": ["p"], "verdict": ["reproduced"], "reported": [0.5], "data used": ["ISIC 2017"]})
     summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"]}),
-                          {"fraction": 0.02})
+                          {"fraction": 0.02, "count (relative)": 0.1})
     text = (tmp_path / "s.md").read_text()
     assert text.index("## Verdicts") < text.index("## One protocol") < text.index("## Costs")
     assert "1 reproduced" in text and "| p | reproduced | 0.5000 | ISIC 2017 |" in text and "Synthetic" not in text
+    assert "±0.02 absolute for fractions" in text and "±10% of the reported value for counts" in text
+    assert "No finished run under this profile." in text and "Reference:" not in text  # no table: no reference line
     summary.write_summary(tmp_path / "s.md", "smoke", v.assign(**{"data used": "ISIC 2018 (synthetic)"}),
-                          pd.DataFrame(), pd.DataFrame({"model": ["m"]}), {"fraction": 0.02},
+                          pd.DataFrame(), pd.DataFrame({"model": ["m"]}), {"fraction": 0.02, "count (relative)": 0.1},
                           runs=pd.DataFrame({"paper": ["p"], "finished": [2], "planned": [3]}))
     text = (tmp_path / "s.md").read_text()
     assert "**Synthetic data" in text and "p 2/3" in text

@@ -57,6 +57,15 @@ def test_number_rows_judge_each_reported_number_or_say_why_not():
     assert one_pair["verdict"] == "not testable here" and "two or more paired runs" in one_pair["cause"]
 
 
+def test_a_row_with_a_run_that_predicts_no_lesion_is_not_testable():
+    rep = (Reported("T1", "A", "jaccard", 0.80), Reported("T1", "A", "parameters", 1000))
+    runs = [_run("A", "f0", 0.78), _run("A", "f1", 0.01), _run("A", "f2", 0.79)]
+    rows = {r["metric"]: r for r in verdicts.number_rows(_exp(rep), runs, data_used=False)}
+    assert rows["jaccard"]["verdict"] == "not testable here"
+    assert rows["jaccard"]["cause"] == "predicts (almost) no lesion (Jaccard < 0.05): A [f1, seed 0]"
+    assert rows["parameters"]["verdict"] == "reproduced"  # a count does not depend on convergence
+
+
 def test_two_runs_far_from_the_reported_value_are_inconclusive_not_reproduced():
     rep = (Reported("T2", "A", "jaccard", 0.81),)
     row = verdicts.number_rows(_exp(rep), [_run("A", "f0", 0.20), _run("A", "f1", 0.34)], data_used=False)[0]

@@ -201,7 +201,7 @@ def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "t
         front = t[t[score] >= t[score].cummax()]
         ax.plot(front[cost], front[score], "k--", lw=0.8, label="Pareto front")
         if reference is not None:
-            ax.axhline(reference, color="grey", lw=0.8, ls=":", label="annotator agreement")
+            ax.axhline(reference, color="grey", lw=0.8, ls=":", label="annotator agreement (second-hand)")
         ax.set(xlabel=cost, ylabel=score.replace(" mean", " (mean over seeds)"), xscale="log")
         ax.legend(fontsize=7)
     fig.tight_layout()

@@ -86,10 +86,13 @@ def per_image_original(outcomes) -> pd.DataFrame:
 
 
 def markdown_table(df: pd.DataFrame, floats: str = "{:.4f}") -> str:
-    """A DataFrame as a GitHub markdown table (floats formatted, NaN empty, pipes escaped)."""
+    """A DataFrame as a GitHub markdown table (floats formatted, whole numbers of 1,000 and more as
+    counts, NaN empty, pipes escaped)."""
     def cell(x):
         if isinstance(x, float):
-            return "" if np.isnan(x) else floats.format(x)
+            if np.isnan(x):
+                return ""
+            return f"{x:,.0f}" if abs(x) >= 1000 and x == int(x) else floats.format(x)
         return str(x).replace("|", "\\|").replace("\n", " ")
     head = "| " + " | ".join(map(str, df.columns)) + " |"
     rule = "|" + "---|" * len(df.columns)
@@ -106,22 +109,26 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
              *(["**Synthetic data: these verdicts only show that every step runs; they say nothing about the "
                 "papers.**", ""] if synthetic else []),
-             "Verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f". Tolerance: {tolerance}. "
+             "Verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ". Tolerance: "
+             f"±{tolerance['fraction']} absolute for fractions (Jaccard, Dice, accuracy, losses), "
+             f"±{tolerance['count (relative)']:.0%} of the reported value for counts (parameters). "
              "*reproduced*: the reported value inside our 95 % interval, the interval no wider than ± the tolerance; "
              "*inconclusive*: inside a wider interval; *within tolerance*: outside the interval, within the "
-             "tolerance of our mean; *not shown*: a claim whose interval covers 0; *not testable here*: the cause "
-             "is given.", "",
+             "tolerance of our mean; *not reproduced*: outside both; for a claim, *not shown*: the interval of the "
+             "paired difference covers 0; *not testable here*: the cause is given. The cause column otherwise "
+             "carries the paper's audit note.", "",
              *(["Runs finished under this profile, per paper: " + ", ".join(
                  f"{r.paper} {r.finished}/{r.planned}" for r in runs.itertuples()) + ".", ""]
                if runs is not None else []),
-             "## Verdicts (every reported number and claim of the five papers)", "",
+             "## Verdicts (every reported number entered in the papers' specs, and every claim)", "",
              # the interval is in the "ours" column; its numeric ends are for figures
              markdown_table(verdicts.drop(columns=["interval low", "interval high"], errors="ignore")), "",
              "## One protocol for all models", "",
-             markdown_table(one_protocol) if len(one_protocol) else "No finished run under this profile.", "",
-             f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "
-             f"{ANNOTATOR_AGREEMENT['mean pairwise Jaccard']} mean pairwise Jaccard between annotators "
-             f"({ANNOTATOR_AGREEMENT['source']}).", "",
+             *([markdown_table(one_protocol), "",
+                f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "
+                f"{ANNOTATOR_AGREEMENT['mean pairwise Jaccard']} mean pairwise Jaccard between annotators "
+                f"({ANNOTATOR_AGREEMENT['source']})."] if len(one_protocol) else
+               ["No finished run under this profile."]), "",
              *(["## Cross-dataset test (trained on ISIC, scored on PH2 at original resolution)", "",
                 markdown_table(cross_dataset), ""] if cross_dataset is not None else []),
              "## Costs (committed benchmarks; every figure with its device)", "", markdown_table(costs, "{:.2f}"), ""]

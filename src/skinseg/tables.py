@@ -123,7 +123,9 @@ def paper_table(exp, outcomes, metrics: tuple[str, ...], extra_rows: tuple[tuple
     lines = []
     for block, row in keys:
         line = {("", "block"): block or "", ("", "row"): row}
-        entered = any(k[:2] in ((block, row), (None, row)) for k in reported)  # the paper prints this row
+        # the paper's values of this row in this table are entered (numbers of the row outside the
+        # table, e.g. a speed or a gain, do not count)
+        entered = any(k[:2] in ((block, row), (None, row)) and k[2] in metrics for k in reported)
         for m in metrics:
             r = reported.get((block, row, m)) or reported.get((None, row, m))
             runs = ours[m].get((block, row), [])

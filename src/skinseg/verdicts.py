@@ -9,8 +9,11 @@ A reported number is
   *inconclusive*      when it lies inside an interval wider than that (too few or too spread runs),
   *within tolerance*  when outside our interval but within the tolerance of our mean,
   *not reproduced*    otherwise,
-  *not testable here* when we have no run for it, only one paired run for a difference, or it needs
-                      what this project lacks (a GPU timing, a competitor's method) — the cause is said.
+  *not testable here* when we have no run for it, only one paired run for a difference, a run of
+                      its row predicts (almost) no lesion, or it needs what this project lacks (a GPU
+                      timing, a competitor's method) — the cause is said.
+A training-log number of one run (a per-epoch table) has no interval: it is judged by the
+tolerance alone.
 A claim ("greater": row above the other; "close": within the tolerance) is checked run by run with
 :func:`skinseg.tables.paired_difference` (*not shown* when the interval covers 0), and is not
 testable when a run of either row predicts (almost) no lesion: then the comparison is about
@@ -118,6 +121,8 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                             "no finished run of this row under this profile")
             else:
                 mean, lo, hi, n = ours
+                collapsed = _collapsed([o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
+                                        and exp.variant_params(o.variant)["target"] == "lesion"])
                 fmt = "{:,.0f}" if r.metric in COUNT_METRICS else "{:.4f}"
                 runs = "1 run; interval over test images only" if n == 1 else f"{n} runs"
                 line.update(ours=(fmt.format(mean) if lo == hi else
@@ -125,11 +130,20 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                             difference=mean - r.value, **{"interval low": lo, "interval high": hi},
                             verdict=judge(r.value, mean, lo, hi, tolerance(r.metric, r.value)),
                             cause="; ".join(x for x in (spec.audit_summary, r.note) if x))
+                if collapsed and r.metric not in COUNT_METRICS:  # its scores say it did not converge
+                    line.update(verdict="not testable here", cause=collapsed)
                 row_variant = next((v for v in exp.variants() if v.paper_row == r.row), None)
                 if row_variant is not None and data_used:
                     line["data used"] = tables.dataset_used(exp, row_variant)
         rows.append(line)
     return rows
+
+
+def _collapsed(runs) -> str:
+    """The cause to give when any of ``runs`` predicts (almost) no lesion (lesion Jaccard below
+    :data:`COLLAPSED`), naming them; "" when none does."""
+    names = [f"{o.variant} [{o.partition}, seed {o.seed}]" for o in runs if metric_value(o.metrics, "jaccard") < COLLAPSED]
+    return f"predicts (almost) no lesion (Jaccard < {COLLAPSED}): " + ", ".join(names) if names else ""
 
 
 def claim_rows(exp, outcomes) -> list[dict]:
@@ -152,11 +166,10 @@ def claim_rows(exp, outcomes) -> list[dict]:
                           else f"{d['difference mean']:+.4f} (1 pair: no interval)"),
                     difference=d["difference mean"], cause=exp.spec.audit_summary,
                     **{"interval low": lo, "interval high": hi})
-        collapsed = [f"{o.variant} [{o.partition}, seed {o.seed}]" for o in outcomes if o.variant in (c.row, c.than)
-                     and metric_value(o.metrics, "jaccard") < COLLAPSED]
+        collapsed = _collapsed([o for o in outcomes if o.variant in (c.row, c.than)])
         if collapsed:
             line["verdict"] = "not testable here"
-            line["cause"] = f"predicts (almost) no lesion (Jaccard < {COLLAPSED}): " + ", ".join(collapsed)
+            line["cause"] = collapsed
         elif d["pairs"] < 2:
             line["verdict"] = "not testable here"
             line["cause"] = "one paired run: no interval"

@@ -19,7 +19,7 @@ SPEC = PaperSpec(
     recipe_sources={k: _OURS for k in ("protocol", "image_height", "augmentation", "loss", "optimizer", "lr",
                                        "lr_schedule", "epochs", "batch_size")},
     variants=(
-        # seeds: the `seeds` list for the four lighter models, `ablation_seeds` for the two ResNet-50-class ones
+        # seeds: the `seeds` list for four models, `ablation_seeds` for the two with ResNet-50-class encoders
         Variant("LinkNet-64", "linknet64", seed_group="main"),
         Variant("LesionSeg", "lesionseg", seed_group="main"),
         Variant("U-Net", "unet", seed_group="main"),
