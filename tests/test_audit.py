@@ -57,6 +57,9 @@ def test_stated_differences_checks_the_text_and_what_the_spreads_allow():
     assert t[0]["paired: sd of differences needed"] == pytest.approx(need)
     rho = (0.00328 ** 2 + 0.00425 ** 2 - need ** 2) / (2 * 0.00328 * 0.00425)
     assert t[0]["paired: fold correlation needed"] == pytest.approx(rho) and 0.7 < rho < 0.75
+    corrected = 0.0036 / (stats.t.ppf(0.975, 4) * (1 / 5 + 1 / 4) ** 0.5)  # folds: Nadeau-Bengio
+    assert t[0]["corrected paired: sd of differences needed"] == pytest.approx(corrected) and corrected < need
+    assert t[0]["corrected paired: fold correlation needed"] > rho  # a stricter test needs more correlation
 
 
 def test_match_log_finds_truncated_values_and_offsets():

@@ -86,8 +86,10 @@ def stated_differences(claims, reported, tolerance: float, metric: str = "jaccar
     per-fold values are not printed), and what a paired test over the same ``n`` folds would
     need for p < 0.05: the largest sd of the per-fold differences, and the fold-to-fold
     correlation of the two rows that this sd implies (above 1: no correlation is enough; below -1:
-    any will do). The printed sds are taken as sample sds (ddof 1) over the ``n`` folds; a paper that
-    printed population sds (ddof 0) would make every p here slightly too small."""
+    any will do), for the plain paired t and for the corrected resampled t of Nadeau & Bengio that
+    folds call for (their training sets overlap: variance of the mean sd² (1/n + 1/(n-1))). The
+    printed sds are taken as sample sds (ddof 1) over the ``n`` folds; a paper that printed
+    population sds (ddof 0) would make every p here slightly too small."""
     from scipy import stats
 
     table = {r.row: r for r in reported if r.metric == metric}
@@ -98,13 +100,18 @@ def stated_differences(claims, reported, tolerance: float, metric: str = "jaccar
         va, vb = sa ** 2 / n, sb ** 2 / n
         se = (va + vb) ** 0.5
         dof = (va + vb) ** 2 / (va ** 2 / (n - 1) + vb ** 2 / (n - 1)) if se else float("nan")
-        sd_needed = abs(diff) * n ** 0.5 / stats.t.ppf(0.975, n - 1)
+        def correlation(sd_needed):  # var(a - b) = sa² + sb² - 2 rho sa sb
+            return (sa ** 2 + sb ** 2 - sd_needed ** 2) / (2 * sa * sb) if sa and sb else float("nan")
+
+        t_crit = stats.t.ppf(0.975, n - 1)
+        plain = abs(diff) / (t_crit * (1 / n) ** 0.5)
+        corrected = abs(diff) / (t_crit * (1 / n + 1 / (n - 1)) ** 0.5)
         out.append({"claim": f"{row} is {stated:g} below {ref}", "stated": stated, "table difference": diff,
                     "text matches table": abs(diff - stated) <= tolerance, "row sd": sa, "reference sd": sb,
                     "Welch t-test p (table's mean ± sd)": 2 * stats.t.sf(abs(diff) / se, dof) if se else float("nan"),
-                    "paired: sd of differences needed": sd_needed,
-                    "paired: fold correlation needed": ((sa ** 2 + sb ** 2 - sd_needed ** 2) / (2 * sa * sb)
-                                                        if sa and sb else float("nan"))})
+                    "paired: sd of differences needed": plain, "paired: fold correlation needed": correlation(plain),
+                    "corrected paired: sd of differences needed": corrected,
+                    "corrected paired: fold correlation needed": correlation(corrected)})
     return pd.DataFrame(out)
 
 
