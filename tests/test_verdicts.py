@@ -53,6 +53,7 @@ def test_number_rows_judge_each_reported_number_or_say_why_not():
     assert rows[("C", "jaccard")]["cause"] == "no finished run of this row under this profile"
     gain = rows[("A", "jaccard_gain")]  # differences per pair: 0.101, 0.100, 0.099
     assert gain["difference"] == pytest.approx(0.0, abs=1e-9) and gain["verdict"] == "reproduced"
+    assert gain["ours"].endswith("(3 paired runs)")
     one_pair = verdicts.number_rows(_exp(rep[-1:]), runs[:1] + runs[3:4], data_used=False)[0]
     assert one_pair["verdict"] == "not testable here" and "two or more paired runs" in one_pair["cause"]
 

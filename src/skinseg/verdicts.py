@@ -124,7 +124,8 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                 collapsed = _collapsed([o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
                                         and exp.variant_params(o.variant)["target"] == "lesion"])
                 fmt = "{:,.0f}" if r.metric in COUNT_METRICS else "{:.4f}"
-                runs = "1 run; interval over test images only" if n == 1 else f"{n} runs"
+                runs = ("1 run; interval over test images only" if n == 1 else
+                        f"{n} paired runs" if r.difference_of else f"{n} runs")
                 line.update(ours=(fmt.format(mean) if lo == hi else
                                   f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] ({runs})"),
                             difference=mean - r.value, **{"interval low": lo, "interval high": hi},
