@@ -184,10 +184,10 @@ def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
     """The CPU's model name (Linux ``/proc/cpuinfo``), with "AMX" when it has the AMX tile
     instructions that make bf16 fast; else the platform's processor or architecture string."""
     try:
-        text = Path(cpuinfo).read_text()
+        lines = Path(cpuinfo).read_text().splitlines()
     except OSError:
         return platform.processor() or platform.machine()
-    name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("model name")), "")
-    flags = next((ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), [])
+    name = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
+    flags = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
     name = name or platform.processor() or platform.machine()
     return f"{name} (AMX)" if "amx_bf16" in flags else name

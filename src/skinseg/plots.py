@@ -94,11 +94,11 @@ def gallery(samples, models: dict, cache, size, scores: pd.DataFrame, normalizat
     fig, axes = plt.subplots(len(ids), len(models), figsize=(1.6 * len(models), 1.7 * len(ids)), squeeze=False,
                              dpi=72)
     for r, i in enumerate(ids):
-        img = cache.image(by_id[i].image, size)
+        img, truth = cache.image(by_id[i].image, size), cache.mask(by_id[i].mask, size)
         for c, (label, model) in enumerate(models.items()):
             ax = axes[r, c]
             ax.imshow(img)
-            _contour(ax, cache.mask(by_id[i].mask, size), "lime")
+            _contour(ax, truth, "lime")
             if model is not None:
                 _contour(ax, _predicted_mask(model, img, normalization, target), "magenta")
             score = scores.loc[i, label] if label in scores else float("nan")
