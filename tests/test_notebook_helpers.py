@@ -1,6 +1,8 @@
 """The notebook helpers that turn run tables into a paper's audit tables, on tiny hand-made runs."""
+import json
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -107,8 +109,6 @@ def test_paper_table_lays_out_reported_and_reproduced_per_block():
 
 
 def test_bootstrap_ci_brackets_the_mean_and_narrows_with_more_images():
-    import numpy as np
-
     rng = np.random.default_rng(1)
     small, large = rng.uniform(0, 1, 20), rng.uniform(0, 1, 2000)
     lo, hi = notebook.bootstrap_ci(small)
@@ -128,11 +128,18 @@ def test_postprocessing_effect_counts_area_preserving_changes():
     assert row["masks changed"] == 1 and row["pixels changed, max"] == 4 and row["against"] == "r"
 
 
-def test_stopping_says_what_ended_training():
+def test_stopping_says_what_ended_training_and_sums_training_minutes(tmp_path):
     h = pd.DataFrame({"epoch": [1, 2, 3], "best": [True, True, False]})
-    runs = [SimpleNamespace(variant="A", seed=0, partition="p", history=h),
-            SimpleNamespace(variant="B", seed=0, partition="p", history=pd.DataFrame())]
+    for name, prov in (("a", {"train_seconds": 90.0}), ("c", {"train_seconds": 30.0}), ("d", {})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "provenance.json").write_text(json.dumps(prov))
+    runs = [SimpleNamespace(variant="A", seed=0, partition="p", history=h, run=SimpleNamespace(path=tmp_path / "a")),
+            SimpleNamespace(variant="B", seed=0, partition="p", history=pd.DataFrame()),
+            SimpleNamespace(variant="C", seed=1, partition="p", history=h, run=SimpleNamespace(path=tmp_path / "c")),
+            SimpleNamespace(variant="D", seed=0, partition="p", history=h, run=SimpleNamespace(path=tmp_path / "d"))]
     t = notebook.stopping(runs, epochs=5)
-    assert t.to_dict("records") == [{"row": "A", "seed": 0, "partition": "p", "epochs run": 3, "best epoch": 2,
-                                     "ended by": "early stopping"}]
-    assert notebook.stopping(runs, epochs=3)["ended by"].item() == "epoch cap"
+    assert t.iloc[0].to_dict() == {"row": "A", "seed": 0, "partition": "p", "epochs run": 3, "best epoch": 2,
+                                   "ended by": "early stopping", "training minutes": 1.5}
+    assert t["row"].tolist() == ["A", "C", "D", "all runs"] and np.isnan(t["training minutes"][2])
+    assert t["training minutes"].iloc[-1] == 2.0  # 1.5 + 0.5; the unrecorded run adds nothing
+    assert (notebook.stopping(runs, epochs=3)["ended by"].iloc[:3] == "epoch cap").all()

@@ -5,7 +5,7 @@ import pandas as pd
 import torch
 
 from skinseg import params as P
-from skinseg.results import metric_value
+from skinseg.results import metric_value, training_seconds
 from skinseg.models import model_table  # noqa: F401  (the notebooks' model table)
 from skinseg.tables import (bootstrap_ci, dataset_used, epoch_table, mean_sd, ordering_verdict,  # noqa: F401
                             paired_difference, paper_table, reported_vs_reproduced, reproduced_cell)  # notebook.*
@@ -137,8 +137,9 @@ def postprocessing_effect(per_image: pd.DataFrame, reference: str, rows: list[st
 
 
 def stopping(outcomes, epochs: int) -> pd.DataFrame:
-    """Per trained run: epochs run, the best epoch, and whether early stopping ended training or
-    the ``epochs`` cap did."""
+    """Per trained run: epochs run, the best epoch, whether early stopping ended training or the
+    ``epochs`` cap did, and its training minutes (:func:`skinseg.results.training_seconds`, on the
+    device its provenance names; NaN where not recorded). A last row, ``all runs``, sums the minutes."""
     rows = []
     for o in outcomes:
         h = o.history
@@ -146,8 +147,13 @@ def stopping(outcomes, epochs: int) -> pd.DataFrame:
             continue
         best = h[h.best.astype(bool)].epoch.max()
         rows.append({"row": o.variant, "seed": o.seed, "partition": o.partition, "epochs run": int(h.epoch.max()),
-                     "best epoch": int(best), "ended by": "early stopping" if h.epoch.max() < epochs else "epoch cap"})
-    return pd.DataFrame(rows)
+                     "best epoch": int(best), "ended by": "early stopping" if h.epoch.max() < epochs else "epoch cap",
+                     "training minutes": training_seconds(o.run.path) / 60})
+    df = pd.DataFrame(rows)
+    if len(df):
+        total = df["training minutes"].sum(min_count=1)
+        df.loc[len(df)] = {"row": "all runs", "training minutes": total}
+    return df
 
 
 def benchmarks(models, folder: str = "results/benchmarks") -> pd.DataFrame:
