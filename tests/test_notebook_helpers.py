@@ -142,4 +142,5 @@ def test_stopping_says_what_ended_training_and_sums_training_minutes(tmp_path):
                                    "ended by": "early stopping", "training minutes": 1.5}
     assert t["row"].tolist() == ["A", "C", "D", "all runs"] and np.isnan(t["training minutes"][2])
     assert t["training minutes"].iloc[-1] == 2.0  # 1.5 + 0.5; the unrecorded run adds nothing
+    assert str(t["seed"].dtype) == "Int64" and t["seed"].isna().tolist() == [False, False, False, True]
     assert (notebook.stopping(runs, epochs=3)["ended by"].iloc[:3] == "epoch cap").all()

@@ -152,7 +152,8 @@ def stopping(outcomes, epochs: int) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if len(df):
         total = df["training minutes"].sum(min_count=1)
-        df.loc[len(df)] = {"row": "all runs", "training minutes": total}
+        df.loc[len(df)] = {"row": "all runs", "partition": "", "ended by": "", "training minutes": total}
+        df = df.astype({"seed": "Int64", "epochs run": "Int64", "best epoch": "Int64"})  # the total row's <NA>
     return df
 
 
