@@ -140,7 +140,8 @@ def test_stopping_says_what_ended_training_and_sums_training_minutes(tmp_path):
     t = notebook.stopping(runs, epochs=5)
     assert t.iloc[0].to_dict() == {"row": "A", "seed": 0, "partition": "p", "epochs run": 3, "best epoch": 2,
                                    "ended by": "early stopping", "training minutes": 1.5}
-    assert t["row"].tolist() == ["A", "C", "D", "all runs"] and np.isnan(t["training minutes"][2])
+    assert t["row"].tolist() == ["A", "C", "D", "the 2 of 3 runs with a recorded time"] and np.isnan(t["training minutes"][2])
     assert t["training minutes"].iloc[-1] == 2.0  # 1.5 + 0.5; the unrecorded run adds nothing
     assert str(t["seed"].dtype) == "Int64" and t["seed"].isna().tolist() == [False, False, False, True]
     assert (notebook.stopping(runs, epochs=3)["ended by"].iloc[:3] == "epoch cap").all()
+    assert notebook.stopping(runs[:3], epochs=5).iloc[-1][["row", "training minutes"]].tolist() == ["all runs", 2.0]

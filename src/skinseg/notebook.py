@@ -139,7 +139,8 @@ def postprocessing_effect(per_image: pd.DataFrame, reference: str, rows: list[st
 def stopping(outcomes, epochs: int) -> pd.DataFrame:
     """Per trained run: epochs run, the best epoch, whether early stopping ended training or the
     ``epochs`` cap did, and its training minutes (:func:`skinseg.results.training_seconds`, on the
-    device its provenance names; NaN where not recorded). A last row, ``all runs``, sums the minutes."""
+    device its provenance names; NaN where not recorded). A last row sums the minutes and says over
+    how many runs when some have no recorded time."""
     rows = []
     for o in outcomes:
         h = o.history
@@ -151,8 +152,10 @@ def stopping(outcomes, epochs: int) -> pd.DataFrame:
                      "training minutes": training_seconds(o.run.path) / 60})
     df = pd.DataFrame(rows)
     if len(df):
-        total = df["training minutes"].sum(min_count=1)
-        df.loc[len(df)] = {"row": "all runs", "partition": "", "ended by": "", "training minutes": total}
+        known = df["training minutes"].notna()
+        label = "all runs" if known.all() else f"the {known.sum()} of {len(df)} runs with a recorded time"
+        df.loc[len(df)] = {"row": label, "partition": "", "ended by": "",
+                           "training minutes": df["training minutes"].sum(min_count=1)}
         df = df.astype({"seed": "Int64", "epochs run": "Int64", "best epoch": "Int64"})  # the total row's <NA>
     return df
 
