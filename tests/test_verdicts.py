@@ -71,6 +71,16 @@ def test_two_runs_far_from_the_reported_value_are_inconclusive_not_reproduced():
     rep = (Reported("T2", "A", "jaccard", 0.81),)
     row = verdicts.number_rows(_exp(rep), [_run("A", "f0", 0.20), _run("A", "f1", 0.34)], data_used=False)[0]
     assert row["verdict"] == "inconclusive"  # 0.81 lies in [-0.62, 1.16]: nothing is shown either way
+    assert row["ours"] == "0.2700 [0.0000, 1.0000] (2 runs)"  # a Jaccard interval cannot leave [0, 1]
+    assert (row["interval low"], row["interval high"]) == (0.0, 1.0)
+
+
+def test_intervals_are_clipped_to_what_the_metric_can_take():
+    assert verdicts.clip_to_range(-0.3, 1.2, "jaccard") == (0.0, 1.0)
+    assert verdicts.clip_to_range(-1.4, 0.2, "jaccard", difference=True) == (-1.0, 0.2)
+    assert verdicts.clip_to_range(0.1, 0.3, "dice") == (0.1, 0.3)  # inside: unchanged
+    assert verdicts.clip_to_range(-50.0, 900.0, "parameters") == (0.0, 900.0)
+    assert verdicts.clip_to_range(-50.0, 900.0, "parameters", difference=True) == (-50.0, 900.0)
 
 
 def test_kfold_numbers_use_the_corrected_resampled_t():

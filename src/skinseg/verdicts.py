@@ -13,7 +13,9 @@ A reported number is
                       its row predicts (almost) no lesion, or it needs what this project lacks (a GPU
                       timing, a competitor's method) — the cause is said.
 A training-log number of one run (a per-epoch table) has no interval: it is judged by the
-tolerance alone.
+tolerance alone. Intervals are clipped to what the metric can take (a fraction to [0, 1], a
+difference of fractions to [-1, 1], a count to >= 0): a t interval over two or three runs can
+otherwise print an IoU above 1.
 A claim ("greater": row above the other; "close": within the tolerance) is checked run by run with
 :func:`skinseg.tables.paired_difference` (*not shown* when the interval covers 0), and is not
 testable when a run of either row predicts (almost) no lesion: then the comparison is about
@@ -59,6 +61,15 @@ def interval(values: list[float], per_image=None, level: float = 0.95,
         lo, hi = tables.bootstrap_ci(per_image, level)
         return float(v[0]), lo, hi
     return float(v[0]), float(v[0]), float(v[0])
+
+
+def clip_to_range(low: float, high: float, metric: str, difference: bool = False) -> tuple[float, float]:
+    """``(low, high)`` clipped to the values ``metric`` can take: a fraction's [0, 1] (a difference
+    of two fractions: [-1, 1]), a count's [0, inf) (a difference of counts: unbounded)."""
+    if metric in COUNT_METRICS:
+        return (low, high) if difference else (max(low, 0.0), high)
+    bound = -1.0 if difference else 0.0
+    return min(max(low, bound), 1.0), max(min(high, 1.0), bound)
 
 
 def judge(reported: float, mean: float, low: float, high: float, tol: float) -> str:
@@ -121,6 +132,7 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                             "no finished run of this row under this profile")
             else:
                 mean, lo, hi, n = ours
+                lo, hi = clip_to_range(lo, hi, r.metric, difference=bool(r.difference_of))
                 collapsed = _collapsed([o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
                                         and exp.variant_params(o.variant)["target"] == "lesion"])
                 fmt = "{:,.0f}" if r.metric in COUNT_METRICS else "{:.4f}"
@@ -162,7 +174,8 @@ def claim_rows(exp, outcomes) -> list[dict]:
             line.update(verdict="not testable here", cause="the two rows have no paired runs under this profile")
             rows.append(line)
             continue
-        lo, hi, tol = d["95 % CI low"], d["95 % CI high"], TOLERANCE["fraction"]
+        lo, hi = clip_to_range(d["95 % CI low"], d["95 % CI high"], c.metric, difference=True)
+        tol = TOLERANCE["fraction"]
         line.update(ours=(f"{d['difference mean']:+.4f} [{lo:+.4f}, {hi:+.4f}] ({d['pairs']} pairs)" if d["pairs"] > 1
                           else f"{d['difference mean']:+.4f} (1 pair: no interval)"),
                     difference=d["difference mean"], cause=exp.spec.audit_summary,
