@@ -4,6 +4,7 @@ from skinseg.papers.spec import PaperSpec, Reported, Variant
 # Table 2, "Summarized results by epoch": (epoch, DL, IoU), as the paper prints them.
 _TABLE2 = ((1, 0.2968, 0.5616), (2, 0.2972, 0.5546), (3, 0.2690, 0.5879), (4, 0.2960, 0.6389), (5, 0.2371, 0.8415),
            (6, 0.0929, 0.8626), (7, 0.0792, 0.8626), (8, 0.0692, 0.8798), (9, 0.0556, 0.9017), (10, 0.0542, 0.9039))
+_IOU_FROM_NEXT_EPOCH = (4, 5, 6)  # Table 2 rows whose IoU is the training log's next row (the audit's match_log)
 
 SPEC = PaperSpec(
     key="flores_fpn",
@@ -15,7 +16,9 @@ SPEC = PaperSpec(
                 image_height=320, image_width=320, loss="dice", optimizer="adam", lr=1e-4, lr_schedule="step",
                 lr_step_epochs=11, lr_step_gamma=0.1, epochs=20, batch_size=3, augmentation="fpn_code",
                 augment_validation=True, target="background", threshold=0.5, normalization="imagenet"),
-    recipe_sources=dict(max_images="code: the first 300 files of the folder listing",
+    recipe_sources=dict(paper_dataset="paper: \"the ISIC database\", citing the ISIC 2018 challenge report (Codella et "
+                                      "al. 2019, arXiv:1902.03368; Article/template.tex:151, MiBiblio.bib:65-86)",
+                        max_images="code: the first 300 files of the folder listing",
                         split_seed="code: np.random.seed(35) shuffle of indices, 70/30",
                         lr="code (train_model.py @2695bad): Adam 1e-4, set to 1e-5 at the end of epoch index 10, so from "
                            "index 11 on", epochs="code: 20", batch_size="code: 3",
@@ -32,7 +35,9 @@ SPEC = PaperSpec(
     reported=tuple(
         Reported("Table 2", "FPN", metric, value, epoch=epoch, split="train",
                  note="the paper's source, Article/template.tex:476-485 @63f7af5 (same rows in Slides/, Poster/, "
-                      "Tesis_AF2020/); truncated to 4 decimals from the code's training log (see CODE_TRAINING_LOG)")
+                      "Tesis_AF2020/); truncated to 4 decimals from the code's training log (see CODE_TRAINING_LOG)"
+                      + ("; this IoU is the log's value of the next epoch (row alignment)"
+                         if metric == "jaccard" and epoch in _IOU_FROM_NEXT_EPOCH else ""))
         for epoch, dl, iou in _TABLE2 for metric, value in (("dice_loss", dl), ("jaccard", iou))
     ),
     audit_summary="Table 2 is the code's training log (truncated) on the background target (mask == 0), not a "
@@ -83,6 +88,10 @@ CODE_AUDIT = (
     ("augmentation", "transformation.py:4-13", "Resize 320 (INTER_AREA), PadIfNeeded 320 and RandomCrop(320, p=0.3) "
      "(both no-ops after the resize), HorizontalFlip 0.5, RandomBrightnessContrast p=0.4, ShiftScaleRotate(scale 0.5, "
      "shift 0.1, rotate 0, p=1)", "not stated"),
+    ("brightness/contrast limits", "transformation.py:10", "brightness_limit=contrast_limit=0.2 at 2695bad (the logged "
+     "run), 0.3 at 63f7af5", "not stated"),
+    ("batch size", "main.py:29 -> train_model.py:13, 36-37", "train_new_model(model_class, 3, 0.3, True, 35): batch 3 "
+     "for training and validation", "not stated"),
     ("model", "model_parameters.py:11-15, 27-30", "smp.FPN, se_resnext50_32x4d, imagenet weights, sigmoid, DiceLoss, "
      "IoU(threshold=0.5), Adam 1e-4", "FPN"),
     ("schedule", "train_model.py:60, 97-99", "20 epochs; lr 1e-5 from after epoch index 10", "40 epochs, drop at "
