@@ -34,6 +34,11 @@ def test_interval_and_judge():
     assert verdicts.judge(0.65, 0.72, 0.71, 0.73, 0.02) == "not reproduced"
     assert verdicts.judge(0.70, 0.72, 0.715, 0.725, 0.02) == "within tolerance"
     assert verdicts.interval([0.5], per_image=None) == (0.5, 0.5, 0.5)
+    # where one more run would fall: sd sqrt(1/3 + 1) instead of sd sqrt(1/3)
+    _, plo, phi = verdicts.interval([0.70, 0.72, 0.74], predict_runs=1)
+    assert (plo, phi) == pytest.approx((0.72 - 2 * half, 0.72 + 2 * half))  # sqrt(4/3) / sqrt(1/3) = 2
+    assert verdicts.judge(0.70, 0.72, 0.60, 0.84, 0.02, precision=0.015) == "reproduced"  # wide PI, precise mean
+    assert verdicts.judge(0.70, 0.72, 0.60, 0.84, 0.02, precision=0.03) == "inconclusive"
     assert verdicts.tolerance("parameters", 600_000) == pytest.approx(60_000)
 
 
@@ -53,7 +58,7 @@ def test_number_rows_judge_each_reported_number_or_say_why_not():
     assert rows[("C", "jaccard")]["cause"] == "no finished run of this row under this profile"
     gain = rows[("A", "jaccard_gain")]  # differences per pair: 0.101, 0.100, 0.099
     assert gain["difference"] == pytest.approx(0.0, abs=1e-9) and gain["verdict"] == "reproduced"
-    assert gain["ours"].endswith("(3 paired runs)")
+    assert gain["ours"] == "0.1000 [0.0950, 0.1050] (3 paired runs; where one run would fall)"  # ± t₂ 0.001 sqrt(4/3)
     one_pair = verdicts.number_rows(_exp(rep[-1:]), runs[:1] + runs[3:4], data_used=False)[0]
     assert one_pair["verdict"] == "not testable here" and "two or more paired runs" in one_pair["cause"]
 
@@ -71,7 +76,7 @@ def test_two_runs_far_from_the_reported_value_are_inconclusive_not_reproduced():
     rep = (Reported("T2", "A", "jaccard", 0.81),)
     row = verdicts.number_rows(_exp(rep), [_run("A", "f0", 0.20), _run("A", "f1", 0.34)], data_used=False)[0]
     assert row["verdict"] == "inconclusive"  # 0.81 lies in [-0.62, 1.16]: nothing is shown either way
-    assert row["ours"] == "0.2700 [0.0000, 1.0000] (2 runs)"  # a Jaccard interval cannot leave [0, 1]
+    assert row["ours"] == "0.2700 [0.0000, 1.0000] (2 runs; where one run would fall)"  # clipped to [0, 1]
     assert (row["interval low"], row["interval high"]) == (0.0, 1.0)
 
 
@@ -84,15 +89,36 @@ def test_intervals_are_clipped_to_what_the_metric_can_take():
 
 
 def test_kfold_numbers_use_the_corrected_resampled_t():
-    rep = (Reported("T2", "A", "jaccard", 0.80),)
+    rep = (Reported("T2", "A", "jaccard", 0.80, runs=5),)  # a 5-fold mean, like ASNet's Table 2
     runs = [_run("A", f"fold{k}", j) for k, j in enumerate((0.79, 0.80, 0.81, 0.80, 0.80))]
     exp = _exp(rep)
     plain = verdicts.number_rows(exp, runs, data_used=False)[0]["ours"]
     exp.params = {"folds": 5, "protocol": "kfold"}
     corrected = verdicts.number_rows(exp, runs, data_used=False)[0]["ours"]
     sd = pd.Series([0.79, 0.80, 0.81, 0.80, 0.80]).std()
-    half = stats.t.ppf(0.975, 4) * sd * (1 / 5 + 1 / 4) ** 0.5
-    assert plain != corrected and corrected == f"0.8000 [{0.8 - half:.4f}, {0.8 + half:.4f}] (5 runs)"
+    half = stats.t.ppf(0.975, 4) * sd * (1 / 5 + 1 / 4 + 1 / 5 + 1 / 4) ** 0.5  # our mean and theirs, each corrected
+    assert plain != corrected
+    assert corrected == f"0.8000 [{0.8 - half:.4f}, {0.8 + half:.4f}] (5 runs; where a mean of 5 runs would fall)"
+
+
+def test_a_kfold_row_is_judged_only_once_every_fold_has_run():
+    rep = (Reported("T2", "A", "jaccard", 0.80, runs=5),)
+    exp = _exp(rep)
+    exp.params = {"folds": 5, "protocol": "kfold"}
+    runs = [_run("A", f"fold{k}", 0.80) for k in range(5)]
+    row = verdicts.number_rows(exp, runs[:2], data_used=False)[0]
+    assert row["verdict"] == "not testable here" and row["cause"].startswith("2 of 5 folds finished")
+    assert verdicts.number_rows(exp, runs, data_used=False)[0]["verdict"] == "reproduced"
+
+
+def test_a_faithful_single_run_outside_the_interval_of_our_mean_is_still_reproduced():
+    # three seeds of sd 0.005 around 0.80; the paper's one run at 0.815: 3 sd off, outside our mean's
+    # interval (± t₂ 0.005/sqrt(3) = ±0.0124) but inside where one run would fall (± 0.0248)
+    rep = (Reported("T1", "A", "jaccard", 0.815),)
+    runs = [_run("A", "p", j, seed=k) for k, j in enumerate((0.795, 0.800, 0.805))]
+    row = verdicts.number_rows(_exp(rep), runs, data_used=False)[0]
+    assert row["verdict"] == "reproduced"
+    assert row["interval high"] == pytest.approx(0.80 + stats.t.ppf(0.975, 2) * 0.005 * (4 / 3) ** 0.5)
 
 
 def test_one_run_uses_a_bootstrap_interval_over_images():
@@ -119,6 +145,10 @@ def test_claims_greater_and_close():
     collapsed = [_run("A", f"f{k}", 0.5 + k / 100) for k in range(3)] + [_run("B", f"f{k}", 0.0) for k in range(3)]
     row = verdicts.claim_rows(_exp((), claims[:1]), collapsed)[0]
     assert row["verdict"] == "not testable here" and "B [f0, seed 0]" in row["cause"]  # B predicts no lesion
+    kfold = _exp((), claims[:1])
+    kfold.params = {"folds": 5, "protocol": "kfold"}  # 3 of 5 folds paired: not the protocol's comparison yet
+    row = verdicts.claim_rows(kfold, runs)[0]
+    assert row["verdict"] == "not testable here" and row["cause"].startswith("3 of 5 folds paired")
 
 
 def test_a_claim_must_name_two_rows_and_a_kind():

@@ -112,9 +112,11 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "Verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ". Tolerance: "
              f"±{tolerance['fraction']} absolute for fractions (Jaccard, Dice, accuracy, losses), "
              f"±{tolerance['count (relative)']:.0%} of the reported value for counts (parameters). "
-             "*reproduced*: the reported value inside our 95 % interval, the interval no wider than ± the tolerance; "
-             "*inconclusive*: inside a wider interval; *within tolerance*: outside the interval, within the "
-             "tolerance of our mean; *not reproduced*: outside both; for a claim, *not shown*: the interval of the "
+             "*reproduced*: the reported value inside our 95 % prediction interval (where a number like the "
+             "reported one, one run or the mean of as many runs, would fall if the paper's setup were ours) and our "
+             "mean's own 95 % interval no wider than ± the tolerance; *inconclusive*: inside, but our mean is less "
+             "precise; *within tolerance*: outside the prediction interval, within the tolerance of our mean; "
+             "*not reproduced*: outside both; for a claim, *not shown*: the interval of the "
              "paired difference covers 0; *not testable here*: the cause is given. The cause column otherwise "
              "carries the paper's audit note.", "",
              *(["Runs finished under this profile, per paper: " + ", ".join(

@@ -49,6 +49,7 @@ class Reported:
     reported_only: bool = False  # a competitor's row: quoted, never run
     paper_dataset: str | None = None  # which dataset block, where a paper reports on several
     note: str = ""
+    runs: int = 1  # how many runs (seeds, folds) the reported value averages: 1 unless the paper says
     # a difference between two rows rather than one row's value: (row, minus row, metric)
     difference_of: tuple[str, str, str] | None = None
 
