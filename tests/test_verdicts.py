@@ -111,6 +111,33 @@ def test_a_kfold_row_is_judged_only_once_every_fold_has_run():
     assert verdicts.number_rows(exp, runs, data_used=False)[0]["verdict"] == "reproduced"
 
 
+def test_kfold_claims_count_folds_not_seed_pairs_and_say_when_the_profile_caps_folds():
+    claims = (Claim("A beats B", "A", "B"),)
+    runs = [_run(v, f"fold{k}", 0.80 + (0.01 if v == "A" else 0) + s / 1000, seed=s)
+            for v in "AB" for k in range(3) for s in (0, 1)]  # 6 pairs over 3 folds
+    exp = _exp((), claims)
+    exp.params = {"folds": 5, "protocol": "kfold", "max_folds": 3}
+    row = verdicts.claim_rows(exp, runs)[0]
+    assert row["verdict"] == "not testable here"
+    assert row["cause"] == ("3 of 5 folds paired under this profile; a 5-fold claim needs all 5 "
+                            "(this profile runs max_folds=3)")
+
+
+def test_runs_without_the_metric_are_left_out_not_judged_as_nan():
+    rep = (Reported("T1", "A", "jaccard_gain", 0.0, difference_of=("A", "B", "jaccard")),
+           Reported("T1", "A", "jaccard", 0.80))
+    runs = [_run("A", f"f{k}", j) for k, j in enumerate((0.80, 0.80, float("nan")))]
+    runs += [_run("B", f"f{k}", j) for k, j in enumerate((0.79, 0.81, 0.80))]
+    rows = {r["metric"]: r for r in verdicts.number_rows(_exp(rep), runs, data_used=False)}
+    assert rows["jaccard_gain"]["ours"].startswith("0.0000 [") and "(2 paired runs" in rows["jaccard_gain"]["ours"]
+    assert (rows["jaccard"]["ours"], rows["jaccard"]["verdict"]) == ("0.8000", "reproduced")  # two runs of 0.80
+
+
+def test_reported_runs_must_be_a_positive_count():
+    with pytest.raises(ValueError, match="runs=0"):
+        Reported("T2", "A", "jaccard", 0.8, runs=0)
+
+
 def test_a_faithful_single_run_outside_the_interval_of_our_mean_is_still_reproduced():
     # three seeds of sd 0.005 around 0.80; the paper's one run at 0.815: 3 sd off, outside our mean's
     # interval (± t₂ 0.005/sqrt(3) = ±0.0124) but inside where one run would fall (± 0.0248)

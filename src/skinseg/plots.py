@@ -210,8 +210,9 @@ def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "t
 
 def reported_vs_reproduced(verdicts: pd.DataFrame, max_value: float = 1.5):
     """Per paper, one panel (seaborn): each reported number (red cross) beside our mean with the
-    verdict's 95 % prediction interval (error bar; none where one run gives no interval), one line
-    per table row and metric.
+    verdict's 95 % interval (error bar: the prediction interval over our runs; for one run, the
+    bootstrap interval over its test images; none where nothing gives an interval), one line per
+    table row and metric.
     Lines whose reported value is text (claims) or outside ``[0, max_value]`` (counts, images per
     second: another scale) are left out, as are lines with no run of ours."""
     import seaborn as sns
@@ -235,7 +236,7 @@ def reported_vs_reproduced(verdicts: pd.DataFrame, max_value: float = 1.5):
         lo = (ours.value - ours["interval low"]).clip(lower=0).fillna(0)
         hi = (ours["interval high"] - ours.value).clip(lower=0).fillna(0)
         ax.errorbar(ours.value, ours.line, xerr=[lo, hi], fmt="o", ms=4, color="tab:blue", capsize=2,
-                    label="ours: mean, 95 % prediction interval")
+                    label="ours: mean, 95 % interval (see the verdicts)")
         rep = data[data.source == "reported"]
         ax.scatter(rep.value, rep.line, marker="x", s=30, color="tab:red", zorder=3, label="reported")
 

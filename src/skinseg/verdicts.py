@@ -4,9 +4,11 @@ how two rows compare, against our runs under one profile (read, never re-trained
 A reported number is one run of the paper's (or the mean of ``Reported.runs`` runs, e.g. 5
 folds), so it is compared with where such a number would fall if the paper's setup were ours: the
 95 % *prediction* interval of our runs, mean ± t sd sqrt(1/n + 1/k) for n runs of ours and k of
-theirs (over folds, the corrected resampled t adds the ratio n_test/n_train once per side). The
-interval of our mean alone would be too narrow: with 3 seeds a faithful single run would fall
-outside it about one time in six. A reported number is
+theirs (over folds, the corrected resampled t adds the ratio n_test/n_train once per side: our
+folds and the paper's are on different images, a stand-in, so the two means are independent).
+The interval of our mean alone would be too narrow: with 3 seeds a faithful single run would fall
+outside it about one time in six. So *reproduced* means "consistent with our runs' spread", not
+"within the tolerance of our mean": with widely spread runs the two differ. A reported number is
   *reproduced*        when it lies inside that prediction interval and our mean is measured to
                       ±:data:`TOLERANCE` or better (the 95 % t interval of our mean is no wider);
                       for one run of ours, a bootstrap interval over its test images stands in
@@ -15,9 +17,10 @@ outside it about one time in six. A reported number is
                       than that (too few or too spread runs),
   *within tolerance*  when outside the prediction interval but within the tolerance of our mean,
   *not reproduced*    otherwise,
-  *not testable here* when we have no run for it, only one paired run for a difference, a run of
-                      its row predicts (almost) no lesion, or it needs what this project lacks (a GPU
-                      timing, a competitor's method) — the cause is said.
+  *not testable here* when we have no run for it, only one paired run for a difference, fewer
+                      than all K folds of a K-fold row, a run of its row predicts (almost) no
+                      lesion, or it needs what this project lacks (a GPU timing, a competitor's
+                      method) — the cause is said.
 A training-log number of one run (a per-epoch table) has no interval: it is judged by the
 tolerance alone. Intervals are clipped to what the metric can take (a fraction to [0, 1], a
 difference of fractions to [-1, 1], a count to >= 0): a t interval over two or three runs can
@@ -114,13 +117,14 @@ def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int, float] | 
         except KeyError:
             return None
         diffs = [metric_value(oa.metrics, metric) - metric_value(ob.metrics, metric) for _, oa, ob in pairs]
+        diffs = [d for d in diffs if np.isfinite(d)]  # a pair without the metric says nothing
         if len(diffs) < 2:
             return None  # one paired run: no interval for a difference
         mean, lo, hi = interval(diffs, test_train_ratio=ratio, predict_runs=r.runs)
         return mean, lo, hi, len(diffs), (hi - lo) / 2 * _precision_share(len(diffs), ratio, r.runs)
     mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
             and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
-    values = tables.reproduced_values(exp, r, mine, "original", "macro")
+    values = [v for v in tables.reproduced_values(exp, r, mine, "original", "macro") if np.isfinite(v)]
     if not values:
         return None
     per_image = None
@@ -143,8 +147,17 @@ def _missing_folds(exp, r, outcomes) -> str:
         return ""
     rows = r.difference_of[:2] if r.difference_of else (r.row,)
     k = exp.params["folds"]
-    done = min(len({o.partition for o in outcomes if exp.spec.variant(o.variant).paper_row == row}) for row in rows)
-    return f"{done} of {k} folds finished under this profile; a {k}-fold number needs all {k}" if done < k else ""
+    done = min(len({o.partition for o in outcomes if exp.spec.variant(o.variant).paper_row == row
+                    and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)})
+               for row in rows)
+    return f"{done} of {k} folds finished under this profile; a {k}-fold number needs all {k}" + _capped(exp) \
+        if done < k else ""
+
+
+def _capped(exp) -> str:
+    """Says so when the profile runs fewer folds than the protocol has (``max_folds``)."""
+    cap = exp.params.get("max_folds")
+    return f" (this profile runs max_folds={cap})" if cap else ""
 
 
 def _precision_share(n: int, ratio: float | None, k: int) -> float:
@@ -228,9 +241,11 @@ def claim_rows(exp, outcomes) -> list[dict]:
                     **{"interval low": lo, "interval high": hi})
         collapsed = _collapsed([o for o in outcomes if o.variant in (c.row, c.than)])
         folds = exp.params["folds"] if exp.params.get("protocol") == "kfold" else 0
-        if d["pairs"] < folds:
+        paired_folds = len({key[0] for key, _, _ in tables.paired_runs(outcomes, c.row, c.than)})
+        if paired_folds < folds:
             line["verdict"] = "not testable here"
-            line["cause"] = f"{d['pairs']} of {folds} folds paired under this profile; a {folds}-fold claim needs all {folds}"
+            line["cause"] = (f"{paired_folds} of {folds} folds paired under this profile; a {folds}-fold claim needs "
+                             f"all {folds}" + _capped(exp))
         elif collapsed:
             line["verdict"] = "not testable here"
             line["cause"] = collapsed

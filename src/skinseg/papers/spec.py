@@ -53,6 +53,11 @@ class Reported:
     # a difference between two rows rather than one row's value: (row, minus row, metric)
     difference_of: tuple[str, str, str] | None = None
 
+    def __post_init__(self):
+        if not (isinstance(self.runs, int) and self.runs >= 1):
+            raise ValueError(f"Reported {self.where} {self.row} {self.metric}: runs={self.runs!r}; it counts the runs "
+                             "the value averages, 1 or more (1 unless the paper says)")
+
 
 @dataclass(frozen=True)
 class Variant:
