@@ -97,10 +97,33 @@ def judge(reported: float, mean: float, low: float, high: float, tol: float,
     return "not reproduced"
 
 
+def _folds(exp) -> int:
+    """K of a K-fold protocol; 0 for any other protocol."""
+    return exp.params["folds"] if exp.params.get("protocol") == "kfold" else 0
+
+
 def _fold_ratio(exp) -> float | None:
     """n_test/n_train of a K-fold protocol (1/(K-1)), for the corrected resampled t; None otherwise."""
-    p = exp.params
-    return 1 / (p["folds"] - 1) if p.get("protocol") == "kfold" else None
+    return 1 / (_folds(exp) - 1) if _folds(exp) else None
+
+
+def _row_runs(exp, r, outcomes, row: str) -> list:
+    """Our runs of the paper's table row ``row`` in ``r``'s dataset block (all blocks when ``r``
+    names none)."""
+    return [o for o in outcomes if exp.spec.variant(o.variant).paper_row == row
+            and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
+
+
+def _too_few_folds(exp, done: int, what: str, judged: str) -> str:
+    """The cause to give when only ``done`` of a K-fold protocol's folds are there (``what``:
+    "finished", "paired") for the ``judged`` thing ("number", "claim"); "" when all are, or the
+    protocol is not K-fold."""
+    k = _folds(exp)
+    if done >= k:
+        return ""
+    cap = exp.params.get("max_folds")
+    return (f"{done} of {k} folds {what} under this profile; a {k}-fold {judged} needs all {k}"
+            + (f" (this profile runs max_folds={cap})" if cap else ""))
 
 
 def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int, float] | None:
@@ -120,10 +143,8 @@ def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int, float] | 
         diffs = [d for d in diffs if np.isfinite(d)]  # a pair without the metric says nothing
         if len(diffs) < 2:
             return None  # one paired run: no interval for a difference
-        mean, lo, hi = interval(diffs, test_train_ratio=ratio, predict_runs=r.runs)
-        return mean, lo, hi, len(diffs), (hi - lo) / 2 * _precision_share(len(diffs), ratio, r.runs)
-    mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
-            and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
+        return _prediction(diffs, ratio, r.runs)
+    mine = _row_runs(exp, r, outcomes, r.row)
     values = [v for v in tables.reproduced_values(exp, r, mine, "original", "macro") if np.isfinite(v)]
     if not values:
         return None
@@ -135,35 +156,26 @@ def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int, float] | 
     if len(values) == 1:
         mean, lo, hi = interval(values, per_image)
         return mean, lo, hi, 1, (hi - lo) / 2
-    mean, lo, hi = interval(values, test_train_ratio=ratio, predict_runs=r.runs)
-    return mean, lo, hi, len(values), (hi - lo) / 2 * _precision_share(len(values), ratio, r.runs)
+    return _prediction(values, ratio, r.runs)
+
+
+def _prediction(values: list[float], ratio: float | None, k: int) -> tuple[float, float, float, int, float]:
+    """(mean, low, high, runs, precision) over two or more values: the prediction interval for a
+    mean of ``k`` runs, and the half-width of our mean's own interval."""
+    mean, lo, hi = interval(values, test_train_ratio=ratio, predict_runs=k)
+    _, mean_lo, mean_hi = interval(values, test_train_ratio=ratio)
+    return mean, lo, hi, len(values), (mean_hi - mean_lo) / 2
 
 
 def _missing_folds(exp, r, outcomes) -> str:
     """Under a K-fold protocol, the cause to give while the row (or, for a difference, either row)
     has fewer than K folds finished: a cross-validation mean is over all K folds or it is not the
     protocol's number. "" otherwise."""
-    if exp.params.get("protocol") != "kfold":
+    if not _folds(exp):
         return ""
     rows = r.difference_of[:2] if r.difference_of else (r.row,)
-    k = exp.params["folds"]
-    done = min(len({o.partition for o in outcomes if exp.spec.variant(o.variant).paper_row == row
-                    and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)})
-               for row in rows)
-    return f"{done} of {k} folds finished under this profile; a {k}-fold number needs all {k}" + _capped(exp) \
-        if done < k else ""
-
-
-def _capped(exp) -> str:
-    """Says so when the profile runs fewer folds than the protocol has (``max_folds``)."""
-    cap = exp.params.get("max_folds")
-    return f" (this profile runs max_folds={cap})" if cap else ""
-
-
-def _precision_share(n: int, ratio: float | None, k: int) -> float:
-    """Half-width of our mean's interval over that of the prediction interval (same t, same sd)."""
-    ratio = ratio or 0.0
-    return float(np.sqrt((1 / n + ratio) / (1 / n + ratio + 1 / k + ratio)))
+    return _too_few_folds(exp, min(len({o.partition for o in _row_runs(exp, r, outcomes, row)}) for row in rows),
+                          "finished", "number")
 
 
 def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
@@ -240,12 +252,11 @@ def claim_rows(exp, outcomes) -> list[dict]:
                     difference=d["difference mean"], cause=exp.spec.audit_summary,
                     **{"interval low": lo, "interval high": hi})
         collapsed = _collapsed([o for o in outcomes if o.variant in (c.row, c.than)])
-        folds = exp.params["folds"] if exp.params.get("protocol") == "kfold" else 0
-        paired_folds = len({key[0] for key, _, _ in tables.paired_runs(outcomes, c.row, c.than)})
-        if paired_folds < folds:
+        too_few = _too_few_folds(exp, len({key[0] for key, _, _ in tables.paired_runs(outcomes, c.row, c.than)}),
+                                 "paired", "claim")
+        if too_few:
             line["verdict"] = "not testable here"
-            line["cause"] = (f"{paired_folds} of {folds} folds paired under this profile; a {folds}-fold claim needs "
-                             f"all {folds}" + _capped(exp))
+            line["cause"] = too_few
         elif collapsed:
             line["verdict"] = "not testable here"
             line["cause"] = collapsed
