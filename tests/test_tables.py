@@ -28,6 +28,18 @@ def test_paired_difference_over_folds_has_a_t_interval_and_p():
     assert row["paired t p"] == pytest.approx(stats.ttest_rel([0.81, 0.82, 0.83], [0.8] * 3).pvalue)
 
 
+def test_paired_difference_leaves_out_a_pair_without_the_metric():
+    # fold2 of B has no jaccard line (e.g. an evaluation that wrote another metric only): the pair
+    # says nothing about the difference, so the interval is over folds 0 and 1 alone
+    runs = [_run("A", f"fold{k}", 0.80 + d) for k, d in enumerate((0.01, 0.03, 0.50))]
+    runs += [_run("B", f"fold{k}", 0.80) for k in range(3)]
+    runs[-1].metrics = runs[-1].metrics.assign(metric="dice")
+    row = tables.paired_difference(runs, "A", "B", ("jaccard",)).iloc[0]
+    assert row["pairs"] == 2 and row["difference per pair"] == "+0.0100, +0.0300"
+    assert row["difference mean"] == pytest.approx(0.02)
+    assert [v for _, v, _ in tables.paired_values(runs, "A", "B", "jaccard")] == pytest.approx([0.81, 0.83])
+
+
 @pytest.mark.parametrize("diffs, sign, verdict", [
     ((0.02, 0.025, 0.03), 1, "ordering holds in our runs (95 % interval excludes 0)"),  # t interval [0.013, 0.037]
     ((0.02, 0.025, 0.03), -1, "ordering reversed in our runs (95 % interval excludes 0)"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from skinseg.results import select_metrics
+from skinseg.results import metric_value, select_metrics
 
 
 def dataset_used(exp, variant=None) -> str:
@@ -154,33 +154,44 @@ def paired_runs(outcomes, a: str, b: str) -> list[tuple]:
     return [(key, ra[key], rb[key]) for key in pairs]
 
 
+def paired_values(outcomes, a: str, b: str, metric: str, *, resolution: str = "original",
+                  reduction: str = "macro", target: str = "lesion") -> list[tuple]:
+    """``((partition, seed), value of a, value of b)`` for each pair of :func:`paired_runs` whose
+    two metrics tables both hold ``metric`` (a pair where either lacks it says nothing about the
+    difference, so it is left out); KeyError when the rows share no run."""
+    out = []
+    for key, oa, ob in paired_runs(outcomes, a, b):
+        va, vb = (metric_value(o.metrics, metric, target=target, resolution=resolution, reduction=reduction)
+                  for o in (oa, ob))
+        if np.isfinite(va) and np.isfinite(vb):
+            out.append((key, va, vb))
+    return out
+
+
 def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolution: str = "original",
                       reduction: str = "macro", target: str = "lesion",
                       test_train_ratio: float | None = None) -> pd.DataFrame:
     """Row ``a`` minus row ``b``, run by run (paired on partition and seed: seeds, or folds), per
     metric: each row's mean ± sd over the paired runs, the per-pair differences, their mean and
     sd, the 95 % confidence interval of the mean difference (Student t, pairs - 1 degrees of
-    freedom) and the two-sided paired t-test's p (NaN with fewer than two pairs).
+    freedom) and the two-sided paired t-test's p (NaN with fewer than two pairs). Pairs are those
+    of :func:`paired_values`, so ``pairs`` counts, per metric, the pairs that hold it.
 
     ``test_train_ratio``: for pairs that are cross-validation folds, whose training sets overlap
     so their differences are not independent, the corrected resampled t of Nadeau & Bengio (2003):
     the variance of the mean is sd² (1/pairs + n_test/n_train) instead of sd²/pairs (for K folds
     n_test/n_train = 1/(K-1)). None: the plain paired t (independent seeds)."""
-    def values(o):
-        return select_metrics(o.metrics, resolution=resolution, reduction=reduction, target=target
-                              ).set_index("metric").value
-    runs = paired_runs(outcomes, a, b)
-    pairs = [key for key, _, _ in runs]
-    va = {key: values(oa) for key, oa, _ in runs}
-    vb = {key: values(ob) for key, _, ob in runs}
     out = []
     for m in metrics:
-        d = pd.Series([va[k][m] - vb[k][m] for k in pairs])
+        pairs = paired_values(outcomes, a, b, m, resolution=resolution, reduction=reduction, target=target)
+        va, vb = [x for _, x, _ in pairs], [y for _, _, y in pairs]
+        d = pd.Series([x - y for x, y in zip(va, vb)], dtype=float)
         lo, hi, p = _paired_t(d.to_numpy(), test_train_ratio=test_train_ratio)
-        out.append({"metric": m, "pairs": len(pairs), "row": a, "row value": mean_sd([va[k][m] for k in pairs]),
-                    "against": b, "against value": mean_sd([vb[k][m] for k in pairs]),
+        out.append({"metric": m, "pairs": len(pairs), "row": a, "row value": mean_sd(va) if va else "–",
+                    "against": b, "against value": mean_sd(vb) if vb else "–",
                     "difference per pair": ", ".join(f"{x:+.4f}" for x in d),
-                    "difference mean": d.mean(), "difference sd": d.std(ddof=1) if len(d) > 1 else float("nan"),
+                    "difference mean": d.mean() if len(d) else float("nan"),
+                    "difference sd": d.std(ddof=1) if len(d) > 1 else float("nan"),
                     "95 % CI low": lo, "95 % CI high": hi, "paired t p": p})
     return pd.DataFrame(out)
 

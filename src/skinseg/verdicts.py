@@ -136,11 +136,9 @@ def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int, float] | 
     if r.difference_of:
         a, b, metric = r.difference_of
         try:
-            pairs = tables.paired_runs(outcomes, a, b)
+            diffs = [va - vb for _, va, vb in tables.paired_values(outcomes, a, b, metric)]
         except KeyError:
             return None
-        diffs = [metric_value(oa.metrics, metric) - metric_value(ob.metrics, metric) for _, oa, ob in pairs]
-        diffs = [d for d in diffs if np.isfinite(d)]  # a pair without the metric says nothing
         if len(diffs) < 2:
             return None  # one paired run: no interval for a difference
         return _prediction(diffs, ratio, r.runs)
