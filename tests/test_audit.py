@@ -62,6 +62,57 @@ def test_stated_differences_checks_the_text_and_what_the_spreads_allow():
     assert t[0]["corrected paired: fold correlation needed"] > rho  # a stricter test needs more correlation
 
 
+def test_table_only_rows_and_the_spread_sentence():
+    rep = (Reported("Table 2", "A", "jaccard", 0.8215, 0.00328), Reported("Table 2", "W", "jaccard", 0.8173, 0.00376),
+           Reported("Table 2", "U", "jaccard", 0.7870, 0.00317))
+    t = audit.stated_differences([("W", "A", None), ("U", "A", 0.0345)], rep, tolerance=0.5e-4).to_dict("records")
+    assert t[0]["text matches table"] is None and t[0]["claim"].startswith("W below A (the table's rows")
+    assert t[0]["table difference"] == pytest.approx(0.0042)
+    rho = t[0]["corrected paired: fold correlation needed"]
+    assert 0 < rho < 1  # 0.42 points with sds 0.33 and 0.38: a paired test needs correlated folds
+    low = audit.spread_sentence(t[0], our_correlation=rho - 0.1)
+    assert "Welch p = " in low and "do not support it" in low and low.endswith("(less than that).")
+    assert audit.spread_sentence(t[0], our_correlation=rho + 0.01).endswith("(at least that).")
+    assert audit.spread_sentence(t[0]).endswith(f"at least {rho:.2f} from fold to fold.")
+    big = audit.spread_sentence(t[1])  # 3.45 points with sds near 0.3: any correlation will do
+    assert "the spreads alone support it" in big and "whatever the folds' correlation" in big
+
+
+@pytest.mark.parametrize("h, w, d, taps", [
+    (3, 4, 4, 1.0),  # every off-centre tap in the padding: a 1x1 convolution
+    (3, 4, 2, (1 + 2 / 3) * 2),  # rows: 2, 1, 2 taps inside (mean 5/3); columns: 2 at every position
+    (3, 4, 1, (7 / 3) * (10 / 4)),
+    (6, 8, 4, (1 + 2 * 2 / 6) * 2),  # rows: offsets +-4 land inside for 2 of 6 positions each
+    (64, 64, 1, 9 * (62 / 64 + 2) / 3 * (62 / 64 + 2) / 3),
+])
+def test_dilated_taps_inside_counts_taps_on_the_map(h, w, d, taps):
+    assert audit.dilated_taps_inside(h, w, d) == pytest.approx(taps)
+
+
+def test_dilation_reach_table():
+    t = audit.dilation_reach({"ours": (96, 128), "paper": (192, 256)})
+    assert list(t.columns) == ["ours: 96×128 input, 3×4 map", "paper: 192×256 input, 6×8 map"]
+    assert t.loc[4].tolist() == pytest.approx([1.0, (1 + 2 * 2 / 6) * 2])
+
+
+def test_asm_scales_reads_beta_per_partition_and_leaves_absent_checkpoints_nan():
+    import torch
+
+    from skinseg.papers.spec import PaperSpec, Variant
+
+    spec = PaperSpec("t", "nb", "", "", {}, {}, variants=(Variant("ASNet", "asnet", main=True),
+                                                           Variant("w/o SA", "asnet_wo_sa")))
+    betas = {("ASNet", "fold0"): 0.25, ("ASNet", "fold1"): -0.5, ("w/o SA", "fold0"): 0.0}  # w/o SA fold1: absent
+
+    def best_model(v, part):
+        b = betas.get((v.label, part))
+        return None if b is None else SimpleNamespace(asm=SimpleNamespace(beta=torch.tensor([b], dtype=torch.bfloat16)))
+    exp = SimpleNamespace(spec=spec, partitions=lambda v: ["fold0", "fold1"], best_model=best_model)
+    t = audit.asm_scales(exp, ["ASNet", "w/o SA"])
+    assert t.loc["ASNet"].tolist() == [0.25, -0.5]
+    assert t.loc["w/o SA", "fold0"] == 0.0 and pd.isna(t.loc["w/o SA", "fold1"])
+
+
 def test_match_log_finds_truncated_values_and_offsets():
     rep = (Reported("T2", "M", "dice_loss", 0.2968, epoch=1), Reported("T2", "M", "jaccard", 0.6389, epoch=1),
            Reported("T2", "M", "jaccard", 0.7777, epoch=2))

@@ -37,7 +37,15 @@ def test_summary_md_puts_the_verdicts_first(tmp_path):
     assert text.index("## Verdicts") < text.index("## One protocol") < text.index("## Costs")
     assert "1 reproduced" in text and "| p | reproduced | 0.5000 | ISIC 2017 |" in text and "Synthetic" not in text
     assert "±0.02 absolute for fractions" in text and "±10% of the reported value for counts" in text
-    assert "No finished run under this profile." in text and "Reference:" not in text  # no table: no reference line
+    assert "No finished run under this profile." in text and "Reference:" in text  # the reference line regardless
+    assert "## Cross-dataset test" in text and "Not run." in text
+    one = pd.DataFrame({"model": ["U-Net", "FPN"], "runs": [1, 0], "planned runs": [3, 1], "jaccard": ["0.7000", ""]})
+    summary.write_summary(tmp_path / "s.md", "smoke", v, one, pd.DataFrame({"model": ["m"]}),
+                          {"fraction": 0.02, "count (relative)": 0.1}, cross_dataset="no PH2 folder here: skipped",
+                          one_protocol_note="Protocol: 96×96 input.")
+    text = (tmp_path / "s.md").read_text()
+    assert "Protocol: 96×96 input.\n\n| model | runs |" in text and "| FPN | 0 | 1 |  |" in text
+    assert "no PH2 folder here: skipped" in text and "No finished run" not in text
     summary.write_summary(tmp_path / "s.md", "smoke", v.assign(**{"data used": "ISIC 2018 (synthetic)"}),
                           pd.DataFrame(), pd.DataFrame({"model": ["m"]}), {"fraction": 0.02, "count (relative)": 0.1},
                           runs=pd.DataFrame({"paper": ["p"], "finished": [2], "planned": [3]}))
@@ -118,9 +126,20 @@ def test_figures_and_tables_say_so_when_no_run_has_finished():
     matplotlib.use("Agg")
     from skinseg import plots
 
-    exp = SimpleNamespace(size=(32, 32), variants=lambda: [SimpleNamespace(label="U-Net")])
-    empty_one = summary.one_protocol_table(exp, [])
-    assert empty_one.empty and {"jaccard mean", "threshold_jaccard mean"} <= set(empty_one.columns)
+    exp = SimpleNamespace(size=(32, 32), variants=lambda: [SimpleNamespace(label="U-Net", model="unet", model_kwargs={})],
+                          partitions=lambda v: ["holdout"], seeds=lambda v: [0, 1, 2],
+                          params=dict(paper_dataset="isic2017", image_height=32, image_width=32, epochs=2, batch_size=4,
+                                      loss="bce_dice", optimizer="adam", lr=1e-3, lr_schedule="poly",
+                                      augmentation="flip_rot90"),
+                          data=lambda: SimpleNamespace(label="ISIC 2017 (synthetic)"))
+    empty_one = summary.one_protocol_table(exp, [])  # the model is listed, with none of its 3 runs
+    row = empty_one.iloc[0]
+    assert (row["model"], row["runs"], row["planned runs"], row["jaccard"]) == ("U-Net", 0, 3, "")
+    assert pd.isna(row["jaccard mean"]) and pd.isna(row["training minutes per run"]) and row["parameters"] > 1e6
+    note = summary.protocol_note(exp, empty_one)
+    assert note.startswith("Protocol: ISIC 2017 (synthetic), 32×32 input, 2 epochs, batch 4")
+    assert note.endswith("3 seeds per model. Not finished yet: U-Net 0 of 3 runs; a model's mean ± sd is over its "
+                         "finished runs.")
     for fig, text in ((plots.pareto(empty_one), "no finished run to place"),
                       (plots.jaccard_distribution(summary.per_image_original([]).assign(resolution="original")),
                        "no per-image scores yet")):

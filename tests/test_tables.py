@@ -40,6 +40,16 @@ def test_paired_difference_leaves_out_a_pair_without_the_metric():
     assert [v for _, v, _ in tables.paired_values(runs, "A", "B", "jaccard")] == pytest.approx([0.81, 0.83])
 
 
+def test_fold_correlation_over_paired_runs():
+    a = (0.80, 0.82, 0.84, 0.81)
+    runs = [_run("A", f"fold{k}", j) for k, j in enumerate(a)]
+    runs += [_run("B", f"fold{k}", j - 0.01) for k, j in enumerate(a)]  # B follows A exactly: r = 1
+    runs += [_run("C", f"fold{k}", j) for k, j in enumerate((0.80, 0.80, 0.80, 0.80))]  # no spread
+    assert tables.fold_correlation(runs, "A", "B") == pytest.approx(1.0)
+    assert pd.isna(tables.fold_correlation(runs, "A", "C"))
+    assert pd.isna(tables.fold_correlation(runs[:2] + runs[4:6], "A", "B"))  # two pairs: no correlation
+
+
 @pytest.mark.parametrize("diffs, sign, verdict", [
     ((0.02, 0.025, 0.03), 1, "ordering holds in our runs (95 % interval excludes 0)"),  # t interval [0.013, 0.037]
     ((0.02, 0.025, 0.03), -1, "ordering reversed in our runs (95 % interval excludes 0)"),

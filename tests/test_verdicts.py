@@ -20,9 +20,12 @@ def _run(variant, partition, jaccard, seed=0, per_image=None):
 def _exp(reported, claims=(), variants=(Variant("A", "unet", main=True), Variant("B", "unet"))):
     spec = PaperSpec("t", "nb", "", "", {}, {}, variants=variants, reported=reported, claims=claims,
                      audit_summary="cause")
+    # under "kfold", 5 folds of 25 test, 90 training and 10 validation images: n_test/n_train 25/90
+    counts = pd.DataFrame({"partition": [f"fold{k}" for k in range(5)], "train": 90, "val": 10, "test": 25})
     return SimpleNamespace(spec=spec, variants=lambda: list(spec.variants),
                            variant_params=lambda v: {"paper_dataset": "isic2018", "target": "lesion"},
-                           params={"folds": 5, "protocol": "holdout"})
+                           params={"folds": 5, "protocol": "holdout"},
+                           data=lambda v=None: SimpleNamespace(counts=lambda: counts))
 
 
 def test_interval_and_judge():
@@ -96,7 +99,8 @@ def test_kfold_numbers_use_the_corrected_resampled_t():
     exp.params = {"folds": 5, "protocol": "kfold"}
     corrected = verdicts.number_rows(exp, runs, data_used=False)[0]["ours"]
     sd = pd.Series([0.79, 0.80, 0.81, 0.80, 0.80]).std()
-    half = stats.t.ppf(0.975, 4) * sd * (1 / 5 + 1 / 4 + 1 / 5 + 1 / 4) ** 0.5  # our mean and theirs, each corrected
+    # our mean and theirs, each corrected by n_test/n_train = 25/90 (the trained-on images, not 1/(K-1) = 1/4)
+    half = stats.t.ppf(0.975, 4) * sd * (1 / 5 + 25 / 90 + 1 / 5 + 25 / 90) ** 0.5
     assert plain != corrected
     assert corrected == f"0.8000 [{0.8 - half:.4f}, {0.8 + half:.4f}] (5 runs; where a mean of 5 runs would fall)"
 
@@ -117,7 +121,7 @@ def test_kfold_claims_count_folds_not_seed_pairs_and_say_when_the_profile_caps_f
             for v in "AB" for k in range(3) for s in (0, 1)]  # 6 pairs over 3 folds
     exp = _exp((), claims)
     exp.params = {"folds": 5, "protocol": "kfold", "max_folds": 3}
-    row = verdicts.claim_rows(exp, runs)[0]
+    row = verdicts.claim_rows(exp, runs, data_used=False)[0]
     assert row["verdict"] == "not testable here"
     assert row["cause"] == ("3 of 5 folds paired under this profile; a 5-fold claim needs all 5 "
                             "(this profile runs max_folds=3)")
@@ -162,19 +166,19 @@ def test_claims_greater_and_close():
               Claim("B beats A", "B", "A"))
     runs = [_run("A", f"f{k}", 0.80 + d) for k, d in enumerate((0.002, 0.0025, 0.003))]
     runs += [_run("B", f"f{k}", 0.80) for k in range(3)]
-    rows = {r["reported"]: r for r in verdicts.claim_rows(_exp((), claims), runs)}
+    rows = {r["reported"]: r for r in verdicts.claim_rows(_exp((), claims), runs, data_used=False)}
     assert rows["A beats B"]["verdict"] == "reproduced"  # +0.0025, t interval [0.0013, 0.0037]
     assert rows["A is as good as B"]["verdict"] == "reproduced"  # inside ±0.02
     assert rows["B beats A"]["verdict"] == "not reproduced"
-    one = verdicts.claim_rows(_exp((), claims[:1]), runs[:1] + runs[3:4])[0]
+    one = verdicts.claim_rows(_exp((), claims[:1]), runs[:1] + runs[3:4], data_used=False)[0]
     assert one["verdict"] == "not testable here" and one["cause"] == "one paired run: no interval"
     assert one["ours"] == "+0.0020 (1 pair: no interval)"
     collapsed = [_run("A", f"f{k}", 0.5 + k / 100) for k in range(3)] + [_run("B", f"f{k}", 0.0) for k in range(3)]
-    row = verdicts.claim_rows(_exp((), claims[:1]), collapsed)[0]
+    row = verdicts.claim_rows(_exp((), claims[:1]), collapsed, data_used=False)[0]
     assert row["verdict"] == "not testable here" and "B [f0, seed 0]" in row["cause"]  # B predicts no lesion
     kfold = _exp((), claims[:1])
     kfold.params = {"folds": 5, "protocol": "kfold"}  # 3 of 5 folds paired: not the protocol's comparison yet
-    row = verdicts.claim_rows(kfold, runs)[0]
+    row = verdicts.claim_rows(kfold, runs, data_used=False)[0]
     assert row["verdict"] == "not testable here" and row["cause"].startswith("3 of 5 folds paired")
 
 

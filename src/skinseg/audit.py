@@ -79,7 +79,8 @@ def stated_differences(claims, reported, tolerance: float, metric: str = "jaccar
     """A paper's text against its own table, and what its spreads allow.
 
     ``claims``: ``(row, reference, stated)`` triples, the text saying ``row`` is ``stated``
-    below ``reference`` (in the table's units); ``reported``: the spec's ``Reported`` tuple,
+    below ``reference`` (in the table's units), or ``stated`` None for two rows of the table the
+    text gives no difference for (their spreads are checked alike); ``reported``: the spec's ``Reported`` tuple,
     mean ± sd over ``n`` runs (folds); ``tolerance``: how far the text may be from the table's
     difference (half the last printed digit). Per claim: the table's own difference, whether the
     text matches it, Welch's unpaired t-test from the printed means and sds (all a reader can do:
@@ -95,6 +96,8 @@ def stated_differences(claims, reported, tolerance: float, metric: str = "jaccar
     table = {r.row: r for r in reported if r.metric == metric}
     out = []
     for row, ref, stated in claims:
+        text = (f"{row} is {stated:g} below {ref}" if stated is not None
+                else f"{row} below {ref} (the table's rows; the text states no number)")
         a, b = table[row], table[ref]
         diff, sa, sb = b.value - a.value, a.sd or 0.0, b.sd or 0.0
         va, vb = sa ** 2 / n, sb ** 2 / n
@@ -106,13 +109,78 @@ def stated_differences(claims, reported, tolerance: float, metric: str = "jaccar
         t_crit = stats.t.ppf(0.975, n - 1)
         plain = abs(diff) / (t_crit * (1 / n) ** 0.5)
         corrected = abs(diff) / (t_crit * (1 / n + 1 / (n - 1)) ** 0.5)
-        out.append({"claim": f"{row} is {stated:g} below {ref}", "stated": stated, "table difference": diff,
-                    "text matches table": abs(diff - stated) <= tolerance, "row sd": sa, "reference sd": sb,
+        out.append({"claim": text, "row": row, "reference": ref,
+                    "stated": float("nan") if stated is None else stated, "table difference": diff,
+                    "text matches table": None if stated is None else abs(diff - stated) <= tolerance,
+                    "row sd": sa, "reference sd": sb,
                     "Welch t-test p (table's mean ± sd)": 2 * stats.t.sf(abs(diff) / se, dof) if se else float("nan"),
                     "paired: sd of differences needed": plain, "paired: fold correlation needed": correlation(plain),
                     "corrected paired: sd of differences needed": corrected,
                     "corrected paired: fold correlation needed": correlation(corrected)})
     return pd.DataFrame(out)
+
+
+def spread_sentence(claim: dict, our_correlation: float | None = None) -> str:
+    """One sentence on whether a row of :func:`stated_differences` can be called an improvement:
+    Welch's p from the table's mean ± sd, the fold-to-fold correlation a corrected paired test
+    would need, and, where given, the correlation of the same two rows' per-fold values in our own
+    runs (:func:`skinseg.tables.fold_correlation`; another budget and stand-in data, so it only
+    says whether such a correlation is plausible)."""
+    p = claim["Welch t-test p (table's mean ± sd)"]
+    rho = claim["corrected paired: fold correlation needed"]
+    head = (f"{claim['claim']}: {100 * claim['table difference']:.2f} points; from the table's mean ± sd, Welch p = "
+            f"{p:.2g}, so {'the spreads alone support it' if p < 0.05 else 'the spreads alone do not support it'}")
+    if rho > 1:
+        return head + "; no fold-to-fold correlation would let a corrected paired test over five folds reach p < 0.05."
+    if rho < -1:
+        return head + "; a corrected paired test over five folds reaches p < 0.05 whatever the folds' correlation."
+    need = f"; a corrected paired test over five folds needs the rows to correlate at least {rho:.2f} from fold to fold"
+    if our_correlation is None or not np.isfinite(our_correlation):
+        return head + need + "."
+    return (head + need + f"; in our runs the two rows correlate {our_correlation:.2f} "
+            + ("(at least that)." if our_correlation >= rho else "(less than that)."))
+
+
+def dilated_taps_inside(height: int, width: int, dilation: int, kernel: int = 3) -> float:
+    """How many of a ``kernel`` × ``kernel`` convolution's taps at ``dilation`` land on a
+    ``height`` × ``width`` feature map rather than on its zero padding, averaged over the output
+    pixels: ``kernel**2`` when the map is large enough, 1 when every off-centre tap falls outside
+    (the dilated convolution is then a 1×1 one). The product of the per-axis means (the axes are
+    independent)."""
+    offsets = (np.arange(kernel) - kernel // 2) * dilation
+
+    def axis(n):
+        pos = np.arange(n)[:, None] + offsets[None, :]
+        return float(((pos >= 0) & (pos < n)).sum(axis=1).mean())
+    return axis(height) * axis(width)
+
+
+def dilation_reach(input_sizes: dict, dilations=(1, 2, 4), stride: int = 32, kernel: int = 3) -> pd.DataFrame:
+    """Per dilation (rows) and named input size (columns, ``{name: (height, width)}``): the taps of a
+    dilated ``kernel`` × ``kernel`` convolution on the encoder's last feature map (input / ``stride``)
+    that see the map, of ``kernel**2`` (:func:`dilated_taps_inside`)."""
+    cols = {}
+    for name, (h, w) in input_sizes.items():
+        fh, fw = h // stride, w // stride
+        cols[f"{name}: {h}×{w} input, {fh}×{fw} map"] = [dilated_taps_inside(fh, fw, d, kernel) for d in dilations]
+    return pd.DataFrame(cols, index=pd.Index(dilations, name=f"dilation (taps of {kernel * kernel} on the map)"))
+
+
+def asm_scales(exp, rows) -> pd.DataFrame:
+    """The learned β of each run's adaptive scale module (its output is ``x + β · fused``), from the
+    run's best checkpoint: one line per row of ``rows``, one column per partition (first seed). β
+    starts at 0, so the module adds nothing until training moves it, and rows that differ only
+    inside the module (ASNet, w/o DI, w/o SA) start as the same network: with β near 0 their
+    comparison is about almost nothing. NaN where the checkpoint is not on this machine."""
+    out = {}
+    for label in rows:
+        v = exp.spec.variant(label)
+        line = {}
+        for part in exp.partitions(v):
+            model = exp.best_model(v, part)
+            line[part] = float(model.asm.beta.detach().float()) if model is not None else float("nan")
+        out[label] = line
+    return pd.DataFrame.from_dict(out, orient="index").rename_axis("row (β per partition)")
 
 
 def match_log(reported, log: pd.DataFrame, decimals: int) -> pd.DataFrame:

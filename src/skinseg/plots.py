@@ -190,7 +190,7 @@ def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "t
     (no other model both cheaper and better) joined; ``reference``: a horizontal line (e.g. annotator
     agreement)."""
     costs = [c for c in costs if c in table and table[c].notna().any()]
-    if not costs or score not in table:
+    if not costs or score not in table or table[score].isna().all():  # models listed, none finished
         return _message("no finished run to place")
     fig, axes = plt.subplots(1, len(costs), figsize=(4.5 * len(costs), 3.4), dpi=72, squeeze=False)
     for ax, cost in zip(axes[0], costs):

@@ -31,10 +31,11 @@ def load_papers(profile: str, keys=None, **overrides) -> dict:
 
 def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     """Per model of the one-protocol comparison: parameters, forward GFLOPs per image at the protocol's
-    input size, runs, per-image mean Jaccard and thresholded Jaccard at original resolution (mean ±
-    sd over seeds, and the mean as a number), and the training minutes per run (wall time of the epochs on
-    the run's device, from its provenance: :func:`skinseg.results.training_seconds`; runs that shared
-    the CPU with other work took longer than alone)."""
+    input size, finished and planned runs, per-image mean Jaccard and thresholded Jaccard at
+    original resolution (mean ± sd over seeds, and the mean as a number; empty for a model with no
+    finished run, which is listed all the same), and the training minutes per run (wall time of the
+    epochs on the run's device, from its provenance: :func:`skinseg.results.training_seconds`; runs
+    that shared the CPU with other work took longer than alone)."""
     import torch
 
     from skinseg.bench import forward_flops
@@ -44,19 +45,38 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     rows = []
     for v in exp.variants():
         mine = [o for o in outcomes if o.variant == v.label]
-        if not mine:
-            continue
         model = build_model(v.model, **v.model_kwargs).eval()
         gflops = forward_flops(model, torch.zeros(1, 3, h, w)) / 1e9
-        line = {"model": v.label, "parameters": mine[0].parameters, "GFLOPs": gflops, "runs": len(mine)}
+        line = {"model": v.label, "parameters": sum(p.numel() for p in model.parameters()), "GFLOPs": gflops,
+                "runs": len(mine), "planned runs": len(exp.partitions(v)) * len(exp.seeds(v))}
         for metric in ("jaccard", "threshold_jaccard"):
             vals = [metric_value(o.metrics, metric) for o in mine]
-            line[metric] = tables.mean_sd(vals)
-            line[f"{metric} mean"] = float(np.mean(vals))
-        line["training minutes per run"] = np.nanmean([training_seconds(o.run.path) for o in mine]) / 60
+            line[metric] = tables.mean_sd(vals) if vals else ""
+            line[f"{metric} mean"] = float(np.mean(vals)) if vals else float("nan")
+        secs = [training_seconds(o.run.path) for o in mine]
+        line["training minutes per run"] = np.nanmean(secs) / 60 if np.isfinite(secs).any() else float("nan")
         rows.append(line)
-    return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "jaccard", "jaccard mean",
-                                       "threshold_jaccard", "threshold_jaccard mean", "training minutes per run"])
+    return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "planned runs", "jaccard",
+                                       "jaccard mean", "threshold_jaccard", "threshold_jaccard mean",
+                                       "training minutes per run"])
+
+
+def protocol_note(exp, one: pd.DataFrame) -> str:
+    """One sentence for ``summary.md``: the one-protocol comparison's setup (data, input size, epochs,
+    batch, seeds) and, while runs are missing, which models lack how many."""
+    p = exp.params
+    seeds = {v.label: len(exp.seeds(v)) for v in exp.variants()}
+    few = sorted({k for k, n in seeds.items() if n < max(seeds.values())})
+    text = (f"Protocol: {exp.data().label}, {p['image_height']}×{p['image_width']} input, "
+            f"{_count(p['epochs'], 'epoch')}, batch {p['batch_size']}, {p['loss']} loss, {p['optimizer']} lr {p['lr']:g} "
+            f"({p['lr_schedule']}), augmentation {p['augmentation']}; {_count(max(seeds.values()), 'seed')} per model"
+            + (f" ({', '.join(few)}: {_count(min(seeds.values()), 'seed')})" if few else "") + ".")
+    short = one[one["runs"] < one["planned runs"]]
+    if len(short):
+        text += " Not finished yet: " + ", ".join(f"{m} {k} of {n}" for m, k, n in
+                                               zip(short["model"], short["runs"], short["planned runs"])) + \
+                " runs; a model's mean ± sd is over its finished runs."
+    return text
 
 
 def hardest_images(outcomes, n: int = 6, fail_below: float = 0.65) -> pd.DataFrame:
@@ -100,10 +120,16 @@ def markdown_table(df: pd.DataFrame, floats: str = "{:.4f}") -> str:
     return "\n".join([head, rule, *body])
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("s" if n != 1 else "")
+
+
 def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
-                  tolerance: dict, cross_dataset: pd.DataFrame | None = None, runs: pd.DataFrame | None = None) -> None:
-    """``summary.md``: the verdict table first, then the one-protocol table, the cross-dataset
-    table (when there is one) and the cost table. ``runs``: finished and planned runs per paper."""
+                  tolerance: dict, cross_dataset: pd.DataFrame | str | None = None, runs: pd.DataFrame | None = None,
+                  one_protocol_note: str = "") -> None:
+    """``summary.md``: the verdict table first, then the one-protocol table (after
+    ``one_protocol_note``, see :func:`protocol_note`), the cross-dataset table (a string: why
+    there is none) and the cost table. ``runs``: finished and planned runs per paper."""
     counts = verdicts.verdict.value_counts().to_dict()
     synthetic = verdicts["data used"].astype(str).str.contains("synthetic").any()
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
@@ -127,12 +153,14 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              # the interval is in the "ours" column; its numeric ends are for figures
              markdown_table(verdicts.drop(columns=["interval low", "interval high"], errors="ignore")), "",
              "## One protocol for all models", "",
-             *([markdown_table(one_protocol), "",
-                f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "
-                f"{ANNOTATOR_AGREEMENT['mean pairwise Jaccard']} mean pairwise Jaccard between annotators "
-                f"({ANNOTATOR_AGREEMENT['source']})."] if len(one_protocol) else
+             *([one_protocol_note, ""] if one_protocol_note else []),
+             *([markdown_table(one_protocol)] if len(one_protocol) and (one_protocol["runs"] > 0).any() else
                ["No finished run under this profile."]), "",
-             *(["## Cross-dataset test (trained on ISIC, scored on PH2 at original resolution)", "",
-                markdown_table(cross_dataset), ""] if cross_dataset is not None else []),
+             f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "
+             f"{ANNOTATOR_AGREEMENT['mean pairwise Jaccard']} mean pairwise Jaccard between annotators "
+             f"({ANNOTATOR_AGREEMENT['source']}).", "",
+             "## Cross-dataset test (trained on ISIC, scored on PH2 at original resolution)", "",
+             (cross_dataset if isinstance(cross_dataset, str) else
+              markdown_table(cross_dataset) if cross_dataset is not None else "Not run."), "",
              "## Costs (committed benchmarks; every figure with its device)", "", markdown_table(costs, "{:.2f}"), ""]
     write_text(path, "\n".join(parts))

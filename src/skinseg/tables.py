@@ -168,6 +168,18 @@ def paired_values(outcomes, a: str, b: str, metric: str, *, resolution: str = "o
     return out
 
 
+def fold_correlation(outcomes, a: str, b: str, metric: str = "jaccard") -> float:
+    """Pearson correlation of rows ``a`` and ``b``'s values of ``metric`` over their paired runs
+    (:func:`paired_values`: folds or seeds); NaN with fewer than three pairs or no spread."""
+    pairs = paired_values(outcomes, a, b, metric)
+    if len(pairs) < 3:
+        return float("nan")
+    x, y = np.array([p[1] for p in pairs]), np.array([p[2] for p in pairs])
+    if x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
 def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolution: str = "original",
                       reduction: str = "macro", target: str = "lesion",
                       test_train_ratio: float | None = None) -> pd.DataFrame:
@@ -180,7 +192,8 @@ def paired_difference(outcomes, a: str, b: str, metrics: tuple[str, ...], resolu
     ``test_train_ratio``: for pairs that are cross-validation folds, whose training sets overlap
     so their differences are not independent, the corrected resampled t of Nadeau & Bengio (2003):
     the variance of the mean is sd² (1/pairs + n_test/n_train) instead of sd²/pairs (for K folds
-    n_test/n_train = 1/(K-1)). None: the plain paired t (independent seeds)."""
+    n_test/n_train is about 1/(K-1), more where part of the training folds validates:
+    :func:`skinseg.verdicts.fold_test_train_ratio`). None: the plain paired t (independent seeds)."""
     out = []
     for m in metrics:
         pairs = paired_values(outcomes, a, b, m, resolution=resolution, reduction=reduction, target=target)

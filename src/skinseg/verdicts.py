@@ -102,9 +102,16 @@ def _folds(exp) -> int:
     return exp.params["folds"] if exp.params.get("protocol") == "kfold" else 0
 
 
-def _fold_ratio(exp) -> float | None:
-    """n_test/n_train of a K-fold protocol (1/(K-1)), for the corrected resampled t; None otherwise."""
-    return 1 / (_folds(exp) - 1) if _folds(exp) else None
+def fold_test_train_ratio(exp) -> float | None:
+    """n_test/n_train of a K-fold protocol, for the corrected resampled t (Nadeau & Bengio 2003): per
+    fold, its test images over the images it trains on, averaged over the folds; None for any other
+    protocol. The validation share held out of the training folds for model selection is not trained
+    on, so the ratio is a little above 1/(K-1) (ASNet's folds with ``val_fraction`` 0.1: 430/1,548,
+    0.278 instead of 0.25) and the interval a little wider."""
+    if not _folds(exp):
+        return None
+    counts = exp.data().counts()
+    return float((counts["test"] / counts["train"]).mean())
 
 
 def _row_runs(exp, r, outcomes, row: str) -> list:
@@ -132,7 +139,7 @@ def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int, float] | 
     module's docstring), precision the half-width of our mean's own 95 % interval; from the
     per-pair differences of two or more paired runs for a difference between rows, else from the
     row's runs (one run: the bootstrap interval over its test images, see :func:`interval`)."""
-    ratio = _fold_ratio(exp)
+    ratio = fold_test_train_ratio(exp)
     if r.difference_of:
         a, b, metric = r.difference_of
         try:
@@ -228,9 +235,10 @@ def _collapsed(runs) -> str:
     return f"predicts (almost) no lesion (Jaccard < {COLLAPSED}): " + ", ".join(names) if names else ""
 
 
-def claim_rows(exp, outcomes) -> list[dict]:
+def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     """One verdict line per claim of ``exp``'s paper about two rows, from paired runs (over folds,
-    the corrected resampled t)."""
+    the corrected resampled t); ``data_used``: fill the column from the data on disk (the claim's
+    first row's data: both rows of a pair run on the same split)."""
     rows = []
     for c in exp.spec.claims:
         line = {"paper": exp.spec.key, "where": c.where, "row": f"{c.row} vs {c.than}", "metric": c.metric,
@@ -238,7 +246,7 @@ def claim_rows(exp, outcomes) -> list[dict]:
                 "verdict": "", "cause": "", "interval low": float("nan"), "interval high": float("nan")}
         try:
             d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),
-                                         test_train_ratio=_fold_ratio(exp)).iloc[0]
+                                         test_train_ratio=fold_test_train_ratio(exp)).iloc[0]
         except KeyError:
             line.update(verdict="not testable here", cause="the two rows have no paired runs under this profile")
             rows.append(line)
@@ -249,6 +257,8 @@ def claim_rows(exp, outcomes) -> list[dict]:
                           else f"{d['difference mean']:+.4f} (1 pair: no interval)"),
                     difference=d["difference mean"], cause=exp.spec.audit_summary,
                     **{"interval low": lo, "interval high": hi})
+        if data_used:
+            line["data used"] = tables.dataset_used(exp, c.row)
         collapsed = _collapsed([o for o in outcomes if o.variant in (c.row, c.than)])
         too_few = _too_few_folds(exp, len({key[0] for key, _, _ in tables.paired_runs(outcomes, c.row, c.than)}),
                                  "paired", "claim")
