@@ -78,6 +78,22 @@ def test_tidy_metrics_and_provenance(tmp_path):
     assert prov["seed"] == 3 and prov["packages"]["torch"].startswith("2.13.0") and "commit" in prov["git"]
     write_json(tmp_path / "p.json", prov)
     assert json.loads((tmp_path / "p.json").read_text())["dataset_fingerprint"] == "abc"
+    import torch
+
+    assert prov["cpu_threads"] == torch.get_num_threads()
+
+
+@pytest.mark.parametrize("prov, minutes", [
+    ({"device": "cpu", "cpu_threads": 2, "train_seconds": 300.0}, 10.0),  # 5 wall minutes on 2 threads
+    ({"device": "cpu", "train_seconds": 300.0}, float("nan")),  # made before threads were recorded
+    ({"device": "cuda:0", "cpu_threads": 2, "train_seconds": 300.0}, float("nan")),  # GPU time is not CPU time
+    ({"device": "cpu", "cpu_threads": 2, "train_seconds": None}, float("nan")),  # evaluation-only row
+])
+def test_training_cpu_minutes(tmp_path, prov, minutes):
+    from skinseg.results import training_cpu_minutes
+
+    write_json(tmp_path / "provenance.json", prov)
+    assert training_cpu_minutes(tmp_path) == pytest.approx(minutes, nan_ok=True)
 
 
 def test_git_dirty_flag_ignores_results_only(tmp_path, monkeypatch):

@@ -122,6 +122,23 @@ def _gpu_name(device: str) -> str | None:
     return torch.cuda.get_device_name(torch.device(device))
 
 
+def _cpu_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def training_cpu_minutes(run_path: Path) -> float:
+    """CPU-minutes a finished run on a CPU spent training: :func:`training_seconds` times the threads
+    it trained with (``cpu_threads`` in its provenance; NaN for runs made before that record, and for
+    runs on a GPU, whose cost is not CPU time)."""
+    f = Path(run_path) / "provenance.json"
+    prov = json.loads(f.read_text()) if f.is_file() else {}
+    if prov.get("device") != "cpu" or not prov.get("cpu_threads"):
+        return float("nan")
+    return training_seconds(run_path) * prov["cpu_threads"] / 60
+
+
 def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dict | None = None) -> dict:
     """``git``: the state when the code that made the run was loaded (default: now)."""
     return {
@@ -131,6 +148,7 @@ def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dic
         "platform": platform.platform(),
         "device": device,
         "gpu": _gpu_name(device),
+        "cpu_threads": _cpu_threads(),  # training wall time x threads: the CPU time a run took on a CPU
         "seed": seed,
         "dataset_fingerprint": dataset_fingerprint,
     }

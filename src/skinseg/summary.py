@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from skinseg import notebook, tables
-from skinseg.results import metric_value, training_seconds, write_text
+from skinseg.results import metric_value, training_cpu_minutes, training_seconds, write_text
 
 # Context for every Jaccard in the summary: how far two annotators' outlines of the same lesion
 # agree. The study of the IMA++ multi-annotator subset of the ISIC Archive (2,394 images with 2-5
@@ -35,7 +35,9 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     original resolution (mean ± sd over seeds, and the mean as a number; empty for a model with no
     finished run, which is listed all the same), and the training minutes per run (wall time of the
     epochs on the run's device, from its provenance: :func:`skinseg.results.training_seconds`; runs
-    that shared the CPU with other work took longer than alone)."""
+    that shared the CPU with other work took longer than alone) and, for runs on a CPU, those minutes
+    times the threads they trained with (:func:`skinseg.results.training_cpu_minutes`; empty for runs
+    made before the threads were recorded)."""
     import torch
 
     from skinseg.bench import forward_flops
@@ -55,10 +57,12 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
             line[f"{metric} mean"] = float(np.mean(vals)) if vals else float("nan")
         secs = [training_seconds(o.run.path) for o in mine]
         line["training minutes per run"] = np.nanmean(secs) / 60 if np.isfinite(secs).any() else float("nan")
+        cpu = [training_cpu_minutes(o.run.path) for o in mine]
+        line["training CPU-minutes per run"] = np.nanmean(cpu) if np.isfinite(cpu).any() else float("nan")
         rows.append(line)
     return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "planned runs", "jaccard",
                                        "jaccard mean", "threshold_jaccard", "threshold_jaccard mean",
-                                       "training minutes per run"])
+                                       "training minutes per run", "training CPU-minutes per run"])
 
 
 def protocol_note(exp, one: pd.DataFrame) -> str:
