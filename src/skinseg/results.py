@@ -44,13 +44,18 @@ def metric_value(metrics: pd.DataFrame, metric: str, *, target: str = "lesion", 
     return float(m.value.iloc[0]) if len(m) else float("nan")
 
 
+def _provenance(run_path: Path) -> dict:
+    """A run's ``provenance.json``, or {} when it has none."""
+    f = Path(run_path) / "provenance.json"
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
 def training_seconds(run_path: Path) -> float:
     """Wall seconds a finished run spent training, from its ``provenance.json``: ``train_seconds``
     (its epochs, summed over resumes) where recorded (NaN for an evaluation-only row); for runs made
     before that record, ``run_seconds`` (training *and* scoring) unless the run was resumed (then it
     covers only the time since the resume, so NaN); else NaN."""
-    f = Path(run_path) / "provenance.json"
-    prov = json.loads(f.read_text()) if f.is_file() else {}
+    prov = _provenance(run_path)
     if "train_seconds" in prov:  # recorded; None: an evaluation-only row, which trains nothing
         return float("nan") if prov["train_seconds"] is None else float(prov["train_seconds"])
     if prov.get("resumed_after_epochs") or prov.get("run_seconds") is None:
@@ -132,8 +137,7 @@ def training_cpu_minutes(run_path: Path) -> float:
     """CPU-minutes a finished run on a CPU spent training: :func:`training_seconds` times the threads
     it trained with (``cpu_threads`` in its provenance; NaN for runs made before that record, and for
     runs on a GPU, whose cost is not CPU time)."""
-    f = Path(run_path) / "provenance.json"
-    prov = json.loads(f.read_text()) if f.is_file() else {}
+    prov = _provenance(run_path)
     if prov.get("device") != "cpu" or not prov.get("cpu_threads"):
         return float("nan")
     return training_seconds(run_path) * prov["cpu_threads"] / 60
