@@ -1,6 +1,7 @@
 """Which reduction can a printed (Jaccard, Dice) pair come from: hand-computed cases."""
 from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -71,11 +72,15 @@ def test_table_only_rows_and_the_spread_sentence():
     rho = t[0]["corrected paired: fold correlation needed"]
     assert 0 < rho < 1  # 0.42 points with sds 0.33 and 0.38: a paired test needs correlated folds
     low = audit.spread_sentence(t[0], our_correlation=rho - 0.1)
-    assert "Welch p = " in low and "do not support it" in low and low.endswith("(less than that).")
-    assert audit.spread_sentence(t[0], our_correlation=rho + 0.01).endswith("(at least that).")
+    assert "Welch p = " in low and "do not support it" in low and low.endswith("less than that.")
+    assert "0.42 points in the table;" in low  # a table-only row: no text to match
+    assert audit.spread_sentence(t[0], our_correlation=rho + 0.01).endswith("as much or more.")
     assert audit.spread_sentence(t[0]).endswith(f"at least {rho:.2f} from fold to fold.")
     big = audit.spread_sentence(t[1])  # 3.45 points with sds near 0.3: any correlation will do
     assert "the spreads alone support it" in big and "whatever the folds' correlation" in big
+    assert "3.45 points in the table (the text's 3.45 matches)" in big
+    t[1]["text matches table"], t[1]["stated"] = False, 0.0359
+    assert "(the text's 3.59 does NOT match)" in audit.spread_sentence(t[1])
 
 
 @pytest.mark.parametrize("h, w, d, taps", [
@@ -95,22 +100,57 @@ def test_dilation_reach_table():
     assert t.loc[4].tolist() == pytest.approx([1.0, (1 + 2 * 2 / 6) * 2])
 
 
-def test_asm_scales_reads_beta_per_partition_and_leaves_absent_checkpoints_nan():
+def test_asm_activity_reads_beta_and_the_modules_relative_contribution():
+    import math
+
     import torch
 
+    from skinseg.models.asnet import AdaptiveScaleModule
     from skinseg.papers.spec import PaperSpec, Variant
 
     spec = PaperSpec("t", "nb", "", "", {}, {}, variants=(Variant("ASNet", "asnet", main=True),
                                                            Variant("w/o SA", "asnet_wo_sa")))
     betas = {("ASNet", "fold0"): 0.25, ("ASNet", "fold1"): -0.5, ("w/o SA", "fold0"): 0.0}  # w/o SA fold1: absent
 
+    class Net(torch.nn.Module):
+        """The module refines a feature of ones (4 channels, 2x2), whatever the image."""
+
+        def __init__(self, b):
+            super().__init__()
+            self.asm = AdaptiveScaleModule(4, fusion="sum")
+            torch.nn.init.zeros_(self.asm.conv.weight)
+            torch.nn.init.constant_(self.asm.conv.bias, 2.0)  # each branch: 2 / sqrt(1 + eps) after eval BN
+            self.asm.beta.data.fill_(b)
+
+        def forward(self, x):
+            return self.asm(torch.ones(len(x), 4, 2, 2))
+
     def best_model(v, part):
         b = betas.get((v.label, part))
-        return None if b is None else SimpleNamespace(asm=SimpleNamespace(beta=torch.tensor([b], dtype=torch.bfloat16)))
-    exp = SimpleNamespace(spec=spec, partitions=lambda v: ["fold0", "fold1"], best_model=best_model)
-    t = audit.asm_scales(exp, ["ASNet", "w/o SA"])
-    assert t.loc["ASNet"].tolist() == [0.25, -0.5]
-    assert t.loc["w/o SA", "fold0"] == 0.0 and pd.isna(t.loc["w/o SA", "fold1"])
+        return None if b is None else Net(b).to(torch.bfloat16).eval()
+    images = [{"image": torch.zeros(3, 8, 8, dtype=torch.uint8)} for _ in range(5)]
+    exp = SimpleNamespace(spec=spec, partitions=lambda v: ["fold0", "fold1"], best_model=best_model,
+                          variant_params=lambda v: {"normalization": "imagenet"}, data=lambda v: None,
+                          dataset=lambda data, part, split, p: images, params={"device": "cpu"})
+    t = audit.asm_activity(exp, ["ASNet", "w/o SA"], n_images=3)
+    fused = 3 * 2 / math.sqrt(1 + 1e-5)  # three branches summed, per element; ‖x‖ per element is 1
+    assert t.loc["ASNet", "β"].tolist() == [0.25, -0.5]
+    assert t.loc["ASNet", "‖β·fused‖ / ‖x‖"].tolist() == pytest.approx([0.25 * fused, 0.5 * fused], rel=1e-5)
+    assert t.loc["w/o SA", ("β", "fold0")] == 0.0 and t.loc["w/o SA", ("‖β·fused‖ / ‖x‖", "fold0")] == 0.0
+    assert pd.isna(t.loc["w/o SA", ("β", "fold1")]) and pd.isna(t.loc["w/o SA", ("‖β·fused‖ / ‖x‖", "fold1")])
+
+
+def test_asm_activity_sentence_says_when_the_module_hardly_takes_part():
+    cols = pd.MultiIndex.from_product([["β", "‖β·fused‖ / ‖x‖"], ["fold0", "fold1"]])
+    small = pd.DataFrame([[0.003, -0.004, 0.01, 0.03]], index=["ASNet"], columns=cols)
+    s = audit.asm_activity_sentence(small)
+    assert "Over 2 runs, |β| is at most 0.004" in s and "2 % of the size" in s and "at most 3 %" in s
+    assert "hardly takes part" in s
+    large = small.copy()
+    large[("‖β·fused‖ / ‖x‖", "fold1")] = 0.3
+    assert "hardly" not in audit.asm_activity_sentence(large)
+    absent = small.copy() * np.nan
+    assert audit.asm_activity_sentence(absent).startswith("No run's checkpoint")
 
 
 def test_match_log_finds_truncated_values_and_offsets():

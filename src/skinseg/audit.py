@@ -122,14 +122,17 @@ def stated_differences(claims, reported, tolerance: float, metric: str = "jaccar
 
 def spread_sentence(claim: dict, our_correlation: float | None = None) -> str:
     """One sentence on whether a row of :func:`stated_differences` can be called an improvement:
-    Welch's p from the table's mean ± sd, the fold-to-fold correlation a corrected paired test
+    the table's difference (and whether the text's stated one matches it), Welch's p from the
+    table's mean ± sd, the fold-to-fold correlation a corrected paired test
     would need, and, where given, the correlation of the same two rows' per-fold values in our own
     runs (:func:`skinseg.tables.fold_correlation`; another budget and stand-in data, so it only
     says whether such a correlation is plausible)."""
     p = claim["Welch t-test p (table's mean ± sd)"]
     rho = claim["corrected paired: fold correlation needed"]
-    head = (f"{claim['claim']}: {100 * claim['table difference']:.2f} points; from the table's mean ± sd, Welch p = "
-            f"{p:.2g}, so {'the spreads alone support it' if p < 0.05 else 'the spreads alone do not support it'}")
+    text = ("" if claim["text matches table"] is None else
+            f" (the text's {100 * claim['stated']:.2f} {'matches' if claim['text matches table'] else 'does NOT match'})")
+    head = (f"{claim['claim']}: {100 * claim['table difference']:.2f} points in the table{text}; from its mean ± sd, "
+            f"Welch p = {p:.2g}, so {'the spreads alone support it' if p < 0.05 else 'the spreads alone do not support it'}")
     if rho > 1:
         return head + "; no fold-to-fold correlation would let a corrected paired test over five folds reach p < 0.05."
     if rho < -1:
@@ -137,8 +140,8 @@ def spread_sentence(claim: dict, our_correlation: float | None = None) -> str:
     need = f"; a corrected paired test over five folds needs the rows to correlate at least {rho:.2f} from fold to fold"
     if our_correlation is None or not np.isfinite(our_correlation):
         return head + need + "."
-    return (head + need + f"; in our runs the two rows correlate {our_correlation:.2f} "
-            + ("(at least that)." if our_correlation >= rho else "(less than that)."))
+    return (head + need + f"; in our runs the two rows correlate {our_correlation:.2f}, "
+            + ("as much or more." if our_correlation >= rho else "less than that."))
 
 
 def dilated_taps_inside(height: int, width: int, dilation: int, kernel: int = 3) -> float:
@@ -166,21 +169,63 @@ def dilation_reach(input_sizes: dict, dilations=(1, 2, 4), stride: int = 32, ker
     return pd.DataFrame(cols, index=pd.Index(dilations, name=f"dilation (taps of {kernel * kernel} on the map)"))
 
 
-def asm_scales(exp, rows) -> pd.DataFrame:
-    """The learned β of each run's adaptive scale module (its output is ``x + β · fused``), from the
-    run's best checkpoint: one line per row of ``rows``, one column per partition (first seed). β
-    starts at 0, so the module adds nothing until training moves it, and rows that differ only
-    inside the module (ASNet, w/o DI, w/o SA) start as the same network: with β near 0 their
-    comparison is about almost nothing. NaN where the checkpoint is not on this machine."""
-    out = {}
+def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:
+    """How much each run's adaptive scale module takes part, from its best checkpoint: the learned
+    β (the module's output is ``x + β · fused``) and ``‖β · fused‖ / ‖x‖``, the size of what the
+    module adds relative to the encoder feature it refines (Frobenius norms over the partition's
+    first ``n_images`` test images, fp32). One line per row of ``rows``; columns ``(quantity,
+    partition)`` (first seed). β starts at 0, so the module adds nothing until training moves it,
+    and rows that differ only inside the module (ASNet, w/o DI, w/o SA) start as the same
+    network: with a ratio near 0 their comparison is about almost nothing. NaN where the
+    checkpoint is not on this machine."""
+    import torch
+    from torch.utils.data import DataLoader, Subset
+
+    from skinseg.inference import prepare_images
+
+    beta, ratio = {}, {}
     for label in rows:
         v = exp.spec.variant(label)
-        line = {}
+        p = exp.variant_params(v)
+        beta[label], ratio[label] = {}, {}
         for part in exp.partitions(v):
             model = exp.best_model(v, part)
-            line[part] = float(model.asm.beta.detach().float()) if model is not None else float("nan")
-        out[label] = line
-    return pd.DataFrame.from_dict(out, orient="index").rename_axis("row (β per partition)")
+            if model is None:
+                beta[label][part] = ratio[label][part] = float("nan")
+                continue
+            ds = exp.dataset(exp.data(v), part, "test", p)
+            images = next(iter(DataLoader(Subset(ds, range(min(n_images, len(ds)))), batch_size=n_images)))["image"]
+            seen = {}
+            hook = model.asm.register_forward_hook(lambda m, inp, out: seen.update(x=inp[0], added=out - inp[0]))
+            try:
+                with torch.no_grad():
+                    model.float()(prepare_images(images, exp.params["device"], p["normalization"], False))
+            finally:
+                hook.remove()
+            beta[label][part] = float(model.asm.beta.detach().float())
+            ratio[label][part] = float(seen["added"].norm() / seen["x"].norm())
+    return pd.concat({"β": pd.DataFrame.from_dict(beta, orient="index"),
+                      "‖β·fused‖ / ‖x‖": pd.DataFrame.from_dict(ratio, orient="index")}, axis=1).rename_axis("row")
+
+
+def asm_activity_sentence(activity: pd.DataFrame, small: float = 0.05) -> str:
+    """One sentence on an :func:`asm_activity` table: over the runs with a checkpoint, the largest
+    |β| and the median and largest ``‖β·fused‖ / ‖x‖``; when even the largest is below ``small``
+    (the module changes the feature it refines by less than that fraction of its size), it says
+    the module hardly takes part, so the rows that differ only inside it are compared on almost
+    nothing."""
+    ratio = activity["‖β·fused‖ / ‖x‖"].to_numpy().ravel()
+    ratio = ratio[np.isfinite(ratio)]
+    if ratio.size == 0:
+        return "No run's checkpoint is on this machine: the module's part cannot be measured here."
+    beta = np.abs(activity["β"].to_numpy().ravel())
+    head = (f"Over {ratio.size} runs, |β| is at most {np.nanmax(beta):.2g} and the module adds "
+            f"{100 * np.median(ratio):.2g} % of the size of the feature it refines (median; at most "
+            f"{100 * ratio.max():.2g} %)")
+    if ratio.max() < small:
+        return (head + f": below {100 * small:.0f} % in every run, so the module hardly takes part, and the rows that "
+                "differ only inside it are, in these runs, the same network up to that small change.")
+    return head + "."
 
 
 def match_log(reported, log: pd.DataFrame, decimals: int) -> pd.DataFrame:

@@ -43,7 +43,9 @@ SPEC = PaperSpec(
     reported=_REPORTED,
     claims=tuple(Claim(f"ASNet is above {row}", "ASNet", row, where="Table 2 and its discussion")
                  for row in ("U-Net", "Baseline", "Baseline_ASM_w/o_DI", "Baseline_ASM_w/o_SA", "Baseline_Wide")),
-    audit_summary="differences of 0.2-0.6 points against fold sds of 0.3-0.6; per-fold values not published",
+    audit_summary="differences of 0.2-0.6 points against fold sds of 0.3-0.6; per-fold values not published; the "
+                  "module's output x + β·fused starts at β = 0, so it takes part only as far as training moves β "
+                  "(notebook 05 measures it)",
 )
 
 # The text's claims about Table 2 (Jaccard, as fractions): (row, reference, how far row is below reference).
