@@ -72,15 +72,24 @@ def test_table_only_rows_and_the_spread_sentence():
     rho = t[0]["corrected paired: fold correlation needed"]
     assert 0 < rho < 1  # 0.42 points with sds 0.33 and 0.38: a paired test needs correlated folds
     low = audit.spread_sentence(t[0], our_correlation=rho - 0.1)
-    assert "Welch p = " in low and "do not support it" in low and low.endswith("less than that.")
+    assert "Welch p = " in low and "are not enough to show it" in low and low.endswith("less than that.")
     assert "0.42 points in the table;" in low  # a table-only row: no text to match
     assert audit.spread_sentence(t[0], our_correlation=rho + 0.01).endswith("as much or more.")
     assert audit.spread_sentence(t[0]).endswith(f"at least {rho:.2f} from fold to fold.")
     big = audit.spread_sentence(t[1])  # 3.45 points with sds near 0.3: any correlation will do
-    assert "the spreads alone support it" in big and "whatever the folds' correlation" in big
+    assert "the spreads alone would show it" in big and "whatever the folds' correlation" in big
     assert "3.45 points in the table (the text's 3.45 matches)" in big
     t[1]["text matches table"], t[1]["stated"] = False, 0.0359
     assert "(the text's 3.59 does NOT match)" in audit.spread_sentence(t[1])
+
+
+def test_needed_correlations_outside_minus_one_to_one_read_as_words():
+    claims = pd.DataFrame({"claim": ["a", "b", "c"], "paired: fold correlation needed": [-36.1, 0.573, 1.4],
+                           "corrected paired: fold correlation needed": [-2.0, 0.9, 3.0], "table difference": [1, 2, 3]})
+    t = audit.claims_for_reading(claims)
+    assert t["paired: fold correlation needed"].tolist() == ["any (needed < −1)", "0.57", "none suffices (needed > 1)"]
+    assert t["corrected paired: fold correlation needed"].tolist()[1] == "0.90"
+    assert t["table difference"].tolist() == [1, 2, 3]  # other columns untouched
 
 
 @pytest.mark.parametrize("h, w, d, taps", [
@@ -135,19 +144,19 @@ def test_asm_activity_reads_beta_and_the_modules_relative_contribution():
     t = audit.asm_activity(exp, ["ASNet", "w/o SA"], n_images=3)
     fused = 3 * 2 / math.sqrt(1 + 1e-5)  # three branches summed, per element; ‖x‖ per element is 1
     assert t.loc["ASNet", "β"].tolist() == [0.25, -0.5]
-    assert t.loc["ASNet", "‖β·fused‖ / ‖x‖"].tolist() == pytest.approx([0.25 * fused, 0.5 * fused], rel=1e-5)
-    assert t.loc["w/o SA", ("β", "fold0")] == 0.0 and t.loc["w/o SA", ("‖β·fused‖ / ‖x‖", "fold0")] == 0.0
-    assert pd.isna(t.loc["w/o SA", ("β", "fold1")]) and pd.isna(t.loc["w/o SA", ("‖β·fused‖ / ‖x‖", "fold1")])
+    assert t.loc["ASNet", audit.ACTIVITY].tolist() == pytest.approx([25 * fused, 50 * fused], rel=1e-5)  # in %
+    assert t.loc["w/o SA", ("β", "fold0")] == 0.0 and t.loc["w/o SA", (audit.ACTIVITY, "fold0")] == 0.0
+    assert pd.isna(t.loc["w/o SA", ("β", "fold1")]) and pd.isna(t.loc["w/o SA", (audit.ACTIVITY, "fold1")])
 
 
 def test_asm_activity_sentence_says_when_the_module_hardly_takes_part():
-    cols = pd.MultiIndex.from_product([["β", "‖β·fused‖ / ‖x‖"], ["fold0", "fold1"]])
-    small = pd.DataFrame([[0.003, -0.004, 0.01, 0.03]], index=["ASNet"], columns=cols)
+    cols = pd.MultiIndex.from_product([["β", audit.ACTIVITY], ["fold0", "fold1"]])
+    small = pd.DataFrame([[0.003, -0.004, 1.0, 3.0]], index=["ASNet"], columns=cols)  # module adds 1 % and 3 %
     s = audit.asm_activity_sentence(small)
     assert "Over 2 runs, |β| is at most 0.004" in s and "2 % of the size" in s and "at most 3 %" in s
     assert "hardly takes part" in s
     large = small.copy()
-    large[("‖β·fused‖ / ‖x‖", "fold1")] = 0.3
+    large[(audit.ACTIVITY, "fold1")] = 30.0
     assert "hardly" not in audit.asm_activity_sentence(large)
     absent = small.copy() * np.nan
     assert audit.asm_activity_sentence(absent).startswith("No run's checkpoint")

@@ -145,3 +145,14 @@ def test_stopping_says_what_ended_training_and_sums_training_minutes(tmp_path):
     assert str(t["seed"].dtype) == "Int64" and t["seed"].isna().tolist() == [False, False, False, True]
     assert (notebook.stopping(runs, epochs=3)["ended by"].iloc[:3] == "epoch cap").all()
     assert notebook.stopping(runs[:3], epochs=5).iloc[-1][["row", "training minutes"]].tolist() == ["all runs", 2.0]
+
+
+def test_stopping_sentence_counts_capped_runs_still_improving():
+    t = pd.DataFrame({"row": ["A", "B", "C", "all runs"], "epochs run": [6, 6, 4, pd.NA], "best epoch": [6, 5, 2, pd.NA],
+                      "ended by": ["epoch cap", "epoch cap", "early stopping", ""]})
+    s = notebook.stopping_sentence(t)
+    assert s.startswith("The best validation epoch is the last one in 1 of the 2 runs that the epoch cap ended")
+    assert "still improving" in s
+    t.loc[0, "best epoch"] = 3
+    assert "stopped improving before the cap" in notebook.stopping_sentence(t)
+    assert notebook.stopping_sentence(t[t["ended by"] != "epoch cap"]) == "No run was ended by the epoch cap."

@@ -120,6 +120,19 @@ def stated_differences(claims, reported, tolerance: float, metric: str = "jaccar
     return pd.DataFrame(out)
 
 
+def needed_correlation(rho: float) -> str:
+    """A "fold correlation needed" value of :func:`stated_differences` in words: below -1 any
+    correlation will do, above 1 none is enough, else the value."""
+    return "any (needed < −1)" if rho < -1 else "none suffices (needed > 1)" if rho > 1 else f"{rho:.2f}"
+
+
+def claims_for_reading(claims: pd.DataFrame) -> pd.DataFrame:
+    """:func:`stated_differences` with its fold-correlation columns in words (:func:`needed_correlation`):
+    a "correlation" of -36 is only the arithmetic's way of saying that any correlation will do."""
+    cols = [c for c in claims.columns if c.endswith("fold correlation needed")]
+    return claims.assign(**{c: claims[c].map(needed_correlation) for c in cols})
+
+
 def spread_sentence(claim: dict, our_correlation: float | None = None) -> str:
     """One sentence on whether a row of :func:`stated_differences` can be called an improvement:
     the table's difference (and whether the text's stated one matches it), Welch's p from the
@@ -129,10 +142,11 @@ def spread_sentence(claim: dict, our_correlation: float | None = None) -> str:
     says whether such a correlation is plausible)."""
     p = claim["Welch t-test p (table's mean ± sd)"]
     rho = claim["corrected paired: fold correlation needed"]
-    text = ("" if claim["text matches table"] is None else
-            f" (the text's {100 * claim['stated']:.2f} {'matches' if claim['text matches table'] else 'does NOT match'})")
+    matches = claim["text matches table"]
+    text = "" if matches is None else f" (the text's {100 * claim['stated']:.2f} {'matches' if matches else 'does NOT match'})"
+    verdict = "the spreads alone would show it" if p < 0.05 else "the spreads alone are not enough to show it"
     head = (f"{claim['claim']}: {100 * claim['table difference']:.2f} points in the table{text}; from its mean ± sd, "
-            f"Welch p = {p:.2g}, so {'the spreads alone support it' if p < 0.05 else 'the spreads alone do not support it'}")
+            f"Welch p = {p:.2g} (unpaired, as if the folds were independent), so {verdict}")
     if rho > 1:
         return head + "; no fold-to-fold correlation would let a corrected paired test over five folds reach p < 0.05."
     if rho < -1:
@@ -169,15 +183,18 @@ def dilation_reach(input_sizes: dict, dilations=(1, 2, 4), stride: int = 32, ker
     return pd.DataFrame(cols, index=pd.Index(dilations, name=f"dilation (taps of {kernel * kernel} on the map)"))
 
 
+ACTIVITY = "‖β·fused‖ / ‖x‖ (%)"
+
+
 def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:
     """How much each run's adaptive scale module takes part, from its best checkpoint: the learned
-    β (the module's output is ``x + β · fused``) and ``‖β · fused‖ / ‖x‖``, the size of what the
-    module adds relative to the encoder feature it refines (Frobenius norms over the partition's
-    first ``n_images`` test images, fp32). One line per row of ``rows``; columns ``(quantity,
-    partition)`` (first seed). β starts at 0, so the module adds nothing until training moves it,
-    and rows that differ only inside the module (ASNet, w/o DI, w/o SA) start as the same
-    network: with a ratio near 0 their comparison is about almost nothing. NaN where the
-    checkpoint is not on this machine."""
+    β (the module's output is ``x + β · fused``) and ``‖β · fused‖ / ‖x‖`` in %, the size of what
+    the module adds relative to the encoder feature it refines (Frobenius norms over the
+    partition's first ``n_images`` test images, fp32). One line per row of ``rows``; columns
+    ``(quantity, partition)`` (first seed). β starts at 0, so the module adds nothing until
+    training moves it, and rows that differ only inside the module (ASNet, w/o DI, w/o SA)
+    compute the same function at the start: with a ratio near 0 their comparison says little
+    about the module. NaN where the checkpoint is not on this machine."""
     import torch
     from torch.utils.data import DataLoader, Subset
 
@@ -203,28 +220,26 @@ def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:
             finally:
                 hook.remove()
             beta[label][part] = float(model.asm.beta.detach().float())
-            ratio[label][part] = float(seen["added"].norm() / seen["x"].norm())
+            ratio[label][part] = 100 * float(seen["added"].norm() / seen["x"].norm())
     return pd.concat({"β": pd.DataFrame.from_dict(beta, orient="index"),
-                      "‖β·fused‖ / ‖x‖": pd.DataFrame.from_dict(ratio, orient="index")}, axis=1).rename_axis("row")
+                      ACTIVITY: pd.DataFrame.from_dict(ratio, orient="index")}, axis=1).rename_axis("row")
 
 
-def asm_activity_sentence(activity: pd.DataFrame, small: float = 0.05) -> str:
+def asm_activity_sentence(activity: pd.DataFrame, small: float = 5.0) -> str:
     """One sentence on an :func:`asm_activity` table: over the runs with a checkpoint, the largest
     |β| and the median and largest ``‖β·fused‖ / ‖x‖``; when even the largest is below ``small``
-    (the module changes the feature it refines by less than that fraction of its size), it says
-    the module hardly takes part, so the rows that differ only inside it are compared on almost
-    nothing."""
-    ratio = activity["‖β·fused‖ / ‖x‖"].to_numpy().ravel()
+    % (the module changes the feature it refines by less than that share of its size), it says
+    the module hardly takes part, so the rows that differ only inside it say little about it."""
+    ratio = activity[ACTIVITY].to_numpy().ravel()
     ratio = ratio[np.isfinite(ratio)]
     if ratio.size == 0:
         return "No run's checkpoint is on this machine: the module's part cannot be measured here."
     beta = np.abs(activity["β"].to_numpy().ravel())
     head = (f"Over {ratio.size} runs, |β| is at most {np.nanmax(beta):.2g} and the module adds "
-            f"{100 * np.median(ratio):.2g} % of the size of the feature it refines (median; at most "
-            f"{100 * ratio.max():.2g} %)")
+            f"{np.median(ratio):.2g} % of the size of the feature it refines (median; at most {ratio.max():.2g} %)")
     if ratio.max() < small:
-        return (head + f": below {100 * small:.0f} % in every run, so the module hardly takes part, and the rows that "
-                "differ only inside it are, in these runs, the same network up to that small change.")
+        return (head + f": below {small:g} % in every run, so the module hardly takes part, and the differences "
+                "between the rows that differ only inside it (ASNet, w/o DI, w/o SA) say little about what it does.")
     return head + "."
 
 

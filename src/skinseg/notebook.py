@@ -160,6 +160,21 @@ def stopping(outcomes, epochs: int) -> pd.DataFrame:
     return df
 
 
+def stopping_sentence(stops: pd.DataFrame) -> str:
+    """One sentence on a :func:`stopping` table: in how many of the runs that the epoch cap ended
+    the best validation epoch was the last one (those runs were still improving when training
+    stopped, so a longer budget could move every number)."""
+    runs = stops[stops["ended by"] == "epoch cap"]
+    if runs.empty:
+        return "No run was ended by the epoch cap."
+    last = int((runs["best epoch"] == runs["epochs run"]).sum())
+    head = f"The best validation epoch is the last one in {last} of the {len(runs)} runs that the epoch cap ended"
+    if last == 0:
+        return head + ": every one had stopped improving before the cap."
+    return head + (": those runs were still improving when training stopped, so a longer budget could move their "
+                   "numbers.")
+
+
 def benchmarks(models, folder: str = "results/benchmarks") -> pd.DataFrame:
     """Every committed ``skinseg bench`` figure of ``models`` (all files in ``folder``), with the
     file, size, batch, device, precision and machine that go with it."""
