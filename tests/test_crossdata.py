@@ -54,3 +54,11 @@ def test_a_broken_ph2_tree_is_named(tmp_path):
     shutil.copytree(make_ph2(tmp_path / "ok"), tmp_path / "ok2")
     with pytest.raises(ValueError, match="no trained run"):
         evaluate_external(exp, [], tmp_path / "ok2")
+
+
+def test_ph2_section_skips_without_a_folder_and_names_a_wrong_one(tmp_path):
+    from skinseg.crossdata import SKIPPED, ph2_section
+
+    assert ph2_section(None, [], "", tmp_path) == (None, SKIPPED)
+    with pytest.raises(FileNotFoundError, match="ph2_root='no/such/PH2Dataset' is not a folder"):
+        ph2_section(None, [], "no/such/PH2Dataset", tmp_path)

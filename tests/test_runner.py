@@ -151,3 +151,25 @@ def test_a_notebook_waiting_for_the_gpu_is_skipped_when_another_fails(tmp_path, 
             for i in (1, 2)]
     outcomes = batch._run_jobs(jobs, n_jobs=2, log=lambda *_: None)
     assert [o.status for o in outcomes] == ["failed", "skipped"] and started == ["01_x"]
+
+
+def test_summary_inputs_digest_follows_run_metrics_and_benchmark_files(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from skinseg import batch
+
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    monkeypatch.setattr(batch, "BENCHMARKS", str(bench))
+    run = tmp_path / "results" / "p" / "paper" / "row" / "holdout" / "seed0"
+    run.mkdir(parents=True)
+    (run / "metrics.csv").write_text("metric,value\njaccard,0.7\n")
+    job = batch.Job(Path("notebooks/06_summary.ipynb"), {"results_dir": str(tmp_path / "results"), "profile": "p"},
+                    tmp_path / "out.ipynb")
+    first = batch.inputs_digest(job)
+    (bench / "cpu-bf16.csv").write_text("model,train_img_s\nunet,14.7\n")
+    second = batch.inputs_digest(job)
+    (run / "metrics.csv").write_text("metric,value\njaccard,0.71\n")
+    assert len({first, second, batch.inputs_digest(job)}) == 3
+    paper = batch.Job(Path("notebooks/01_linknet64_isic2018.ipynb"), job.params, tmp_path / "o.ipynb")
+    assert batch.inputs_digest(paper) == ""  # a paper notebook's runs are checked one by one instead

@@ -44,13 +44,18 @@ def test_summary_md_puts_the_verdicts_first(tmp_path):
                           {"fraction": 0.02, "count (relative)": 0.1}, cross_dataset="no PH2 folder here: skipped",
                           one_protocol_note="Protocol: 96×96 input.")
     text = (tmp_path / "s.md").read_text()
-    assert "Protocol: 96×96 input.\n\n| model | runs |" in text and "| FPN | 0 | 1 |  |" in text
+    assert "Protocol: 96×96 input.\n\n*jaccard* and *threshold_jaccard*: per-image means" in text
+    assert "\n\n| model | runs |" in text and "| FPN | 0 | 1 |  |" in text
+    assert "*difference*: ours − reported" in text and "No GPU benchmark is committed" in text
     assert "no PH2 folder here: skipped" in text and "No finished run" not in text
     summary.write_summary(tmp_path / "s.md", "smoke", v.assign(**{"data used": "ISIC 2018 (synthetic)"}),
                           pd.DataFrame(), pd.DataFrame({"model": ["m"]}), {"fraction": 0.02, "count (relative)": 0.1},
                           runs=pd.DataFrame({"paper": ["p"], "finished": [2], "planned": [3]}))
     text = (tmp_path / "s.md").read_text()
     assert "**Synthetic data" in text and "p 2/3" in text
+    summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"], "device": ["cuda"]}),
+                          {"fraction": 0.02, "count (relative)": 0.1})
+    assert "No GPU benchmark" not in (tmp_path / "s.md").read_text()
 
 
 def test_runner_runs_the_summary_after_every_paper_notebook(monkeypatch):
@@ -130,14 +135,17 @@ def test_figures_and_tables_say_so_when_no_run_has_finished():
                           partitions=lambda v: ["holdout"], seeds=lambda v: [0, 1, 2],
                           params=dict(paper_dataset="isic2017", image_height=32, image_width=32, epochs=2, batch_size=4,
                                       loss="bce_dice", optimizer="adam", lr=1e-3, lr_schedule="poly",
-                                      augmentation="flip_rot90"),
-                          data=lambda: SimpleNamespace(label="ISIC 2017 (synthetic)"))
+                                      augmentation="flip_rot90", precision="bf16", channels_last=True, device="cpu"),
+                          data=lambda: SimpleNamespace(label="ISIC 2017 (synthetic)", counts=lambda: pd.DataFrame(
+                              {"partition": ["holdout"], "train": [1800], "val": [200], "test": [150]})))
     empty_one = summary.one_protocol_table(exp, [])  # the model is listed, with none of its 3 runs
     row = empty_one.iloc[0]
     assert (row["model"], row["runs"], row["planned runs"], row["jaccard"]) == ("U-Net", 0, 3, "")
     assert pd.isna(row["jaccard mean"]) and pd.isna(row["training minutes per run"]) and row["parameters"] > 1e6
     note = summary.protocol_note(exp, empty_one)
-    assert note.startswith("Protocol: ISIC 2017 (synthetic), 32×32 input, 2 epochs, batch 4")
+    assert note.startswith("Protocol: ISIC 2017 (synthetic); 1,800 images train, 200 validate (they select the best "
+                           "epoch), 150 test; 32×32 input, 2 epochs, batch 4")
+    assert "augmentation flip_rot90, bf16 + channels_last on cpu; 3 seeds" in note
     assert note.endswith("3 seeds per model. Not finished yet: U-Net 0 of 3 runs; a model's mean ± sd is over its "
                          "finished runs.")
     for fig, text in ((plots.pareto(empty_one), "no finished run to place"),

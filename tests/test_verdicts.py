@@ -66,6 +66,19 @@ def test_number_rows_judge_each_reported_number_or_say_why_not():
     assert one_pair["verdict"] == "not testable here" and "two or more paired runs" in one_pair["cause"]
 
 
+def test_a_per_epoch_number_beyond_the_profiles_epochs_says_so_and_the_papers_sd_is_shown():
+    rep = (Reported("T2", "A", "jaccard", 0.56, epoch=2, split="train"),
+           Reported("T2", "A", "jaccard", 0.90, epoch=5, split="train"), Reported("T3", "A", "dice", 0.8, 0.004))
+    runs = [_run("A", "holdout", 0.8, seed=s) for s in range(3)]
+    for o, j in zip(runs, (0.55, 0.56, 0.57)):
+        o.history = pd.DataFrame({"epoch": [1, 2, 3], "train_jaccard": [0.4, j, 0.6]})
+    rows = verdicts.number_rows(_exp(rep), runs, data_used=False)
+    assert rows[0]["difference"] == pytest.approx(0.0, abs=1e-9) and pd.isna(rows[0]["reported sd"])
+    assert rows[1]["verdict"] == "not testable here"
+    assert rows[1]["cause"] == "this profile's runs train 3 epochs; the table's epoch 5 is beyond them"
+    assert rows[2]["reported sd"] == 0.004
+
+
 def test_a_row_with_a_run_that_predicts_no_lesion_is_not_testable():
     rep = (Reported("T1", "A", "jaccard", 0.80), Reported("T1", "A", "parameters", 1000))
     runs = [_run("A", "f0", 0.78), _run("A", "f1", 0.01), _run("A", "f2", 0.79)]

@@ -27,6 +27,7 @@ from skinseg.results import write_json, write_text
 # the notebook that reads every other notebook's results: it runs after them, and is complete only
 # while those results are unchanged
 SUMMARY = "06_summary"
+BENCHMARKS = "results/benchmarks"  # the committed `skinseg bench` files the summary reads
 
 
 @dataclass
@@ -64,16 +65,20 @@ def params_digest(params: dict) -> str:
 
 
 def inputs_digest(job: Job) -> str:
-    """For the summary: digest of every finished run's metrics under its profile's results (path, size,
-    mtime), so that a re-run paper notebook makes the summary run again; "" for a paper notebook."""
+    """For the summary: digest of every finished run's metrics under its profile's results and of the
+    committed benchmark files (relative paths and contents), so that a re-run paper notebook or a
+    new benchmark makes the summary run again; "" for a paper notebook."""
     if job.notebook.stem != SUMMARY:
         return ""
     from skinseg.paths import resolve
 
     h = hashlib.sha256()
     root = resolve(job.params["results_dir"]) / job.params["profile"]
-    for f in sorted(root.rglob("metrics.csv")):  # relative paths and contents: the same on any clone
-        h.update(f.relative_to(root).as_posix().encode())
+    benchmarks = resolve(BENCHMARKS)
+    files = [(root, f) for f in sorted(root.rglob("metrics.csv"))] + \
+        [(benchmarks, f) for f in sorted(benchmarks.glob("*.csv"))]
+    for base, f in files:  # relative paths and contents: the same on any clone
+        h.update(f.relative_to(base).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()
 

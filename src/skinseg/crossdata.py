@@ -79,3 +79,21 @@ def evaluate_external(exp, outcomes, root, dataset: str = "ph2", retrain_dir="ca
                      "weights": ", ".join(sorted({s for (lab, _), s in sources.items() if lab == label})),
                      **{f"{m} (mean over images)": mean_sd(means[m]) for m in means.columns}})
     return per, pd.DataFrame(rows)
+
+
+SKIPPED = ("No PH2 folder given (ph2_root is empty): the cross-dataset test is skipped; "
+           "`python -m skinseg download ph2 --dest data` says how to get it.")
+
+
+def ph2_section(exp, outcomes, ph2_root: str, retrain_dir):
+    """The summary's cross-dataset section: :func:`evaluate_external` on the PH2 folder ``ph2_root``
+    (relative to the project root), or ``(None, SKIPPED)`` when ``ph2_root`` is empty. A ``ph2_root``
+    that is not a folder is an error naming it: a typo must not pass for a skipped test."""
+    from skinseg.paths import resolve
+
+    if not ph2_root:
+        return None, SKIPPED
+    if not resolve(ph2_root).is_dir():
+        raise FileNotFoundError(f"ph2_root={ph2_root!r} is not a folder: give the unzipped PH2Dataset folder, or "
+                                "leave ph2_root empty to skip the cross-dataset test")
+    return evaluate_external(exp, outcomes, resolve(ph2_root), retrain_dir=retrain_dir)

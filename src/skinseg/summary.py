@@ -13,11 +13,11 @@ from skinseg.results import metric_value, training_cpu_minutes, training_seconds
 # masks each) is K. Abhishek, J. Kawahara, G. Hamarneh, "What Can We Learn from Inter-Annotator
 # Variability in Skin Lesion Segmentation?", ISIC Skin Image Analysis Workshop, MICCAI 2025,
 # arXiv:2508.09381. Only its abstract could be read from this project, and it measures agreement as
-# the mean pairwise *Dice*; the figures below are step 4's issue's summary, given there as pairwise
+# the mean pairwise *Dice*; the figures below are the project's plan's summary (step 4), given there as pairwise
 # Jaccard, and are not verified against the paper (neither the values nor the metric).
 ANNOTATOR_AGREEMENT = {"median pairwise Jaccard": 0.75, "mean pairwise Jaccard": 0.68,
                        "source": "IMA++ (Abhishek, Kawahara, Hamarneh, MICCAI ISIC workshop 2025, arXiv:2508.09381), "
-                                 "as summarised in step 4's issue; not verified against the paper, whose abstract "
+                                 "as quoted in the project's plan; not verified against the paper, whose abstract "
                                  "states agreement as pairwise Dice"}
 
 
@@ -71,9 +71,14 @@ def protocol_note(exp, one: pd.DataFrame) -> str:
     p = exp.params
     seeds = {v.label: len(exp.seeds(v)) for v in exp.variants()}
     few = sorted({k for k, n in seeds.items() if n < max(seeds.values())})
-    text = (f"Protocol: {exp.data().label}, {p['image_height']}×{p['image_width']} input, "
+    data = exp.data()
+    split = data.counts().iloc[0]
+    text = (f"Protocol: {data.label}; {split['train']:,} images train, {split['val']:,} validate (they select the best "
+            f"epoch), {split['test']:,} test; {p['image_height']}×{p['image_width']} input, "
             f"{_count(p['epochs'], 'epoch')}, batch {p['batch_size']}, {p['loss']} loss, {p['optimizer']} lr {p['lr']:g} "
-            f"({p['lr_schedule']}), augmentation {p['augmentation']}; {_count(max(seeds.values()), 'seed')} per model"
+            f"({p['lr_schedule']}), augmentation {p['augmentation']}, {p['precision']}"
+            f"{' + channels_last' if p['channels_last'] else ''} on {p['device']}; "
+            f"{_count(max(seeds.values()), 'seed')} per model"
             + (f" ({', '.join(few)}: {_count(min(seeds.values()), 'seed')})" if few else "") + ".")
     short = one[one["runs"] < one["planned runs"]]
     if len(short):
@@ -81,6 +86,14 @@ def protocol_note(exp, one: pd.DataFrame) -> str:
                                                zip(short["model"], short["runs"], short["planned runs"])) + \
                 " runs; a model's mean ± sd is over its finished runs."
     return text
+
+
+COST_UNITS = {"inference_img_s": "inference images/s", "train_img_s": "training images/s"}
+
+
+def cost_table(benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """The benchmark figures (:func:`skinseg.notebook.benchmarks`) with their units in the column names."""
+    return benchmarks.rename(columns=COST_UNITS)
 
 
 def hardest_images(outcomes, n: int = 6, fail_below: float = 0.65) -> pd.DataFrame:
@@ -154,10 +167,19 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
                  f"{r.paper} {r.finished}/{r.planned}" for r in runs.itertuples()) + ".", ""]
                if runs is not None else []),
              "## Verdicts (every reported number entered in the papers' specs, and every claim)", "",
+             "*reported* and *reported sd*: the paper's number (and its ± where it prints one); *ours*: our mean "
+             "[95 % prediction interval] (runs); *difference*: ours − reported (for a claim: first row − second "
+             "row, paired run by run); *data used*: the data and input size ours stands on; *cause*: the audit's "
+             "one-line finding and the number's own note.", "",
              # the interval is in the "ours" column; its numeric ends are for figures
              markdown_table(verdicts.drop(columns=["interval low", "interval high"], errors="ignore")), "",
              "## One protocol for all models", "",
              *([one_protocol_note, ""] if one_protocol_note else []),
+             "*jaccard* and *threshold_jaccard*: per-image means over the test images at original resolution "
+             "(thresholded: an image below 0.65 counts 0), mean ± sd over seeds; *GFLOPs*: one forward pass of one "
+             "image at the protocol's input size; *training minutes per run*: wall time of the training and "
+             "validation epochs; *training CPU-minutes per run*: those minutes × the threads the run trained with.",
+             "",
              *([markdown_table(one_protocol)] if len(one_protocol) and (one_protocol["runs"] > 0).any() else
                ["No finished run under this profile."]), "",
              f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "
@@ -166,5 +188,8 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "## Cross-dataset test (trained on ISIC, scored on PH2 at original resolution)", "",
              (cross_dataset if isinstance(cross_dataset, str) else
               markdown_table(cross_dataset) if cross_dataset is not None else "Not run."), "",
-             "## Costs (committed benchmarks; every figure with its device)", "", markdown_table(costs, "{:.2f}"), ""]
+             "## Costs (committed benchmarks; every figure with its device)", "",
+             *([] if costs.get("device", pd.Series(dtype=str)).astype(str).str.startswith("cuda").any() else
+               ["No GPU benchmark is committed: every figure below is from a CPU.", ""]),
+             markdown_table(costs, "{:.2f}"), ""]
     write_text(path, "\n".join(parts))

@@ -190,7 +190,7 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     for r in spec.reported:
         line = {"paper": spec.key, "where": r.where, "row": r.row, "metric": r.metric,
                 "epoch": r.epoch if r.epoch is not None else "", "reported": r.value,
-                "ours": "", "difference": float("nan"), "data used": "", "verdict": "", "cause": "",
+                "reported sd": r.sd if r.sd else float("nan"), "ours": "", "difference": float("nan"), "data used": "", "verdict": "", "cause": "",
                 "interval low": float("nan"), "interval high": float("nan")}
         if r.reported_only:
             line.update(verdict="not testable here", cause="a competitor's number, quoted by the paper; not run")
@@ -201,9 +201,7 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
         else:
             ours = _our_interval(exp, r, outcomes)
             if ours is None:
-                line.update(verdict="not testable here", cause="a difference needs two or more paired runs; fewer "
-                            "finished under this profile" if r.difference_of else
-                            "no finished run of this row under this profile")
+                line.update(verdict="not testable here", cause=_no_value_cause(exp, r, outcomes))
             else:
                 mean, lo, hi, n, precision = ours
                 lo, hi = clip_to_range(lo, hi, r.metric, difference=bool(r.difference_of))
@@ -228,6 +226,17 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     return rows
 
 
+def _no_value_cause(exp, r, outcomes) -> str:
+    """Why a reported number has no value of ours: too few paired runs for a difference, runs that
+    stop before the table's epoch (a per-epoch table read under a shorter budget), or no run."""
+    if r.difference_of:
+        return "a difference needs two or more paired runs; fewer finished under this profile"
+    trained = [int(o.history.epoch.max()) for o in _row_runs(exp, r, outcomes, r.row) if len(o.history)]
+    if r.epoch is not None and trained and max(trained) < r.epoch:
+        return f"this profile's runs train {max(trained)} epochs; the table's epoch {r.epoch} is beyond them"
+    return "no finished run of this row under this profile"
+
+
 def _collapsed(runs) -> str:
     """The cause to give when any of ``runs`` predicts (almost) no lesion (lesion Jaccard below
     :data:`COLLAPSED`), naming them; "" when none does."""
@@ -242,7 +251,7 @@ def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     rows = []
     for c in exp.spec.claims:
         line = {"paper": exp.spec.key, "where": c.where, "row": f"{c.row} vs {c.than}", "metric": c.metric,
-                "epoch": "", "reported": c.text, "ours": "", "difference": float("nan"), "data used": "",
+                "epoch": "", "reported": c.text, "reported sd": float("nan"), "ours": "", "difference": float("nan"), "data used": "",
                 "verdict": "", "cause": "", "interval low": float("nan"), "interval high": float("nan")}
         try:
             d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),

@@ -44,13 +44,13 @@ SPEC = PaperSpec(
     reported=_REPORTED,
     claims=tuple(Claim(f"ASNet is above {row}", "ASNet", row, where="Table 2 and its discussion")
                  for row in ("U-Net", "Baseline", "Baseline_ASM_w/o_DI", "Baseline_ASM_w/o_SA", "Baseline_Wide")),
-    audit_summary="differences of 0.2-0.6 points against fold sds of 0.3-0.6; per-fold values not published; the "
-                  "module's output x + β·fused starts at β = 0, so it takes part only as far as training moves β "
-                  "(notebook 05 measures it)",
+    audit_summary="Table 2's ablation gaps (0.2-0.6 points) are the size of its fold sds (0.3-0.6), per-fold values "
+                  "unpublished; the module's output x + β·fused starts at β = 0, so it takes part only as far as "
+                  "training moves β (notebook 05 measures it)",
 )
 
 # The text's claims about Table 2 (Jaccard, as fractions): (row, reference, how far row is below reference).
-# From the text as step 3c's issue quotes it ("decreases by 0.59 %", "0.36 %"; ASNet 3.45 above U-Net and
+# From the text as the project's plan (step 3c) quotes it ("decreases by 0.59 %", "0.36 %"; ASNet 3.45 above U-Net and
 # 1.85 above MultiResU-Net): the paper's own text could not be read from this project, so these are only as
 # good as that transcription. audit.stated_differences checks them against the table's own rows.
 TEXT_CLAIMS = (("Baseline_ASM_w/o_DI", "ASNet", 0.0059), ("Baseline_ASM_w/o_SA", "ASNet", 0.0036),

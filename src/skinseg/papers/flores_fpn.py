@@ -34,8 +34,8 @@ SPEC = PaperSpec(
     ),
     reported=tuple(
         Reported("Table 2", "FPN", metric, value, epoch=epoch, split="train",
-                 note="the paper's source, Article/template.tex:476-485 @63f7af5 (same rows in Slides/, Poster/, "
-                      "Tesis_AF2020/); truncated to 4 decimals from the code's training log (see CODE_TRAINING_LOG)"
+                 note="source: Article/template.tex:476-485 @63f7af5 (and Slides/, Poster/, Tesis_AF2020/); "
+                      "CODE_TRAINING_LOG truncated to 4 decimals"
                       + ("; this IoU is the log's value of the next epoch (row alignment)"
                          if metric == "jaccard" and epoch in _IOU_FROM_NEXT_EPOCH else ""))
         for epoch, dl, iou in _TABLE2 for metric, value in (("dice_loss", dl), ("jaccard", iou))

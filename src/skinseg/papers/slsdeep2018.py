@@ -3,6 +3,9 @@ from skinseg.papers.spec import Claim, PaperSpec, Reported, Variant
 
 _2016 = dict(paper_dataset="isic2016")
 
+# The two EPE gains are the project's plan's summary of Table 1 (step 3b), not read from the paper.
+_GAIN_SOURCE = "Table 1 (gain as quoted in the project's plan; not read from the paper)"
+
 SPEC = PaperSpec(
     key="slsdeep2018",
     notebook="03_slsdeep_isbi",
@@ -36,15 +39,16 @@ SPEC = PaperSpec(
     reported=(
         Reported("Abstract", "SLSDeep", "images_per_second", 100, dataset="384×384 images, one GPU",
                  note="LNCS abstract: \"about 100\"; arXiv v2 abstract: \"more than 100\" on \"a recent GPU\""),
-        Reported("Table 1 (as summarised in step 3b's issue)", "SLSDeep", "dice_gain_from_epe", 0.05,
+        Reported(_GAIN_SOURCE, "SLSDeep", "dice_gain_from_epe", 0.05,
                  paper_dataset="isic2017", difference_of=("SLSDeep", "SLSDeep-EPE", "dice"),
                  note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
-        Reported("Table 1 (as summarised in step 3b's issue)", "SLSDeep", "jaccard_gain_from_epe", 0.08,
+        Reported(_GAIN_SOURCE, "SLSDeep", "jaccard_gain_from_epe", 0.08,
                  paper_dataset="isic2017", difference_of=("SLSDeep", "SLSDeep-EPE", "jaccard"),
                  note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
     ),
     claims=(Claim("the EPE term helps", "SLSDeep", "SLSDeep-EPE", where="Table 1 (SLSDeep vs SLSDeep-EPE)"),),
-    audit_summary="Table 1's values are not entered here; the public code's EPE passes no gradient (argmax + numpy)",
+    audit_summary="Table 1's per-row values are not entered (the paper could not be read here); SLSDeep-EPE is the "
+                  "row trained without EPE (NLL only); the public code's EPE passes no gradient (argmax + numpy)",
 )
 
 # Table 1's competitor rows (challenge entries, quoted by the paper), per dataset block.
