@@ -190,7 +190,8 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     for r in spec.reported:
         line = {"paper": spec.key, "where": r.where, "row": r.row, "metric": r.metric,
                 "epoch": r.epoch if r.epoch is not None else "", "reported": r.value,
-                "reported sd": r.sd if r.sd else float("nan"), "ours": "", "difference": float("nan"), "data used": "", "verdict": "", "cause": "",
+                "reported sd": r.sd if r.sd else float("nan"), "ours": "", "difference": float("nan"),
+                "data used": "", "verdict": "", "cause": "",
                 "interval low": float("nan"), "interval high": float("nan")}
         if r.reported_only:
             line.update(verdict="not testable here", cause="a competitor's number, quoted by the paper; not run")
@@ -251,8 +252,8 @@ def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     rows = []
     for c in exp.spec.claims:
         line = {"paper": exp.spec.key, "where": c.where, "row": f"{c.row} vs {c.than}", "metric": c.metric,
-                "epoch": "", "reported": c.text, "reported sd": float("nan"), "ours": "", "difference": float("nan"), "data used": "",
-                "verdict": "", "cause": "", "interval low": float("nan"), "interval high": float("nan")}
+                "epoch": "", "reported": c.text, "reported sd": float("nan"), "ours": "", "difference": float("nan"),
+                "data used": "", "verdict": "", "cause": "", "interval low": float("nan"), "interval high": float("nan")}
         try:
             d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),
                                          test_train_ratio=fold_test_train_ratio(exp)).iloc[0]
