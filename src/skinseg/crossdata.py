@@ -93,7 +93,8 @@ def ph2_section(exp, outcomes, ph2_root: str, retrain_dir):
 
     if not ph2_root:
         return None, SKIPPED
-    if not resolve(ph2_root).is_dir():
+    root = resolve(ph2_root)
+    if not root.is_dir():
         raise FileNotFoundError(f"ph2_root={ph2_root!r} is not a folder: give the unzipped PH2Dataset folder, or "
                                 "leave ph2_root empty to skip the cross-dataset test")
-    return evaluate_external(exp, outcomes, resolve(ph2_root), retrain_dir=retrain_dir)
+    return evaluate_external(exp, outcomes, root, retrain_dir=retrain_dir)

@@ -55,7 +55,11 @@ def training_seconds(run_path: Path) -> float:
     (its epochs, summed over resumes) where recorded (NaN for an evaluation-only row); for runs made
     before that record, ``run_seconds`` (training *and* scoring) unless the run was resumed (then it
     covers only the time since the resume, so NaN); else NaN."""
-    prov = _provenance(run_path)
+    return _training_seconds(_provenance(run_path))
+
+
+def _training_seconds(prov: dict) -> float:
+    """:func:`training_seconds` from a provenance already read."""
     if "train_seconds" in prov:  # recorded; None: an evaluation-only row, which trains nothing
         return float("nan") if prov["train_seconds"] is None else float(prov["train_seconds"])
     if prov.get("resumed_after_epochs") or prov.get("run_seconds") is None:
@@ -140,7 +144,7 @@ def training_cpu_minutes(run_path: Path) -> float:
     prov = _provenance(run_path)
     if prov.get("device") != "cpu" or not prov.get("cpu_threads"):
         return float("nan")
-    return training_seconds(run_path) * prov["cpu_threads"] / 60
+    return _training_seconds(prov) * prov["cpu_threads"] / 60
 
 
 def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dict | None = None) -> dict:
