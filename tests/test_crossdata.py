@@ -62,3 +62,13 @@ def test_ph2_section_skips_without_a_folder_and_names_a_wrong_one(tmp_path):
     assert ph2_section(None, [], "", tmp_path) == (None, SKIPPED)
     with pytest.raises(FileNotFoundError, match="ph2_root='no/such/PH2Dataset' is not a folder"):
         ph2_section(None, [], "no/such/PH2Dataset", tmp_path)
+
+
+def test_a_missing_or_wrong_ph2_folder_is_a_data_error_not_a_crash(tmp_path):
+    from skinseg.data import discover
+
+    with pytest.raises(DataError, match="no such folder"):
+        discover(tmp_path / "absent", "ph2")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no PH2 Dataset images/ folder"):
+        discover(tmp_path / "empty", "ph2").raise_problems()

@@ -96,12 +96,18 @@ def child_ci(parent: Path, name: str) -> Path | None:
     return None
 
 
-def detect_layout(root) -> str:
-    """Which dataset's official layout ``root`` holds; DataError if none."""
+def _folder(root) -> Path:
+    """``root`` as a Path; DataError naming it when it is not a folder."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: no such folder. Pass the folder the dataset zips were unpacked into "
                         "(or generate one: python -m skinseg synth DEST)")
+    return root
+
+
+def detect_layout(root) -> str:
+    """Which dataset's official layout ``root`` holds; DataError if none."""
+    root = _folder(root)
     for name, splits in ISIC_LAYOUTS.items():
         if any(child_ci(root, img) for img, _ in splits.values()) or any(
                 child_ci(root, m) for _, m in splits.values() if m):
@@ -166,6 +172,9 @@ def _isic_split(root: Path, split: str, img_name: str, mask_name: str | None,
 def _ph2(root: Path, problems: list[str]) -> list[Sample]:
     base = child_ci(root, PH2_ROOT)
     out = []
+    if base is None:
+        problems.append(f"{root}: no {PH2_ROOT}/ folder; point at the unzipped PH2Dataset folder that holds it")
+        return out
     for case in sorted(p for p in base.iterdir() if p.is_dir()):
         cid = case.name.upper()
         img_dir, les_dir = child_ci(case, f"{cid}_Dermoscopic_Image"), child_ci(case, f"{cid}_lesion")
@@ -184,7 +193,7 @@ def _ph2(root: Path, problems: list[str]) -> list[Sample]:
 
 def discover(root, dataset: str | None = None) -> DatasetIndex:
     """Index a dataset tree. Problems are collected (not raised); see ``raise_problems``."""
-    root = Path(root)
+    root = _folder(root)
     dataset = dataset or detect_layout(root)
     if dataset not in DATASETS:
         raise DataError(f"dataset={dataset!r} is not one of {', '.join(DATASETS)}")
