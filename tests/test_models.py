@@ -200,6 +200,53 @@ def test_bench_compares_precisions_in_one_run(tmp_path):
         run(["linknet64"], precisions=("fp32", "fp16"))
 
 
+def _bench_rows(train_fp32, train_bf16):
+    """A hand-made two-precision bench table, one fp32 and one bf16 row per round."""
+    import pandas as pd
+
+    rows = []
+    for rnd, (a, b) in enumerate(zip(train_fp32, train_bf16)):
+        for prec, cl, v in (("fp32", False, a), ("bf16", True, b)):
+            rows.append({"model": "asnet", "height": 96, "width": 128, "batch": 16, "device": "cpu", "precision": prec,
+                         "channels_last": cl, "parameters": 1, "gflops_per_image": 1.0, "inference_img_s": 2 * v,
+                         "train_img_s": v, "peak_memory_mib": 1.0, "memory_kind": "rss", "machine": "m", "round": rnd})
+    return pd.DataFrame(rows)
+
+
+def test_bench_ratio_is_the_median_of_ratios_paired_within_a_round():
+    from skinseg.bench import speedups
+
+    # per-round ratios 3.0, 2.0, 3.5: the median pairs each bf16 figure with its own round's fp32,
+    # so it is 3.0, not median(bf16) / median(fp32) = 35 / 10 = 3.5
+    sp = speedups(_bench_rows([10.0, 20.0, 10.0], [30.0, 40.0, 35.0]))
+    r = sp.iloc[0]
+    assert (r.train_speedup, r.train_speedup_min, r.train_speedup_max, r.rounds) == (3.0, 2.0, 3.5, 3)
+    assert (r.train_img_s_reference, r.train_img_s, r.inference_speedup) == (10.0, 35.0, 3.0)
+    assert (r.reference, r.compared) == ("fp32", "bf16 channels_last")
+    old = _bench_rows([10.0], [30.0]).drop(columns="round")  # files written before rounds existed
+    assert speedups(old).train_speedup.tolist() == [3.0]
+
+
+def test_a_benchmark_file_of_several_rounds_is_one_row_of_medians_per_setting(tmp_path):
+    from skinseg.notebook import benchmarks
+
+    _bench_rows([10.0, 20.0, 12.0], [30.0, 40.0, 35.0]).to_csv(tmp_path / "cpu-rounds.csv", index=False)
+    t = benchmarks(["asnet"], folder=str(tmp_path)).set_index("precision")
+    assert t.train_img_s.to_dict() == {"fp32": 12.0, "bf16": 35.0}
+    assert t.inference_img_s.to_dict() == {"fp32": 24.0, "bf16": 70.0}
+
+
+def test_bench_measures_every_precision_in_each_round():
+    from skinseg.bench import run, speedups
+
+    df = run(["linknet64"], size=(64, 64), batch=2, repeats=1, out=None, progress=lambda *_: None,
+             precisions=("fp32", "bf16"), channels_last=True, rounds=2)
+    assert list(zip(df["round"], df.precision)) == [(0, "fp32"), (0, "bf16"), (1, "fp32"), (1, "bf16")]
+    assert speedups(df).rounds.tolist() == [2]
+    with pytest.raises(ValueError, match="rounds must be at least 1"):
+        run(["linknet64"], rounds=0)
+
+
 def test_bench_names_the_cpu_and_whether_it_has_amx(tmp_path):
     from skinseg.bench import cpu_name
 

@@ -10,7 +10,9 @@ reference (measured in the default contiguous format) and each other one is
 measured right after it on the same model and size, so the printed speed-up
 ratios come from one run. Figures are short measurements (``repeats`` timed
 iterations after ``WARMUP`` untimed ones), for ranking and ratios, not for a paper's table
-of record.
+of record. Back-to-back processes on an idle 2-core machine differ by up to ~30 % (the fp32
+step most), so ``rounds`` > 1 repeats the precisions in turn and a ratio is reported as the
+median of the per-round ratios with their range.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import resource
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -35,7 +38,7 @@ PAPER_INPUT_SIZE = {
 }
 DEFAULT_SIZE = (256, 256)
 COLUMNS = ["model", "height", "width", "batch", "device", "precision", "channels_last", "parameters",
-           "gflops_per_image", "inference_img_s", "train_img_s", "peak_memory_mib", "memory_kind", "machine"]
+           "gflops_per_image", "inference_img_s", "train_img_s", "peak_memory_mib", "memory_kind", "machine", "round"]
 
 
 def forward_flops(model, x) -> int:
@@ -122,27 +125,36 @@ def _child(queue, *args):
 
 def speedups(df: pd.DataFrame) -> pd.DataFrame:
     """Training and inference images/s of each precision over the reference (the first one
-    measured), per model and size."""
+    measured), per model and size: each ratio is taken within one round (the two measured one
+    after the other) and the table gives the median over rounds (images/s: their medians too),
+    the smallest and largest training ratio, and the number of rounds."""
+    df = df.assign(round=df["round"].fillna(0) if "round" in df else 0)
     ref_name = df.precision.iloc[0]
     keys = ["model", "height", "width"]
-    ref = df[df.precision == ref_name].set_index(keys)
+    ref = df[df.precision == ref_name].set_index(keys + ["round"])
     rows = []
-    for r in df[df.precision != ref_name].itertuples(index=False):
-        base = ref.loc[(r.model, r.height, r.width)]
-        rows.append({"model": r.model, "size": f"{r.height}x{r.width}", "device": r.device,
-                     "reference": f"{ref_name}{' channels_last' if base.channels_last else ''}",
-                     "compared": f"{r.precision}{' channels_last' if r.channels_last else ''}",
-                     "train_img_s_reference": base.train_img_s, "train_img_s": r.train_img_s,
-                     "train_speedup": r.train_img_s / base.train_img_s,
-                     "inference_speedup": r.inference_img_s / base.inference_img_s, "machine": r.machine})
+    for (model, h, w, prec, cl), g in df[df.precision != ref_name].groupby(keys + ["precision", "channels_last"],
+                                                                        sort=False):
+        base = ref.loc[[(model, h, w, r) for r in g["round"]]]
+        train = g.train_img_s.to_numpy() / base.train_img_s.to_numpy()
+        infer = g.inference_img_s.to_numpy() / base.inference_img_s.to_numpy()
+        rows.append({"model": model, "size": f"{h}x{w}", "device": g.device.iloc[0],
+                     "reference": f"{ref_name}{' channels_last' if base.channels_last.iloc[0] else ''}",
+                     "compared": f"{prec}{' channels_last' if cl else ''}",
+                     "train_img_s_reference": base.train_img_s.median(), "train_img_s": g.train_img_s.median(),
+                     "train_speedup": float(np.median(train)), "train_speedup_min": float(train.min()),
+                     "train_speedup_max": float(train.max()), "inference_speedup": float(np.median(infer)),
+                     "rounds": len(g), "machine": g.machine.iloc[0]})
     return pd.DataFrame(rows)
 
 
 def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3, out: Path | None = None,
-        progress=print, precisions=("fp32",), channels_last: bool = False, sizes: dict | None = None) -> pd.DataFrame:
+        progress=print, precisions=("fp32",), channels_last: bool = False, sizes: dict | None = None,
+        rounds: int = 1) -> pd.DataFrame:
     """Benchmark ``models`` (size: ``size``, else ``sizes[model]``, else the paper's input size)
     at each of ``precisions`` (the first is the reference, measured in the contiguous format;
-    the others with ``channels_last``) and write ``out`` atomically."""
+    the others with ``channels_last``), all precisions in turn ``rounds`` times per model (column
+    ``round``), and write ``out`` atomically."""
     from skinseg.models import list_models
 
     unknown = [m for m in models if m not in list_models()]
@@ -157,11 +169,13 @@ def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3
         raise ValueError(f"precision must be a list of {PRECISIONS}, got {list(precisions)}")
     if not device.startswith("cuda") and "fp16" in precisions:
         raise ValueError("fp16 autocast is CUDA-only; on the CPU compare fp32,bf16")
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
     ctx = mp.get_context("spawn")
     rows = []
     for name in models:
         hw = size or (sizes or {}).get(name) or PAPER_INPUT_SIZE.get(name) or DEFAULT_SIZE
-        for i, prec in enumerate(precisions):
+        for rnd, (i, prec) in ((r, ip) for r in range(rounds) for ip in enumerate(precisions)):
             cl = channels_last and (i > 0 or len(precisions) == 1)
             q = ctx.Queue()
             p = ctx.Process(target=_child, args=(q, name, hw, batch, device, repeats, prec, cl))
@@ -170,10 +184,11 @@ def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3
             p.join()
             if "error" in row:
                 raise RuntimeError(f"benchmark of {name} at {hw[0]}x{hw[1]} ({prec}) failed: {row['error']}")
-            rows.append(row)
+            rows.append({**row, "round": rnd})
             progress(f"{name:<20} {hw[0]}x{hw[1]} {prec}{'+CL' if cl else '   '} {row['parameters']:>12,} params  "
                      f"{row['gflops_per_image']:8.2f} GFLOP  infer {row['inference_img_s']:8.2f} img/s  "
-                     f"train {row['train_img_s']:8.2f} img/s  peak {row['peak_memory_mib']:8.0f} MiB")
+                     f"train {row['train_img_s']:8.2f} img/s  peak {row['peak_memory_mib']:8.0f} MiB"
+                     + (f"  round {rnd + 1}/{rounds}" if rounds > 1 else ""))
     df = pd.DataFrame(rows, columns=COLUMNS)
     if out is not None:
         write_csv(Path(out), df)

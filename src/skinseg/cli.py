@@ -94,7 +94,7 @@ def cmd_bench(a) -> int:
             name, _, hw = item.partition("=")
             sizes[name] = _size(hw)
         df = run(a.models or list_models(), a.size, a.batch, a.device, a.repeats, out, precisions=precisions,
-                 channels_last=a.channels_last, sizes=sizes)
+                 channels_last=a.channels_last, sizes=sizes, rounds=a.rounds)
     except (KeyError, ValueError, RuntimeError, argparse.ArgumentTypeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -102,7 +102,7 @@ def cmd_bench(a) -> int:
     if len(precisions) > 1:
         sp = speedups(df)
         print(sp[["model", "size", "reference", "compared", "train_img_s_reference", "train_img_s", "train_speedup",
-                  "inference_speedup"]].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+                  "train_speedup_min", "train_speedup_max", "inference_speedup", "rounds"]].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         sp_out = out.with_name(out.stem + "-speedup.csv")
         write_csv(sp_out, sp)
         print(f"wrote {display(sp_out)}")
@@ -173,6 +173,8 @@ def main(argv=None) -> int:
     b.add_argument("--batch", type=int, default=2)
     b.add_argument("--device", default="cpu", help="cpu | cuda")
     b.add_argument("--repeats", type=int, default=3, help="timed iterations after two untimed warm-up ones")
+    b.add_argument("--rounds", type=int, default=1,
+                   help="measure all precisions in turn this many times; ratios are the median over rounds")
     b.add_argument("--precision", default="fp32",
                    help="comma-separated fp32 | bf16 | fp16 (CUDA); the first is the reference of the ratios")
     b.add_argument("--channels-last", action="store_true",

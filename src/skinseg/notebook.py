@@ -177,7 +177,8 @@ def stopping_sentence(stops: pd.DataFrame) -> str:
 
 def benchmarks(models, folder: str = "results/benchmarks") -> pd.DataFrame:
     """Every committed ``skinseg bench`` figure of ``models`` (all files in ``folder``), with the
-    file, size, batch, device, precision and machine that go with it."""
+    file, size, batch, device, precision and machine that go with it; a file measured in several
+    rounds gives the median images/s of each setting."""
     from skinseg.paths import resolve
 
     rows = []
@@ -188,6 +189,9 @@ def benchmarks(models, folder: str = "results/benchmarks") -> pd.DataFrame:
         df = df[df.model.isin(list(models))]
         if "precision" not in df:  # files written before precision was a column
             df = df.assign(precision="fp32", channels_last=df.get("amp_channels_last", False))
+        if "round" in df and df["round"].nunique() > 1:  # several rounds: one row of medians per setting
+            keys = [c for c in df.columns if c not in ("inference_img_s", "train_img_s", "peak_memory_mib", "round")]
+            df = df.groupby(keys, as_index=False, sort=False, dropna=False)[["inference_img_s", "train_img_s"]].median()
         rows.append(df.assign(file=f.name, size=df.height.astype(str) + "×" + df.width.astype(str)))
     cols = ["model", "size", "batch", "device", "precision", "channels_last", "inference_img_s", "train_img_s",
             "machine", "file"]
