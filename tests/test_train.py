@@ -248,3 +248,35 @@ def test_training_seconds_add_up_over_a_resume(synth_small, tmp_path, monkeypatc
     torch.save(ck, tmp_path / "legacy" / "last.pt")
     _, h = _train(synth_small, tmp_path, "legacy", epochs=3)
     assert len(h) == 3 and h.attrs["train_seconds"] != h.attrs["train_seconds"]
+
+
+_STEP_FAULTS = """
+import resource, sys, torch
+if sys.argv[1] == "keep":
+    from skinseg.allocator import keep_freed_memory
+    assert keep_freed_memory()
+from skinseg.models import build_model
+torch.manual_seed(0)
+model = build_model("linknet64")
+opt = torch.optim.Adam(model.parameters())
+x = torch.randn(4, 3, 96, 96)
+def step():
+    opt.zero_grad()
+    model(x).square().mean().backward()
+    opt.step()
+for _ in range(3):  # warm-up: the first steps allocate Adam's state and oneDNN's primitives
+    step()
+f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(3):
+    step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def test_keep_freed_memory_stops_each_training_step_faulting_its_buffers_in_again():
+    # each in its own process: the settings are process-wide
+    faults = {m: int(subprocess.run([sys.executable, "-c", _STEP_FAULTS, m], capture_output=True, text=True,
+                                    check=True).stdout) for m in ("default", "keep")}
+    assert faults["default"] > 5_000  # glibc's defaults: the activations go back to the kernel every step
+    assert faults["keep"] < faults["default"] / 5

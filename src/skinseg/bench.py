@@ -67,11 +67,14 @@ def _time(fn, repeats: int, sync) -> float:
 
 def measure(name: str, size, batch: int, device: str, repeats: int, precision: str = "fp32",
             channels_last: bool = False) -> dict:
-    """Measure one model in this process (call through :func:`run` for a clean process)."""
+    """Measure one model in this process (call through :func:`run` for a clean process), with the
+    allocator settings training uses (:func:`skinseg.allocator.keep_freed_memory`)."""
+    from skinseg.allocator import keep_freed_memory
     from skinseg.inference import autocast
     from skinseg.losses import bce_loss
     from skinseg.models import build_model, count_parameters
 
+    keep_freed_memory()
     torch.manual_seed(0)
     cuda = device.startswith("cuda")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

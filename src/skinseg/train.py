@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from skinseg import params as P
+from skinseg.allocator import keep_freed_memory
 from skinseg.inference import autocast, predict, prepare_images
 from skinseg.losses import foreground_prob
 from skinseg.metrics import confusion, summarize
@@ -171,6 +172,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     s = settings
     ckdir = Path(checkpoint_dir)
     cuda = str(device).startswith("cuda")
+    keep_freed_memory()  # 9-20 % faster bf16 steps on the CPU; changes no number (see skinseg.allocator)
     model.to(device)
     if s.channels_last:
         model.to(memory_format=torch.channels_last)
