@@ -252,9 +252,8 @@ def test_training_seconds_add_up_over_a_resume(synth_small, tmp_path, monkeypatc
 
 _STEP_FAULTS = """
 import resource, sys, torch
-if sys.argv[1] == "keep":
-    from skinseg.allocator import keep_freed_memory
-    assert keep_freed_memory()
+from skinseg.allocator import keep_freed_memory
+kept = keep_freed_memory() if sys.argv[1] == "keep" else False
 from skinseg.models import build_model
 torch.manual_seed(0)
 model = build_model("linknet64")
@@ -267,16 +266,28 @@ def step():
 for _ in range(3):  # warm-up: the first steps allocate Adam's state and oneDNN's primitives
     step()
 f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(3):
+for _ in range(5):
     step()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+weights = torch.cat([p.detach().flatten() for p in model.parameters()])
+print(kept, faults, weights.double().sum().item(), weights.abs().double().sum().item())
 """
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mallopt is glibc's")
+def _step_faults(mode: str, **env) -> tuple[bool, int, list[str]]:
+    """(settings taken, minor page faults in 5 steps, weight checksums) of a fresh process."""
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", "SKINSEG_MALLOC"))}
+    out = subprocess.run([sys.executable, "-c", _STEP_FAULTS, mode], capture_output=True, text=True, check=True,
+                         env={**clean, **env}).stdout.split()
+    return out[0] == "True", int(out[1]), out[2:]
+
+
+@pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="mallopt's settings are glibc's")
 def test_keep_freed_memory_stops_each_training_step_faulting_its_buffers_in_again():
-    # each in its own process: the settings are process-wide
-    faults = {m: int(subprocess.run([sys.executable, "-c", _STEP_FAULTS, m], capture_output=True, text=True,
-                                    check=True).stdout) for m in ("default", "keep")}
-    assert faults["default"] > 5_000  # glibc's defaults: the activations go back to the kernel every step
-    assert faults["keep"] < faults["default"] / 5
+    default, keep, off = _step_faults("default"), _step_faults("keep"), _step_faults("keep", SKINSEG_MALLOC_DEFAULT="1")
+    # glibc's defaults (also under the off-switch): the activations go back to the kernel every step
+    assert not off[0] and min(default[1], off[1]) > 5_000
+    assert keep[0] and keep[1] < min(default[1], off[1]) / 5
+    assert default[2] == keep[2] == off[2]  # where memory comes from changes no weight

@@ -7,12 +7,14 @@ resident set (``ru_maxrss``) over its value before the model was built.
 Precision (fp32, bf16 autocast on CPU or CUDA, fp16 autocast on CUDA) and
 channels_last are arguments; with several precisions, the first is the
 reference (measured in the default contiguous format) and each other one is
-measured right after it on the same model and size, so the printed speed-up
-ratios come from one run. Figures are short measurements (``repeats`` timed
-iterations after ``WARMUP`` untimed ones), for ranking and ratios, not for a paper's table
-of record. Back-to-back processes on an idle 2-core machine differ by up to ~30 % (the fp32
-step most), so ``rounds`` > 1 repeats the precisions in turn and a ratio is reported as the
-median of the per-round ratios with their range.
+measured right after it on the same model and size, so each speed-up ratio pairs
+two measurements taken one after the other. Figures are short measurements
+(``repeats`` timed iterations after ``WARMUP`` untimed ones), for ranking and ratios,
+not for a paper's table of record. Back-to-back processes on an idle 2-core machine
+differ by up to ~35 % (the fp32 step most), so ``rounds`` > 1 measures the whole set
+of precisions again, each in a fresh process, and a ratio is reported as the median
+of the per-round ratios with their range. Training's allocator setting
+(:mod:`skinseg.allocator`) applies here too.
 """
 from __future__ import annotations
 
@@ -174,6 +176,8 @@ def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3
         raise ValueError("fp16 autocast is CUDA-only; on the CPU compare fp32,bf16")
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
+    if len(set(precisions)) != len(precisions):
+        raise ValueError(f"each precision once, got {list(precisions)}; the first is the reference of the ratios")
     ctx = mp.get_context("spawn")
     rows = []
     for name in models:

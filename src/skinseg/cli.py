@@ -87,6 +87,7 @@ def cmd_bench(a) -> int:
     precisions = [p.strip() for p in a.precision.split(",") if p.strip()]
     kind = a.device.split(":")[0]
     stem = kind if precisions == ["fp32"] and not a.channels_last else f"{kind}-{'-'.join(precisions)}"
+    stem += f"-rounds{a.rounds}" if a.rounds > 1 else ""
     out = a.out or resolve("results/benchmarks") / f"{stem}.csv"
     try:
         sizes = {}
@@ -172,15 +173,18 @@ def main(argv=None) -> int:
     b.add_argument("--sizes", nargs="*", metavar="MODEL=HxW", help="per-model sizes, e.g. asnet=96x128")
     b.add_argument("--batch", type=int, default=2)
     b.add_argument("--device", default="cpu", help="cpu | cuda")
-    b.add_argument("--repeats", type=int, default=3, help="timed iterations after two untimed warm-up ones")
+    b.add_argument("--repeats", type=int, default=3,
+                   help="timed iterations after two untimed warm-up ones, within one process")
     b.add_argument("--rounds", type=int, default=1,
-                   help="measure all precisions in turn this many times; ratios are the median over rounds")
+                   help="measure the whole set of precisions N times, each in a fresh process (models x "
+                        "precisions x N processes); a speed-up is the median of the per-round ratios, with "
+                        "their min and max")
     b.add_argument("--precision", default="fp32",
                    help="comma-separated fp32 | bf16 | fp16 (CUDA); the first is the reference of the ratios")
     b.add_argument("--channels-last", action="store_true",
                    help="channels_last memory format for every precision after the reference")
     b.add_argument("--out", type=Path, default=None,
-                   help="default: results/benchmarks/<device>[-<precisions>].csv (+ -speedup.csv)")
+                   help="default: results/benchmarks/<device>[-<precisions>][-rounds<N>].csv (+ -speedup.csv)")
     b.set_defaults(fn=cmd_bench)
     d = sub.add_parser("download", help="fetch the official ISIC archives (resumable), unzip, then check")
     d.add_argument("dataset", choices=["isic2016", "isic2017", "isic2018", "ph2"])

@@ -190,7 +190,7 @@ def benchmarks(models, folder: str = "results/benchmarks") -> pd.DataFrame:
         if "precision" not in df:  # files written before precision was a column
             df = df.assign(precision="fp32", channels_last=df.get("amp_channels_last", False))
         if "round" in df and df["round"].nunique() > 1:  # several rounds: one row of medians per setting
-            keys = [c for c in df.columns if c not in ("inference_img_s", "train_img_s", "peak_memory_mib", "round")]
+            keys = ["model", "height", "width", "batch", "device", "precision", "channels_last", "machine"]
             df = df.groupby(keys, as_index=False, sort=False, dropna=False)[["inference_img_s", "train_img_s"]].median()
         rows.append(df.assign(file=f.name, size=df.height.astype(str) + "×" + df.width.astype(str)))
     cols = ["model", "size", "batch", "device", "precision", "channels_last", "inference_img_s", "train_img_s",

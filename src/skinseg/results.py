@@ -149,6 +149,8 @@ def training_cpu_minutes(run_path: Path) -> float:
 
 def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dict | None = None) -> dict:
     """``git``: the state when the code that made the run was loaded (default: now)."""
+    from skinseg.allocator import kept_freed_memory
+
     return {
         "git": git or git_state(),
         "packages": package_versions(),
@@ -157,6 +159,7 @@ def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dic
         "device": device,
         "gpu": _gpu_name(device),
         "cpu_threads": _cpu_threads(),  # training wall time x threads: the CPU time a run took on a CPU
+        "keep_freed_memory": kept_freed_memory(),  # speed only (skinseg.allocator); absent before that setting
         "seed": seed,
         "dataset_fingerprint": dataset_fingerprint,
     }
