@@ -17,29 +17,16 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from skinseg.allocator import keep_freed_memory
-from skinseg.inference import autocast
-from skinseg.losses import bce_loss
-from skinseg.models import build_model
+from skinseg.bench import model_and_batch, training_step
 
 CONV_OPS = ("aten::mkldnn_convolution", "aten::convolution_backward")
 
 
 def conv_times(name: str, size: tuple[int, int], batch: int, precision: str, channels_last: bool) -> list[tuple]:
-    """(op, ms per step, calls per step, input shapes) of every convolution op, costliest first."""
-    torch.manual_seed(0)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = build_model(name).to(memory_format=fmt).train()
-    x = torch.randn(batch, 3, *size).to(memory_format=fmt)
-    y = (torch.rand(batch, 1, *size) > 0.5).float()
-    opt = torch.optim.Adam(model.parameters(), 1e-4)
-
-    def step():
-        with autocast("cpu", precision):
-            out = model(x)
-        opt.zero_grad(set_to_none=True)
-        bce_loss(out.float(), y).backward()
-        opt.step()
-
+    """(op, ms per step, calls per step, input shapes) of every convolution op, costliest first, in
+    the training step ``skinseg bench`` times."""
+    model, x, y = model_and_batch(name, size, batch, "cpu", channels_last)
+    step = training_step(model.train(), x, y, "cpu", precision)
     for _ in range(2):  # oneDNN primitives and Adam's state
         step()
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:

@@ -67,24 +67,52 @@ def _time(fn, repeats: int, sync) -> float:
     return time.perf_counter() - t
 
 
+def model_and_batch(name: str, size, batch: int, device: str = "cpu", channels_last: bool = False):
+    """The model ``name`` built after ``torch.manual_seed(0)`` and a fixed random batch on ``device``:
+    images ``(N, 3, H, W)`` and a binary mask ``(N, 1, H, W)``, all in channels_last when asked."""
+    from skinseg.models import build_model
+
+    torch.manual_seed(0)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    model = build_model(name).to(device).to(memory_format=fmt)
+    x = torch.randn(batch, 3, *size, device=device).to(memory_format=fmt)
+    y = (torch.rand(batch, 1, *size, device=device) > 0.5).float()
+    return model, x, y
+
+
+def training_step(model, x, y, device: str, precision: str):
+    """A closure that runs one optimiser step of ``model`` on the fixed batch ``x``, ``y``: Adam
+    1e-4, BCE, autocast at ``precision`` (loss scaling for fp16 on CUDA)."""
+    from skinseg.inference import autocast
+    from skinseg.losses import bce_loss
+
+    opt = torch.optim.Adam(model.parameters(), 1e-4)
+    scaler = torch.amp.GradScaler("cuda", enabled=device.startswith("cuda") and precision == "fp16")
+
+    def step():
+        with autocast(device, precision):
+            out = model(x)
+        loss = bce_loss(out.float(), y)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+    return step
+
+
 def measure(name: str, size, batch: int, device: str, repeats: int, precision: str = "fp32",
             channels_last: bool = False) -> dict:
     """Measure one model in this process (call through :func:`run` for a clean process), with the
     allocator settings training uses (:func:`skinseg.allocator.keep_freed_memory`)."""
     from skinseg.allocator import keep_freed_memory
     from skinseg.inference import autocast
-    from skinseg.losses import bce_loss
-    from skinseg.models import build_model, count_parameters
+    from skinseg.models import count_parameters
 
     keep_freed_memory()
-    torch.manual_seed(0)
     cuda = device.startswith("cuda")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    model = build_model(name).to(device)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
-    model = model.to(memory_format=fmt)
-    x = torch.randn(batch, 3, *size, device=device).to(memory_format=fmt)
-    y = (torch.rand(batch, 1, *size, device=device) > 0.5).float()
+    model, x, y = model_and_batch(name, size, batch, device, channels_last)
     flops = forward_flops(model.eval(), x[:1])
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     if cuda:
@@ -96,18 +124,7 @@ def measure(name: str, size, batch: int, device: str, repeats: int, precision: s
 
     model.eval()
     t_inf = _time(infer, repeats, sync)
-    opt = torch.optim.Adam(model.parameters(), 1e-4)
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda and precision == "fp16")
-
-    def step():
-        with autocast(device, precision):
-            out = model(x)
-        loss = bce_loss(out.float(), y)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
-
+    step = training_step(model, x, y, device, precision)
     model.train()
     t_train = _time(step, repeats, sync)
     if cuda:

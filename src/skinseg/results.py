@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from skinseg.allocator import kept_freed_memory
 from skinseg.paths import display, project_root, resolve
 
 METRICS_COLUMNS = ["paper", "variant", "dataset", "split", "seed", "resolution", "target", "reduction", "metric",
@@ -149,8 +150,6 @@ def training_cpu_minutes(run_path: Path) -> float:
 
 def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dict | None = None) -> dict:
     """``git``: the state when the code that made the run was loaded (default: now)."""
-    from skinseg.allocator import kept_freed_memory
-
     return {
         "git": git or git_state(),
         "packages": package_versions(),
