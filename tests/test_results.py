@@ -171,3 +171,20 @@ def test_training_seconds_reads_the_record_or_an_unresumed_older_run(tmp_path):
     assert seconds(run_seconds=130.0, resumed_after_epochs=0) == 130.0  # older run: training and scoring
     assert seconds(run_seconds=30.0, resumed_after_epochs=3) != 30.0  # only since the resume: NaN
     assert training_seconds(tmp_path / "absent") != 0.0
+
+
+def test_save_torch_skips_crc32_and_restores_the_option(tmp_path):
+    import zipfile
+
+    import torch
+    import torch.serialization as ser
+
+    from skinseg.results import save_torch
+
+    obj = {"w": torch.arange(1000, dtype=torch.float32)}
+    save_torch(tmp_path / "a.pt", obj)
+    with zipfile.ZipFile(tmp_path / "a.pt") as z:
+        data = [i for i in z.infolist() if "/data/" in i.filename]
+    assert data and all(i.CRC == 0 for i in data)  # torch writes 0 when CRC-32 is off
+    assert ser.get_crc32_options() is True
+    assert torch.equal(torch.load(tmp_path / "a.pt")["w"], obj["w"])

@@ -124,6 +124,21 @@ def test_best_checkpoint_loads_weights_only(synth_small, tmp_path):
     assert last["epoch"] == 2 and len(last["history"]) == 3
 
 
+def test_finished_checkpoint_drops_optimiser_state_and_trains_no_more(synth_small, tmp_path):
+    """The last epoch's last.pt holds no optimiser/scheduler/RNG state (two thirds of SLSDeep's file);
+    fitting again with it restores the final weights and history without a training step."""
+    model, h = _train(synth_small, tmp_path, "done")
+    ck = torch.load(tmp_path / "done" / "last.pt", weights_only=True)
+    assert not {"optimizer", "scheduler", "scaler", "rng"} & set(ck) and ck["epoch"] == 2
+
+    def never(epoch, step):
+        raise AssertionError(f"trained again: epoch {epoch}, step {step}")
+
+    again, h_again = _train(synth_small, tmp_path, "done", on_step=never)
+    assert _same_weights(model, again)
+    pd.testing.assert_frame_equal(h, h_again)
+
+
 def test_early_stopping(synth_small, tmp_path):
     # lr ~0 and frozen BatchNorm statistics: nothing improves after epoch 1, so patience 1 stops after epoch 2
     _, h = _train(synth_small, tmp_path, "es", lr=1e-12, epochs=6, early_stopping_patience=1, freeze_bn=True)

@@ -96,9 +96,23 @@ def write_csv(path: Path, df: pd.DataFrame) -> Path:
 
 
 def save_torch(path: Path, obj) -> Path:
-    import torch
+    """``torch.save`` of ``obj`` to ``path``, atomically, without the zip records' CRC-32.
 
-    return _atomic(path, lambda t: torch.save(obj, t))
+    Computing the CRC-32 took 6x as long as writing the bytes (1.05 s against 0.17 s for 720 MB on
+    this project's CPU), and it was half of the smoke SLSDeep notebook's time. ``torch.load`` reads
+    the file either way, and the atomic write already rules out a half-written checkpoint. The
+    process-wide option is restored afterwards."""
+    import torch.serialization as ser
+
+    def write(tmp):
+        crc = ser.get_crc32_options()
+        ser.set_crc32_options(False)
+        try:
+            ser.save(obj, tmp)
+        finally:
+            ser.set_crc32_options(crc)
+
+    return _atomic(path, write)
 
 
 def package_versions() -> dict:

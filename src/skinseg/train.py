@@ -10,7 +10,9 @@ epoch; autocast (bf16 on CPU and CUDA, fp16 on CUDA) and channels_last on either
 
 Resume: ``last.pt`` (model, optimiser, scheduler, scaler, RNG states, history,
 early-stopping state, and the digest of the run's config) is written
-atomically after every epoch. Data order and augmentation depend only on
+atomically after every epoch; the last epoch's (or the early stop's) leaves out the optimiser,
+scheduler, scaler and RNG states, which a finished run never reads (for SLSDeep they are two thirds of
+the file). Data order and augmentation depend only on
 (seed, epoch, index), so a run killed anywhere and started again with the same
 config ends with the same numbers as an uninterrupted one (bitwise on CPU). A
 ``last.pt`` of another config is refused, never resumed.
@@ -193,10 +195,11 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         ck = torch.load(last, map_location="cpu", weights_only=True)
         _check_config(ck, last, run_config)
         model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        scaler.load_state_dict(ck["scaler"])
-        set_rng_state(_rng_from_safe(ck["rng"]))
+        if "optimizer" in ck:  # absent from a finished run's checkpoint: nothing is left to train
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+            scaler.load_state_dict(ck["scaler"])
+            set_rng_state(_rng_from_safe(ck["rng"]))
         history, best, bad_epochs, stopped = ck["history"], ck["best"], ck["bad_epochs"], ck["stopped"]
         start_epoch = ck["epoch"] + 1
         train_seconds = ck.get("train_seconds", math.nan)  # NaN: a checkpoint from before this record
@@ -258,9 +261,10 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         history.append(row)
         train_seconds += time.perf_counter() - epoch_started
         stopped = bool(s.early_stopping_patience and bad_epochs >= s.early_stopping_patience)
-        save_torch(last, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                          "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-                          "rng": _rng_to_safe(rng_state()), "history": history, "best": best,
+        resumable = {} if stopped or epoch + 1 == s.epochs else {
+            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+            "rng": _rng_to_safe(rng_state())}
+        save_torch(last, {"model": model.state_dict(), **resumable, "history": history, "best": best,
                           "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
                           "settings": asdict(s), "config": stored, "train_seconds": train_seconds})
         write_csv(history_path, pd.DataFrame(history))
