@@ -19,8 +19,8 @@ SPEC = PaperSpec(
     recipe_sources={k: _OURS for k in ("protocol", "image_height", "augmentation", "loss", "optimizer", "lr",
                                        "lr_schedule", "epochs", "batch_size")},
     variants=(
-        # seeds: the `seeds` list for five models, `ablation_seeds` for SLSDeep (dilated ResNet-50:
-        # 3-4x the training time of any other model here)
+        # seeds: the `seeds` list for five models, `ablation_seeds` for SLSDeep (dilated ResNet-50 at output
+        # stride 8: about twice U-Net's training time and 3-4x any other model's)
         Variant("LinkNet-64", "linknet64", seed_group="main"),
         Variant("LesionSeg", "lesionseg", seed_group="main"),
         Variant("U-Net", "unet", seed_group="main"),
