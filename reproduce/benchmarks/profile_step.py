@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 from skinseg.allocator import keep_freed_memory
