@@ -127,7 +127,10 @@ def package_versions() -> dict:
 
 def git_state() -> dict:
     def git(*args):
-        r = subprocess.run(["git", *args], cwd=project_root(), capture_output=True, text=True)
+        try:
+            r = subprocess.run(["git", *args], cwd=project_root(), capture_output=True, text=True)
+        except FileNotFoundError:  # no git on this machine (a bare device copy of the tree): state unknown
+            return None
         return r.stdout.strip() if r.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
