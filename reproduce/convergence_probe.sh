@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On a lent GPU (the device tool), from the repository root: train ASNet's six rows (fold 0) and the six
-# one-protocol models for 40 epochs each under the gpu-convergence profile, all twelve at once on the one
+# one-protocol models for 40 epochs each under reproduce/convergence-probe.yaml (results/gpu-convergence/), all twelve at once on the one
 # GPU, and pack their per-epoch histories into $OUT/probe.tar.gz. Runs still going at $DEADLINE seconds
 # are stopped; their history.csv holds every epoch finished by then.
 # Needs: .gpudata/isic2017-256 (train + validation of ../shared/data/isic2017-256) and .whl/ (the wheels
@@ -19,13 +19,13 @@ from skinseg.papers import get_paper
 from skinseg.profiles import load_profile, resolve
 for key in ("asnet2020", "one_protocol"):
     spec = get_paper(key)
-    Experiment(resolve(spec, load_profile("gpu-convergence")), spec).prepare_data()
+    Experiment(resolve(spec, load_profile("reproduce/convergence-probe.yaml")), spec).prepare_data()
 PY
 for v in U-Net Baseline Baseline_ASM_w/o_DI Baseline_ASM_w/o_SA Baseline_Wide ASNet; do
-  python3 reproduce/train_runs.py --profile gpu-convergence --notebook 05 --variants "$v" >"logs/probe/05-${v//\//}.log" 2>&1 &
+  python3 reproduce/train_runs.py --profile reproduce/convergence-probe.yaml --notebook 05 --variants "$v" >"logs/probe/05-${v//\//}.log" 2>&1 &
 done
 for v in LinkNet-64 LesionSeg U-Net ASNet FPN SLSDeep; do
-  python3 reproduce/train_runs.py --profile gpu-convergence --notebook 06 --variants "$v" >"logs/probe/06-$v.log" 2>&1 &
+  python3 reproduce/train_runs.py --profile reproduce/convergence-probe.yaml --notebook 06 --variants "$v" >"logs/probe/06-$v.log" 2>&1 &
 done
 end=$((SECONDS + DEADLINE))
 while [ $SECONDS -lt $end ] && [ -n "$(jobs -rp)" ]; do sleep 5; done

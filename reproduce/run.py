@@ -17,12 +17,9 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
-
 from skinseg.batch import Job, run_batch, table
 from skinseg.papers import paper_for_notebook
-from skinseg.params import check
-from skinseg.profiles import load_profile, resolve
+from skinseg.profiles import load_profile, parse_sets, resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,13 +47,7 @@ def main(argv=None) -> int:
     os.chdir(ROOT)  # notebook paths are given relative to the project root (papermill records them)
     try:
         profile = load_profile(a.profile)
-        overrides = {}
-        for item in a.set:
-            name, sep, value = item.partition("=")
-            if not sep:
-                raise ValueError(f"--set {item!r}: expected NAME=VALUE")
-            overrides[name] = yaml.safe_load(value)
-            check(name, overrides[name])
+        overrides = parse_sets(a.set)
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: {e}") from None
     jobs = []

@@ -3,6 +3,7 @@ notebook: for long profiles, so each finished run folder can be committed as it 
 notebook, run afterwards with the same profile, reuses these runs (same config).
 
     python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0] [--data DIR]
+    python reproduce/train_runs.py --profile cpu-real --notebook 05 --set epochs=24 --set run_set=e24 --set max_folds=1
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 
 from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
-from skinseg.profiles import load_profile, resolve
+from skinseg.profiles import load_profile, parse_sets, resolve
 
 
 def main(argv=None) -> int:
@@ -24,12 +25,18 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", help="comma-separated training seeds, replacing both `seeds` and `ablation_seeds` "
                     "(to finish paired runs seed by seed; seeds do not enter a run's config)")
     ap.add_argument("--overwrite", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="override one parameter, e.g. --set epochs=24 --set run_set=e24 (runs of another budget "
+                         "go to their own folder, beside the profile's)")
     a = ap.parse_args(argv)
     specs = [get_paper(k) for k in list_papers() if get_paper(k).notebook.startswith(a.notebook)]
     if len(specs) != 1:
         raise SystemExit(f"error: --notebook {a.notebook!r} matches {len(specs)} papers' notebooks")
     spec = specs[0]
-    params = resolve(spec, load_profile(a.profile), a.data, a.overwrite)
+    try:
+        params = {**resolve(spec, load_profile(a.profile), a.data, a.overwrite), **parse_sets(a.set)}
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
     if a.variants:
         params["variants"] = a.variants
     if a.seeds:

@@ -129,7 +129,7 @@ def test_postprocessing_effect_counts_area_preserving_changes():
 
 
 def test_stopping_says_what_ended_training_and_sums_training_minutes(tmp_path):
-    h = pd.DataFrame({"epoch": [1, 2, 3], "best": [True, True, False]})
+    h = pd.DataFrame({"epoch": [1, 2, 3], "best": [True, True, False], "val_jaccard": [0.5, 0.7, 0.69]})
     for name, prov in (("a", {"train_seconds": 90.0}), ("c", {"train_seconds": 30.0}), ("d", {})):
         (tmp_path / name).mkdir()
         (tmp_path / name / "provenance.json").write_text(json.dumps(prov))
@@ -139,7 +139,8 @@ def test_stopping_says_what_ended_training_and_sums_training_minutes(tmp_path):
             SimpleNamespace(variant="D", seed=0, partition="p", history=h, run=SimpleNamespace(path=tmp_path / "d"))]
     t = notebook.stopping(runs, epochs=5)
     assert t.iloc[0].to_dict() == {"row": "A", "seed": 0, "partition": "p", "epochs run": 3, "best epoch": 2,
-                                   "ended by": "early stopping", "training minutes": 1.5}
+                                   "ended by": "early stopping", "gain in last 20 %": pytest.approx(-0.01),
+                                   "converged": True, "training minutes": 1.5}
     assert t["row"].tolist() == ["A", "C", "D", "the 2 of 3 runs with a recorded time"] and np.isnan(t["training minutes"][2])
     assert t["training minutes"].iloc[-1] == 2.0  # 1.5 + 0.5; the unrecorded run adds nothing
     assert str(t["seed"].dtype) == "Int64" and t["seed"].isna().tolist() == [False, False, False, True]
@@ -149,10 +150,11 @@ def test_stopping_says_what_ended_training_and_sums_training_minutes(tmp_path):
 
 def test_stopping_sentence_counts_capped_runs_still_improving():
     t = pd.DataFrame({"row": ["A", "B", "C", "all runs"], "epochs run": [6, 6, 4, pd.NA], "best epoch": [6, 5, 2, pd.NA],
-                      "ended by": ["epoch cap", "epoch cap", "early stopping", ""]})
+                      "ended by": ["epoch cap", "epoch cap", "early stopping", ""], "converged": [False, True, True, ""]})
     s = notebook.stopping_sentence(t)
     assert s.startswith("The best validation epoch is the last one in 1 of the 2 runs that the epoch cap ended")
-    assert "still improving" in s
+    assert "still improving" in s and s.endswith("2 of 3 runs converged (validation score flat within 0.005 over the "
+                                                 "last 20 % of epochs): verdicts on the others are labelled unconverged.")
     t.loc[0, "best epoch"] = 3
     assert "stopped improving before the cap" in notebook.stopping_sentence(t)
-    assert notebook.stopping_sentence(t[t["ended by"] != "epoch cap"]) == "No run was ended by the epoch cap."
+    assert notebook.stopping_sentence(t[t["ended by"] != "epoch cap"]).startswith("No run was ended by the epoch cap. 1 of 1")

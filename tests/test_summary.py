@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skinseg import batch, summary
+from skinseg import batch, summary, verdicts
 
 
 def test_markdown_table_formats_and_escapes():
@@ -37,7 +37,8 @@ def test_summary_md_puts_the_verdicts_first(tmp_path):
     assert text.index("## Verdicts") < text.index("## One protocol") < text.index("## Costs")
     assert "1 reproduced" in text and "| p | reproduced | 0.5000 | ISIC 2017 |" in text and "Synthetic" not in text
     assert "±0.02 absolute for fractions" in text and "±10% of the reported value for counts" in text
-    assert "No finished run under this profile." in text and "Reference:" in text  # the reference line regardless
+    assert "No finished run under this profile." in text and "Reference:" not in text  # no unverified figure
+    assert "Reported-only context" not in text
     assert "## Cross-dataset test" in text and "Not run." in text
     one = pd.DataFrame({"model": ["U-Net", "FPN"], "runs": [1, 0], "planned runs": [3, 1], "jaccard": ["0.7000", ""]})
     summary.write_summary(tmp_path / "s.md", "smoke", v, one, pd.DataFrame({"model": ["m"]}),
@@ -56,6 +57,19 @@ def test_summary_md_puts_the_verdicts_first(tmp_path):
     summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"], "device": ["cuda"]}),
                           {"fraction": 0.02, "count (relative)": 0.1})
     assert "No GPU benchmark" not in (tmp_path / "s.md").read_text()
+
+
+def test_competitor_numbers_are_context_beside_the_verdicts_not_counted_among_them(tmp_path):
+    v = pd.DataFrame({"paper": ["p", "p", "p"], "where": ["T1"] * 3, "block": ["isic2017"] * 3,
+                      "row": ["ours", "Yuan et al.", "Yuan et al."], "metric": ["jaccard", "jaccard", "dice"],
+                      "reported": [0.78, 0.765, 0.849], "data used": "ISIC 2017",
+                      "verdict": ["not reproduced", verdicts.CONTEXT, verdicts.CONTEXT]})
+    summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"]}),
+                          {"fraction": 0.02, "count (relative)": 0.1})
+    text = (tmp_path / "s.md").read_text()
+    assert "Verdicts: 1 not reproduced." in text  # the two context numbers are not verdicts
+    head, _, ctx = text.partition("### Reported-only context")
+    assert "Yuan" not in head.partition("## Verdicts")[2] and "| p | T1 | isic2017 | Yuan et al. | 0.765 | 0.849 |" in ctx
 
 
 def test_runner_runs_the_summary_after_every_paper_notebook(monkeypatch):

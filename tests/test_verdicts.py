@@ -9,12 +9,17 @@ from skinseg import verdicts
 from skinseg.papers.spec import Claim, PaperSpec, Reported, Variant
 
 
-def _run(variant, partition, jaccard, seed=0, per_image=None):
+# validation Jaccard per epoch: flat over the last 20 % (converged) and still climbing (not)
+FLAT = pd.DataFrame({"epoch": range(1, 11), "val_jaccard": [.5, .6, .7, .75, .78, .80, .81, .81, .812, .811]})
+CLIMBING = FLAT.assign(val_jaccard=[.5, .6, .7, .72, .74, .75, .76, .77, .79, .81])
+
+
+def _run(variant, partition, jaccard, seed=0, per_image=None, history=FLAT):
     m = pd.DataFrame([dict(metric="jaccard", reduction="macro", target="lesion", resolution="original",
                            value=jaccard)])
     pi = pd.DataFrame({"jaccard": per_image or [], "resolution": "original"})
     return SimpleNamespace(variant=variant, seed=seed, partition=partition, metrics=m, per_image=pi,
-                           history=pd.DataFrame(), parameters=1000)
+                           history=history, parameters=1000)
 
 
 def _exp(reported, claims=(), variants=(Variant("A", "unet", main=True), Variant("B", "unet"))):
@@ -23,7 +28,8 @@ def _exp(reported, claims=(), variants=(Variant("A", "unet", main=True), Variant
     # under "kfold", 5 folds of 25 test, 90 training and 10 validation images: n_test/n_train 25/90
     counts = pd.DataFrame({"partition": [f"fold{k}" for k in range(5)], "train": 90, "val": 10, "test": 25})
     return SimpleNamespace(spec=spec, variants=lambda: list(spec.variants),
-                           variant_params=lambda v: {"paper_dataset": "isic2018", "target": "lesion"},
+                           variant_params=lambda v: {"paper_dataset": "isic2018", "target": "lesion",
+                                                     "monitor": "jaccard"},
                            params={"folds": 5, "protocol": "holdout"},
                            data=lambda v=None: SimpleNamespace(counts=lambda: counts))
 
@@ -56,7 +62,8 @@ def test_number_rows_judge_each_reported_number_or_say_why_not():
     assert rows[("A", "jaccard")]["verdict"] == "reproduced" and rows[("A", "jaccard")]["cause"] == "cause"
     assert rows[("B", "jaccard")]["verdict"] == "not reproduced"
     assert rows[("B", "jaccard")]["difference"] == pytest.approx(0.10)
-    assert rows[("Q", "jaccard")]["verdict"] == "not testable here" and "competitor" in rows[("Q", "jaccard")]["cause"]
+    assert rows[("Q", "jaccard")]["verdict"] == "context (reported only)" and "competitor" in rows[("Q", "jaccard")]["cause"]
+    assert rows[("A", "jaccard")]["converged"] == "yes (3/3 runs)"
     assert "GPU" in rows[("A", "images_per_second")]["cause"]
     assert rows[("C", "jaccard")]["cause"] == "no finished run of this row under this profile"
     gain = rows[("A", "jaccard_gain")]  # differences per pair: 0.101, 0.100, 0.099
@@ -237,3 +244,15 @@ def test_reported_vs_reproduced_draws_one_panel_per_paper_with_our_interval():
     assert reported_x == [0.8, 0.9]
     bar = next(c for c in p1.collections if c.get_label() != "reported" and hasattr(c, "get_segments"))
     assert bar.get_segments()[0][:, 0].tolist() == pytest.approx([0.70, 0.80])  # the 95 % interval
+
+
+def test_a_verdict_on_an_unconverged_run_is_labelled_so():
+    rep = (Reported("T1", "A", "jaccard", 0.80),)
+    runs = [_run("A", f"f{k}", j, per_image=[j]) for k, j in enumerate((0.799, 0.800, 0.801))]
+    runs[1].history = CLIMBING  # its last two epochs gain 0.04 over the best before them
+    row = verdicts.number_rows(_exp(rep), runs, data_used=False)[0]
+    assert row["verdict"] == "reproduced (unconverged)" and row["converged"] == "no (2/3 runs)"
+    claim = Claim("A beats B", "A", "B")
+    pairs = runs + [_run("B", f"f{k}", 0.70) for k in range(3)]
+    line = verdicts.claim_rows(_exp((), (claim,)), pairs, data_used=False)[0]
+    assert line["verdict"] == "reproduced (unconverged)" and line["converged"] == "no (5/6 runs)"

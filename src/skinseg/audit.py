@@ -314,3 +314,39 @@ def _max_abs_difference(x: pd.DataFrame, y: pd.DataFrame, columns) -> float:
         return float("nan")
     d = np.abs(np.where(both, 0.0, u - v))
     return float(d.max()) if d.size else float("nan")
+
+
+def text_against_table(claims, table: dict, metrics: tuple[str, ...], decimals: int = 3) -> pd.DataFrame:
+    """A paper's sentences about its own table, checked against the table.
+
+    ``table``: {block: {row: values in ``metrics`` order}}; ``claims``: ``(where, block, rows, metric, kind,
+    references, stated)`` tuples (``metric``: one name, several comma-separated, or "all"), ``kind``:
+    *difference*: each of ``rows`` minus the best of ``references`` is ``stated`` (a fraction) to the text's
+    precision (half its last digit) plus the table's rounding (one printed digit of ``decimals`` per value);
+    *at least*: each row's value is above ``stated``; *better*: each row is above every reference on each metric.
+    One line per claim: the table's value(s), whether the text holds, and the exceptions where it does not."""
+    def value(block, row, m):
+        return table[block][row][metrics.index(m)]
+
+    out = []
+    for where, block, rows, metric, kind, refs, stated in claims:
+        names = list(metrics) if metric == "all" else metric.split(",")
+        if kind == "difference":
+            text_digits = len(f"{stated * 100:g}".partition(".")[2]) + 2  # "3.5 %" -> 0.035: 3 decimals
+            tol = 0.5 * 10 ** -text_digits + 10 ** -decimals
+            diffs = {row: value(block, row, names[0]) - max(value(block, r, names[0]) for r in refs) for row in rows}
+            bad = [f"{row}: {d:+.3f}" for row, d in diffs.items() if abs(d - stated) > tol + 1e-12]
+            shown = "; ".join(f"{row} {d:+.3f} (relative {d / max(value(block, r, names[0]) for r in refs):+.1%})"
+                              for row, d in diffs.items())
+        elif kind == "at least":
+            bad = [f"{row}: {value(block, row, names[0]):.3f}" for row in rows if value(block, row, names[0]) <= stated]
+            shown = "; ".join(f"{row} {value(block, row, names[0]):.3f}" for row in rows)
+        elif kind == "better":
+            bad = [f"{row} {m.upper()[:3]} {value(block, row, m):.3f} ≤ {ref} {value(block, ref, m):.3f}"
+                   for row in rows for m in names for ref in refs if value(block, row, m) <= value(block, ref, m)]
+            shown = f"{len(rows) * len(refs) * len(names)} comparisons"
+        else:
+            raise ValueError(f"claim {where!r}: kind {kind!r} must be 'difference', 'at least' or 'better'")
+        out.append({"where": where, "block": block, "stated": "" if stated is None else f"{stated * 100:g} %",
+                    "table": shown, "text holds": not bad, "exceptions": "; ".join(bad)})
+    return pd.DataFrame(out)

@@ -134,7 +134,7 @@ class Experiment:
     def run_dir(self, v: Variant, partition: str, seed: int) -> RunDir:
         p = self.params
         return RunDir.for_run(p["results_dir"], p["profile"], self.spec.key, v.slug, partition, seed,
-                              p["checkpoint_dir"])
+                              p["checkpoint_dir"], p["run_set"])
 
     def run(self, variant: Variant | str, partition: str | None = None, seed: int | None = None) -> Outcome:
         """Train (or resume, or reuse) and evaluate one row on one partition with one seed."""

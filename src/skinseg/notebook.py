@@ -139,22 +139,28 @@ def postprocessing_effect(per_image: pd.DataFrame, reference: str, rows: list[st
 def stopping(outcomes, epochs: int) -> pd.DataFrame:
     """Per trained run: epochs run, the best epoch, whether early stopping ended training or the
     ``epochs`` cap did, and its training minutes (:func:`skinseg.results.training_seconds`, on the
-    device its provenance names; NaN where not recorded). A last row sums the minutes and says over
-    how many runs when some have no recorded time."""
+    device its provenance names; NaN where not recorded), the validation score's gain over the last
+    20 % of its epochs and whether it converged (:func:`skinseg.convergence.run_convergence`, on the
+    score the run monitored). A last row sums the minutes and says over how many runs when some have
+    no recorded time."""
+    from skinseg.convergence import run_convergence
+
     rows = []
     for o in outcomes:
         h = o.history
         if not len(h):
             continue
         best = h[h.best.astype(bool)].epoch.max()
+        conv = run_convergence(h, (getattr(o, "config", None) or {}).get("monitor", "jaccard"))
         rows.append({"row": o.variant, "seed": o.seed, "partition": o.partition, "epochs run": int(h.epoch.max()),
                      "best epoch": int(best), "ended by": "early stopping" if h.epoch.max() < epochs else "epoch cap",
+                     "gain in last 20 %": conv["gain in window"], "converged": conv["converged"],
                      "training minutes": training_seconds(o.run.path) / 60})
     df = pd.DataFrame(rows)
     if len(df):
         known = df["training minutes"].notna()
         label = "all runs" if known.all() else f"the {known.sum()} of {len(df)} runs with a recorded time"
-        df.loc[len(df)] = {"row": label, "partition": "", "ended by": "",
+        df.loc[len(df)] = {"row": label, "partition": "", "ended by": "", "converged": "",
                            "training minutes": df["training minutes"].sum(min_count=1)}
         df = df.astype({"seed": "Int64", "epochs run": "Int64", "best epoch": "Int64"})  # the total row's <NA>
     return df
@@ -164,15 +170,19 @@ def stopping_sentence(stops: pd.DataFrame) -> str:
     """One sentence on a :func:`stopping` table: in how many of the runs that the epoch cap ended
     the best validation epoch was the last one (those runs were still improving when training
     stopped, so a longer budget could move every number)."""
+    trained = stops[stops["ended by"] != ""]
+    done = int(trained["converged"].astype(bool).sum())
+    tail = (f" {done} of {len(trained)} runs converged (validation score flat within 0.005 over the last 20 % of "
+            "epochs)" + (": verdicts on the others are labelled unconverged." if done < len(trained) else "."))
     runs = stops[stops["ended by"] == "epoch cap"]
     if runs.empty:
-        return "No run was ended by the epoch cap."
+        return "No run was ended by the epoch cap." + tail
     last = int((runs["best epoch"] == runs["epochs run"]).sum())
     head = f"The best validation epoch is the last one in {last} of the {len(runs)} runs that the epoch cap ended"
     if last == 0:
-        return head + ": every one had stopped improving before the cap."
+        return head + ": every one had stopped improving before the cap." + tail
     return head + (": those runs were still improving when training stopped, so a longer budget could move their "
-                   "numbers.")
+                   "numbers.") + tail
 
 
 def benchmarks(models, folder: str = "results/benchmarks") -> pd.DataFrame:

@@ -12,6 +12,7 @@ the fix, before anything is written.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,6 +131,8 @@ SCHEMA: tuple[Param, ...] = (
     _p("num_workers", int, 0, "DataLoader worker processes", minimum=0, run=False),
     _p("progress", bool, False, "tqdm bars and per-epoch lines (off keeps executed notebooks small)", run=False),
     _p("results_dir", str, "results", "relative paths are relative to the project root", run=False),
+    _p("run_set", str, "", "a folder under the paper's results for runs of another budget (e.g. e24), kept beside "
+       "the paper folder's own runs instead of replacing them; empty: the paper folder", run=False),
     _p("checkpoint_dir", str, "checkpoints", "git-ignored", run=False),
     _p("cache_dir", str, "cache", "preprocessing cache, git-ignored", run=False),
     _p("overwrite", bool, False, "True replaces finished runs and splits made with another config", run=False),
@@ -198,6 +201,8 @@ def validate(params: dict) -> dict:
         _fail("threshold", p["threshold"], "must be between 0 and 1 (e.g. 0.5)")
     for name in ("seeds", "ablation_seeds"):
         seed_list(p[name], name)
+    if not re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9_-]*)?", p["run_set"]):
+        _fail("run_set", p["run_set"], "must be one folder name of letters, digits, '_' and '-' (e.g. e24), or empty")
     dev = p["device"]
     if not (dev == "cpu" or dev.startswith("cuda")):
         _fail("device", dev, "must be 'cpu' or 'cuda' (or 'cuda:N')")

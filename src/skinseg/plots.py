@@ -185,11 +185,9 @@ def epoch_curves(reported, histories: dict[str, list[pd.DataFrame]], paper_label
     return fig
 
 
-def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "training minutes per run"),
-           reference: float | None = None):
+def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "training minutes per run")):
     """Score against each cost, one point per model (labelled), with the models on the Pareto front
-    (no other model both cheaper and better) joined; ``reference``: a horizontal line (e.g. annotator
-    agreement)."""
+    (no other model both cheaper and better) joined."""
     costs = [c for c in costs if c in table and table[c].notna().any()]
     if not costs or score not in table or table[score].isna().all():  # models listed, none finished
         return _message("no finished run to place")
@@ -201,9 +199,6 @@ def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "t
             ax.annotate(r["model"], (r[cost], r[score]), fontsize=7, xytext=(3, 3), textcoords="offset points")
         front = t[t[score] >= t[score].cummax()]
         ax.plot(front[cost], front[score], "k--", lw=0.8, label="Pareto front")
-        if reference is not None:
-            ax.axhline(reference, color="grey", lw=0.8, ls=":",
-                       label=f"annotators' mean pairwise Jaccard, {reference:g} (second-hand)")
         ax.set(xlabel=cost, ylabel=score.replace(" mean", " (mean over seeds)"), xscale="log")
         # within a decade matplotlib labels every minor tick, and they overlap: label 1-2-5 steps only
         ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1, 2, 5)))

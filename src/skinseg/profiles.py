@@ -48,6 +48,19 @@ def _profile_writing_to(folder: str) -> Path | None:
     return None
 
 
+def parse_sets(items: list[str]) -> dict:
+    """``["epochs=24", "run_set=e24"]`` -> ``{"epochs": 24, "run_set": "e24"}`` (values read as YAML,
+    each checked against the schema); a ValueError names the bad item."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected NAME=VALUE")
+        out[name] = yaml.safe_load(value)
+        P.check(name, out[name])
+    return out
+
+
 def resolve(spec: PaperSpec, profile: dict, data: str | None = None, overwrite: bool = False) -> dict:
     """The full parameter set of ``spec``'s notebook under ``profile`` (validated types)."""
     out = {**P.defaults(), **spec.recipe, **(profile.get("default") or {}), **(profile.get(spec.notebook) or {})}

@@ -224,11 +224,15 @@ class RunDir:
 
     @classmethod
     def for_run(cls, results_dir, profile, paper, variant, partition, seed: int = 0,
-                checkpoint_dir="checkpoints") -> "RunDir":
-        parts = (profile, paper, variant, partition, f"seed{seed}")
-        for name, value in zip(("profile", "paper", "variant", "partition", "seed"), parts):
-            if not value or "/" in str(value) or str(value).startswith("."):
+                checkpoint_dir="checkpoints", run_set: str = "") -> "RunDir":
+        """``<results_dir>/<profile>/<paper>/[<run_set>/]<variant>/<partition>/seed<k>`` and the same
+        path under ``checkpoint_dir``."""
+        names = ("profile", "paper", "run_set", "variant", "partition", "seed")
+        parts = (profile, paper, run_set, variant, partition, f"seed{seed}")
+        for name, value in zip(names, parts):
+            if (not value and name != "run_set") or "/" in str(value) or str(value).startswith("."):
                 raise ValueError(f"{name}={value!r} is not a valid folder name")
+        parts = tuple(p for p in parts if p)
         return cls(resolve(results_dir).joinpath(*parts), resolve(checkpoint_dir).joinpath(*parts))
 
     @property

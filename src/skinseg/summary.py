@@ -6,20 +6,9 @@ import numpy as np
 import pandas as pd
 
 from skinseg import notebook, tables
+from skinseg.convergence import BAND, WINDOW, converged_cell, converged_runs
 from skinseg.results import metric_value, training_cpu_minutes, training_seconds, write_text
-
-# Context for every Jaccard in the summary: how far two annotators' outlines of the same lesion
-# agree. The study of the IMA++ multi-annotator subset of the ISIC Archive (2,394 images with 2-5
-# masks each) is K. Abhishek, J. Kawahara, G. Hamarneh, "What Can We Learn from Inter-Annotator
-# Variability in Skin Lesion Segmentation?", ISIC Skin Image Analysis Workshop, MICCAI 2025,
-# arXiv:2508.09381. Only its abstract could be read from this project, and it measures agreement as
-# the mean pairwise *Dice*; the figures below are the project's plan's summary (step 4), given there as pairwise
-# Jaccard, and are not verified against the paper (neither the values nor the metric).
-ANNOTATOR_AGREEMENT = {"median pairwise Jaccard": 0.75, "mean pairwise Jaccard": 0.68,
-                       "source": "IMA++ (Abhishek, Kawahara, Hamarneh, MICCAI ISIC workshop 2025, arXiv:2508.09381), "
-                                 "as quoted in the project's plan; not verified against the paper, whose abstract "
-                                 "states agreement as pairwise Dice"}
-
+from skinseg.verdicts import CONTEXT
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
     """{paper key: (Experiment, outcomes of its finished runs)} under ``profile`` (nothing trained)."""
@@ -37,7 +26,8 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     epochs on the run's device, from its provenance: :func:`skinseg.results.training_seconds`; runs
     that shared the CPU with other work took longer than alone) and, for runs on a CPU, those minutes
     times the threads they trained with (:func:`skinseg.results.training_cpu_minutes`; empty for runs
-    made before the threads were recorded)."""
+    made before the threads were recorded); ``converged``: how many of its runs converged
+    (:mod:`skinseg.convergence`)."""
     import torch
 
     from skinseg.bench import forward_flops
@@ -59,10 +49,11 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
         line["training minutes per run"] = np.nanmean(secs) / 60 if np.isfinite(secs).any() else float("nan")
         cpu = [training_cpu_minutes(o.run.path) for o in mine]
         line["training CPU-minutes per run"] = np.nanmean(cpu) if np.isfinite(cpu).any() else float("nan")
+        line["converged"] = converged_cell(*converged_runs(exp, mine))
         rows.append(line)
     return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "planned runs", "jaccard",
                                        "jaccard mean", "threshold_jaccard", "threshold_jaccard mean",
-                                       "training minutes per run", "training CPU-minutes per run"])
+                                       "training minutes per run", "training CPU-minutes per run", "converged"])
 
 
 def protocol_note(exp, one: pd.DataFrame) -> str:
@@ -137,6 +128,18 @@ def markdown_table(df: pd.DataFrame, floats: str = "{:.4f}") -> str:
     return "\n".join([head, rule, *body])
 
 
+def context_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The reported-only numbers (competitors the papers quote) of a verdict table, one line per paper,
+    table, dataset block and row, one column per metric: context for the judged rows, not judged."""
+    ctx = verdicts[verdicts.verdict == CONTEXT]
+    if not len(ctx):
+        return pd.DataFrame(columns=["paper", "where", "block", "row"])
+    ctx = ctx.assign(block=ctx["block"].fillna("") if "block" in ctx else "")
+    wide = ctx.pivot_table(index=["paper", "where", "block", "row"], columns="metric", values="reported",
+                           aggfunc="first", sort=False)
+    return wide.reset_index().rename_axis(columns=None)
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("s" if n != 1 else "")
 
@@ -147,6 +150,8 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
     """``summary.md``: the verdict table first, then the one-protocol table (after
     ``one_protocol_note``, see :func:`protocol_note`), the cross-dataset table (a string: why
     there is none) and the cost table. ``runs``: finished and planned runs per paper."""
+    context = context_table(verdicts)
+    verdicts = verdicts[verdicts.verdict != CONTEXT]
     counts = verdicts.verdict.value_counts().to_dict()
     synthetic = verdicts["data used"].astype(str).str.contains("synthetic").any()
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
@@ -162,7 +167,10 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "interval, within the tolerance of our mean; "
              "*not reproduced*: outside both; for a claim, *not shown*: the interval of the "
              "paired difference covers 0; *not testable here*: the cause is given. The cause column otherwise "
-             "carries the paper's audit note.", "",
+             "carries the paper's audit note. *converged*: how many of the runs behind a line converged (validation "
+             f"Jaccard flat over the last {WINDOW:.0%} of its epochs: the best value there beats the best before by "
+             f"at most {BAND}); where any did not, the verdict carries \"(unconverged)\": it judges a model that "
+             "was still improving, so it speaks about the budget, not the paper.", "",
              *(["Runs finished under this profile, per paper: " + ", ".join(
                  f"{r.paper} {r.finished}/{r.planned}" for r in runs.itertuples()) + ".", ""]
                if runs is not None else []),
@@ -173,6 +181,8 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "one-line finding and the number's own note.", "",
              # the interval is in the "ours" column; its numeric ends are for figures
              markdown_table(verdicts.drop(columns=["interval low", "interval high"], errors="ignore")), "",
+             *(["### Reported-only context (other methods the papers quote; never run, not judged)", "",
+                markdown_table(context, "{:g}"), ""] if len(context) else []),
              "## One protocol for all models", "",
              *([one_protocol_note, ""] if one_protocol_note else []),
              "*jaccard* and *threshold_jaccard*: per-image means over the test images at original resolution "
@@ -182,9 +192,6 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "",
              *([markdown_table(one_protocol)] if len(one_protocol) and (one_protocol["runs"] > 0).any() else
                ["No finished run under this profile."]), "",
-             f"Reference: {ANNOTATOR_AGREEMENT['median pairwise Jaccard']} median and "
-             f"{ANNOTATOR_AGREEMENT['mean pairwise Jaccard']} mean pairwise Jaccard between annotators "
-             f"({ANNOTATOR_AGREEMENT['source']}).", "",
              "## Cross-dataset test (trained on ISIC, scored on PH2 at original resolution)", "",
              (cross_dataset if isinstance(cross_dataset, str) else
               markdown_table(cross_dataset) if cross_dataset is not None else "Not run."), "",

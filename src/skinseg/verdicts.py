@@ -25,6 +25,9 @@ A training-log number of one run (a per-epoch table) has no interval: it is judg
 tolerance alone. Intervals are clipped to what the metric can take (a fraction to [0, 1], a
 difference of fractions to [-1, 1], a count to >= 0): a t interval over two or three runs can
 otherwise print an IoU above 1.
+Every judged line also says whether the runs behind it converged (:mod:`skinseg.convergence`: validation
+Jaccard flat over the last 20 % of epochs); where any did not, the verdict carries " (unconverged)": a
+verdict on a model still improving is about the budget, never plain *reproduced*.
 A claim ("greater": row above the other; "close": within the tolerance) is checked run by run with
 :func:`skinseg.tables.paired_difference` (*not shown* when the interval covers 0), and is not
 testable when a run of either row predicts (almost) no lesion: then the comparison is about
@@ -35,7 +38,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from skinseg import tables
+from skinseg import audit, tables
+from skinseg.convergence import converged_cell, converged_runs
 from skinseg.results import metric_value
 
 # Stated once, used everywhere: how far ours may be from a reported number and still count as
@@ -45,6 +49,8 @@ TOLERANCE = {"fraction": 0.02, "count (relative)": 0.10}
 COUNT_METRICS = ("parameters",)
 COLLAPSED = 0.05  # a run whose lesion Jaccard is below this predicts (almost) no lesion
 NEEDS_GPU = ("images_per_second",)
+UNCONVERGED = " (unconverged)"
+CONTEXT = "context (reported only)"  # a competitor's number the paper quotes: shown, never judged
 
 
 def tolerance(metric: str, reported: float) -> float:
@@ -188,13 +194,13 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     data on disk)."""
     spec, rows = exp.spec, []
     for r in spec.reported:
-        line = {"paper": spec.key, "where": r.where, "row": r.row, "metric": r.metric,
+        line = {"paper": spec.key, "where": r.where, "block": r.paper_dataset or "", "row": r.row, "metric": r.metric,
                 "epoch": r.epoch if r.epoch is not None else "", "reported": r.value,
                 "reported sd": r.sd if r.sd else float("nan"), "ours": "", "difference": float("nan"),
-                "data used": "", "verdict": "", "cause": "",
+                "data used": "", "verdict": "", "converged": "", "cause": "",
                 "interval low": float("nan"), "interval high": float("nan")}
         if r.reported_only:
-            line.update(verdict="not testable here", cause="a competitor's number, quoted by the paper; not run")
+            line.update(verdict=CONTEXT, cause="a competitor's number, quoted by the paper; not run")
         elif r.metric in NEEDS_GPU:
             line.update(verdict="not testable here", cause="a GPU timing; our CPU figures are in the paper's notebook")
         elif missing := _missing_folds(exp, r, outcomes):
@@ -217,14 +223,61 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                                   f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] ({runs})"),
                             difference=mean - r.value, **{"interval low": lo, "interval high": hi},
                             verdict=judge(r.value, mean, lo, hi, tolerance(r.metric, r.value), precision),
-                            cause="; ".join(x for x in (spec.audit_summary, r.note) if x))
+                            cause="; ".join(x for x in (spec.audit_summary, reduction_cause(exp, r, outcomes), r.note)
+                                            if x))
                 if collapsed and r.metric not in COUNT_METRICS:  # its scores say it did not converge
                     line.update(verdict="not testable here", cause=collapsed)
+                else:
+                    _mark_convergence(line, exp, r, outcomes)
                 row_variant = next((v for v in exp.variants() if v.paper_row == r.row), None)
                 if row_variant is not None and data_used:
                     line["data used"] = tables.dataset_used(exp, row_variant)
         rows.append(line)
     return rows
+
+
+def _judged_runs(exp, r, outcomes) -> list:
+    """The runs a reported number's verdict stands on: both rows' for a difference, else its row's."""
+    if r.difference_of:
+        a, b, _ = r.difference_of
+        return [o for o in outcomes if o.variant in (a, b)]
+    return _row_runs(exp, r, outcomes, r.row)
+
+
+def _mark_convergence(line: dict, exp, r, outcomes) -> None:
+    """Fill a judged number's ``converged`` cell and label its verdict: a per-epoch log number or a
+    parameter count does not depend on convergence ("n/a")."""
+    if r.epoch is not None or r.metric in COUNT_METRICS:
+        line["converged"] = "n/a"
+        return
+    _label_convergence(line, exp, _judged_runs(exp, r, outcomes))
+
+
+def _label_convergence(line: dict, exp, runs) -> None:
+    done, total = converged_runs(exp, runs)
+    line["converged"] = converged_cell(done, total)
+    if total and done < total:
+        line["verdict"] += UNCONVERGED
+
+
+def reduction_cause(exp, r, outcomes) -> str:
+    """For a Jaccard or Dice number of a table printing both: which reduction the paper's pair is
+    consistent with (:func:`skinseg.audit.reduction_consistency`, at the printed decimals) and, on
+    the row's own runs, how far pooled pixels move our Jaccard from the per-image mean ("" otherwise)."""
+    if r.metric not in ("jaccard", "dice"):
+        return ""
+    pair = {x.metric: x.value for x in exp.spec.reported
+            if (x.where, x.row, x.paper_dataset) == (r.where, r.row, r.paper_dataset) and x.metric in ("jaccard", "dice")}
+    if len(pair) < 2:
+        return ""
+    decimals = max(len(repr(v).partition(".")[2]) for v in pair.values())
+    found = audit.reduction_consistency(pair["jaccard"], pair["dice"], decimals)["consistent with"]
+    text = f"{r.where}'s DIC/JAC pair: {found}"
+    runs = _row_runs(exp, r, outcomes, r.row)
+    gaps = audit.jensen_gap([o for o in runs if exp.variant_params(o.variant)["target"] == "lesion"])
+    if len(gaps):
+        text += f"; ours pooled − per-image JAC {gaps['pooled - per-image JAC'].mean():+.4f} ({len(gaps)} runs)"
+    return text
 
 
 def _no_value_cause(exp, r, outcomes) -> str:
@@ -251,9 +304,10 @@ def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     first row's data: both rows of a pair run on the same split)."""
     rows = []
     for c in exp.spec.claims:
-        line = {"paper": exp.spec.key, "where": c.where, "row": f"{c.row} vs {c.than}", "metric": c.metric,
+        line = {"paper": exp.spec.key, "where": c.where, "block": "", "row": f"{c.row} vs {c.than}", "metric": c.metric,
                 "epoch": "", "reported": c.text, "reported sd": float("nan"), "ours": "", "difference": float("nan"),
-                "data used": "", "verdict": "", "cause": "", "interval low": float("nan"), "interval high": float("nan")}
+                "data used": "", "verdict": "", "converged": "", "cause": "", "interval low": float("nan"),
+                "interval high": float("nan")}
         try:
             d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),
                                          test_train_ratio=fold_test_train_ratio(exp)).iloc[0]
@@ -288,6 +342,8 @@ def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
             line["verdict"] = ("reproduced" if -tol <= lo and hi <= tol else
                                "not reproduced" if lo > tol or hi < -tol else
                                "not shown (interval wider than ±tolerance)")
+        if not line["verdict"].startswith("not testable"):
+            _label_convergence(line, exp, [o for o in outcomes if o.variant in (c.row, c.than)])
         rows.append(line)
     return rows
 

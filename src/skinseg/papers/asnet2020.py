@@ -49,9 +49,9 @@ SPEC = PaperSpec(
                   "training moves β (notebook 05 measures it)",
 )
 
-# The text's claims about Table 2 (Jaccard, as fractions): (row, reference, how far row is below reference).
-# From the text as the project's plan (step 3c) quotes it ("decreases by 0.59 %", "0.36 %"; ASNet 3.45 above U-Net and
-# 1.85 above MultiResU-Net): the paper's own text could not be read from this project, so these are only as
-# good as that transcription. audit.stated_differences checks them against the table's own rows.
+# The text's claims about Table 2 (Jaccard, as fractions): (row, reference, how far row is below reference), from
+# Sect. 3.2: ASM_w/o_DI 0.59 % and ASM_w/o_SA 0.36 % below the complete ASM; ASNet 3.45 % above U-Net and 1.85 % above
+# MultiResU-Net. tests/test_paper_texts.py finds each in the text; audit.stated_differences checks them against the
+# table's own rows.
 TEXT_CLAIMS = (("Baseline_ASM_w/o_DI", "ASNet", 0.0059), ("Baseline_ASM_w/o_SA", "ASNet", 0.0036),
                ("U-Net", "ASNet", 0.0345), ("MultiResU-Net", "ASNet", 0.0185))

@@ -3,8 +3,89 @@ from skinseg.papers.spec import Claim, PaperSpec, Reported, Variant
 
 _2016 = dict(paper_dataset="isic2016")
 
-# The two EPE gains are the project's plan's summary of Table 1 (step 3b), not read from the paper.
-_GAIN_SOURCE = "Table 1 (gain as quoted in the project's plan; not read from the paper)"
+TABLE1_METRICS = ("accuracy", "dice", "jaccard", "sensitivity", "specificity")
+# Table 1 ("Performance evaluation on the ISBI challenges dataset"), as printed: ACC, DIC, JAC, SEN, SPE per row and
+# dataset block. The challenge entries are the paper's quotes of other methods (reported only, never run).
+TABLE1 = {
+    "isic2016": {"ExB": (0.953, 0.910, 0.843, 0.910, 0.965),
+                 "CUMED": (0.949, 0.897, 0.829, 0.911, 0.957),
+                 "Rahman et al.": (0.952, 0.895, 0.822, 0.880, 0.969),
+                 "Yuan et al.": (0.955, 0.912, 0.847, 0.918, 0.966),
+                 "SLSDeep": (0.984, 0.955, 0.913, 0.945, 0.992),
+                 "SLSDeep-EPE": (0.973, 0.919, 0.850, 0.890, 0.990),
+                 "SLSDeep+ASC": (0.975, 0.930, 0.869, 0.952, 0.979)},
+    "isic2017": {"Yuan et al.": (0.934, 0.849, 0.765, 0.825, 0.975),
+                 "Berseth et al.": (0.932, 0.847, 0.762, 0.820, 0.978),
+                 "MResNet-Seg": (0.934, 0.844, 0.760, 0.802, 0.985),
+                 "SLSDeep": (0.936, 0.878, 0.782, 0.816, 0.983),
+                 "SLSDeep-EPE": (0.913, 0.826, 0.704, 0.729, 0.986),
+                 "SLSDeep+ASC": (0.906, 0.850, 0.739, 0.808, 0.905)},
+}
+OURS = ("SLSDeep", "SLSDeep-EPE", "SLSDeep+ASC")
+TABLE1_COMPETITORS = tuple((block, row) for block, rows in TABLE1.items() for row in rows if row not in OURS)
+_TEST_SETS = {"isic2016": "ISBI 2016 test (379 images)", "isic2017": "ISBI 2017 test (600 images)"}
+_TABLE1 = tuple(
+    Reported("Table 1", row, metric, value, dataset=_TEST_SETS[block], paper_dataset=block,
+             reported_only=row not in OURS)
+    for block, rows in TABLE1.items() for row, values in rows.items() for metric, value in zip(TABLE1_METRICS, values)
+)
+# Section 3 ("Evaluation and Results"), the paragraph's closing sentences: the EPE term's gain in DIC and JAC, in %,
+# per dataset (the row trained without EPE is SLSDeep-EPE).
+_EPE_GAINS = (("isic2017", "SLSDeep", "SLSDeep-EPE", 0.05, 0.08), ("isic2016", "SLSDeep [ISBI 2016]",
+              "SLSDeep-EPE [ISBI 2016]", 0.03, 0.05))
+_EPE_SOURCE = "Sect. 3, Evaluation and Results (the sentence on the EPE function's gains)"
+_GAINS = tuple(
+    Reported(_EPE_SOURCE, "SLSDeep", f"{metric}_gain_from_epe", value, paper_dataset=block,
+             difference_of=(row, minus, metric),
+             note=f"SLSDeep minus SLSDeep-EPE; printed as {round(value * 100)} %, read as percentage points (Table 1's "
+                  f"own difference: {TABLE1[block]['SLSDeep'][i] - TABLE1[block]['SLSDeep-EPE'][i]:+.3f})")
+    for block, row, minus, dice, jac in _EPE_GAINS for metric, value, i in (("dice", dice, 1), ("jaccard", jac, 2))
+)
+
+# The text's own statements about Table 1 (Section 3, Evaluation and Results, first paragraph after the
+# variants are named), checked against the table by skinseg.audit.text_against_table. Each: (where in the
+# paragraph, dataset block, row, metric, kind, reference rows, stated), where kind is "difference" (row minus
+# the best reference row, stated as a fraction), "at least" (row's value above stated) or "better" (row above
+# every reference row on each listed metric; metric "all" is the five of Table 1).
+_PARA = "Sect. 3, Evaluation and Results"
+_COMPETITORS_2016 = ("ExB", "CUMED", "Rahman et al.", "Yuan et al.")
+_COMPETITORS_2017 = ("Yuan et al.", "Berseth et al.", "MResNet-Seg")
+TEXT_CLAIMS = (
+    (f"{_PARA}: SLSDeep and its variations better than the four methods on ISBI 2016, all five metrics", "isic2016",
+     OURS, "all", "better", _COMPETITORS_2016, None),
+    (f"{_PARA}: SLSDeep the best of the three variations (ISBI 2016)", "isic2016", ("SLSDeep",), "all", "better",
+     ("SLSDeep-EPE", "SLSDeep+ASC"), None),
+    (f"{_PARA}: DIC improved by around 3.5 % (ISBI 2016)", "isic2016", ("SLSDeep",), "dice", "difference",
+     _COMPETITORS_2016, 0.035),
+    (f"{_PARA}: JAC improved by 8 % (ISBI 2016)", "isic2016", ("SLSDeep",), "jaccard", "difference",
+     _COMPETITORS_2016, 0.08),
+    (f"{_PARA}: overall accuracy above 98 % (ISBI 2016)", "isic2016", ("SLSDeep",), "accuracy", "at least", (), 0.98),
+    (f"{_PARA}: DIC improved by 3 % (ISBI 2017)", "isic2017", ("SLSDeep",), "dice", "difference", _COMPETITORS_2017,
+     0.03),
+    (f"{_PARA}: JAC improved by 2 % (ISBI 2017)", "isic2017", ("SLSDeep",), "jaccard", "difference",
+     _COMPETITORS_2017, 0.02),
+    (f"{_PARA}: SLSDeep above the three ISBI 2017 methods in ACC, DIC and JAC", "isic2017", ("SLSDeep",),
+     "accuracy,dice,jaccard", "better", _COMPETITORS_2017, None),
+    (f"{_PARA}: Yuan et al.'s SEN 0.9 % above SLSDeep (ISBI 2017)", "isic2017", ("Yuan et al.",), "sensitivity",
+     "difference", ("SLSDeep",), 0.009),
+    (f"{_PARA}: SLSDeep-EPE and SLSDeep+ASC below the other methods in ACC, DIC, JAC and SEN (ISBI 2017)",
+     "isic2017", _COMPETITORS_2017, "accuracy,dice,jaccard,sensitivity", "better", ("SLSDeep-EPE", "SLSDeep+ASC"),
+     None),
+    (f"{_PARA}: SLSDeep-EPE's SPE 0.1 % above MResNet-Seg (ISBI 2017)", "isic2017", ("SLSDeep-EPE",), "specificity",
+     "difference", ("MResNet-Seg",), 0.001),
+    (f"{_PARA}: SLSDeep-EPE's SPE 0.3 % above SLSDeep (ISBI 2017)", "isic2017", ("SLSDeep-EPE",), "specificity",
+     "difference", ("SLSDeep",), 0.003),
+    (f"{_PARA}: EPE adds 3 % DIC on ISBI 2016", "isic2016", ("SLSDeep",), "dice", "difference", ("SLSDeep-EPE",), 0.03),
+    (f"{_PARA}: EPE adds 5 % JAC on ISBI 2016", "isic2016", ("SLSDeep",), "jaccard", "difference", ("SLSDeep-EPE",),
+     0.05),
+    (f"{_PARA}: EPE adds 5 % DIC on ISBI 2017", "isic2017", ("SLSDeep",), "dice", "difference", ("SLSDeep-EPE",), 0.05),
+    (f"{_PARA}: EPE adds 8 % JAC on ISBI 2017", "isic2017", ("SLSDeep",), "jaccard", "difference", ("SLSDeep-EPE",),
+     0.08),
+    (f"{_PARA}: one skip connection better than SLSDeep+ASC on both datasets (ISBI 2016)", "isic2016", ("SLSDeep",),
+     "all", "better", ("SLSDeep+ASC",), None),
+    (f"{_PARA}: one skip connection better than SLSDeep+ASC on both datasets (ISBI 2017)", "isic2017", ("SLSDeep",),
+     "all", "better", ("SLSDeep+ASC",), None),
+)
 
 SPEC = PaperSpec(
     key="slsdeep2018",
@@ -16,9 +97,20 @@ SPEC = PaperSpec(
     recipe=dict(paper_dataset="isic2017", protocol="official", val_fraction=0.1, image_height=384, image_width=384,
                 loss="nll_epe", epe_weight=0.5, optimizer="adam", lr=0.01, encoder_lr=0.001, lr_schedule="poly",
                 poly_power=0.9, augmentation="slsdeep", batch_size=16, epochs=100, normalization="imagenet"),
-    recipe_sources=dict(image_height="384×384", loss="NLL + 0.5·EPE (eq. 1–3)", optimizer="Adam",
-                        lr="0.01 decoder, 0.001 encoder", lr_schedule="poly, power 0.9",
-                        augmentation="random scale 0.5–1.5, rotation ±10°", batch_size="16", epochs="100"),
+    recipe_sources=dict(paper_dataset="Sect. 3, Database: ISBI 2016 (900 train / 379 test) and ISBI 2017 (2,000 / "
+                                      "150 / 600)",
+                        protocol="Sect. 3, Database: the challenges' own splits",
+                        val_fraction="not stated (ISBI 2017's 150 validation images exist; ISBI 2016 has none)",
+                        image_height="Sect. 3, Evaluation and Results: resized to 384×384",
+                        loss="Sect. 2.2, eq. 1–3: NLL + α·EPE, α = 0.5",
+                        epe_weight="Sect. 2.2: α = 0.5", optimizer="Sect. 3, Implementation: Adam",
+                        lr="Sect. 3, Implementation: base lr 0.01 decoder", encoder_lr="Sect. 3, Implementation: "
+                        "0.001 encoder", lr_schedule="Sect. 3, Implementation: poly", poly_power="Sect. 3, "
+                        "Implementation: power 0.9",
+                        augmentation="Sect. 3, Implementation: random scale 0.5–1.5, random rotation −10° to 10°",
+                        batch_size="Sect. 3, Implementation: 16", epochs="Sect. 3, Implementation: 100",
+                        normalization="not stated", encoder_weights="Sect. 2.1: \"pre-trained\" DRN blocks; the "
+                        "dataset is not named"),
     variants=(
         Variant("SLSDeep", "slsdeep", main=True),
         # the EPE audit compares these two rows seed by seed: both train with `seeds`
@@ -32,29 +124,15 @@ SPEC = PaperSpec(
         Variant("SLSDeep-EPE [ISBI 2016]", "slsdeep", overrides=dict(loss="nll", **_2016), row="SLSDeep-EPE"),
         Variant("SLSDeep+ASC [ISBI 2016]", "slsdeep_asc", overrides=_2016, row="SLSDeep+ASC"),
     ),
-    # Table 1's values (both blocks: ACC, DIC, JAC, SEN, SPE of SLSDeep, SLSDeep-EPE, SLSDeep+ASC and
-    # the challenge entries) are not entered: no copy of the paper's text or of the table can be
-    # reached from this project (the public code's README has no table). Enter them here, as
-    # Reported("Table 1", row, metric, value, paper_dataset=...), from the paper itself.
-    reported=(
-        Reported("Abstract", "SLSDeep", "images_per_second", 100, dataset="384×384 images, one GPU",
-                 note="LNCS abstract: \"about 100\"; arXiv v2 abstract: \"more than 100\" on \"a recent GPU\""),
-        Reported(_GAIN_SOURCE, "SLSDeep", "dice_gain_from_epe", 0.05,
-                 paper_dataset="isic2017", difference_of=("SLSDeep", "SLSDeep-EPE", "dice"),
-                 note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
-        Reported(_GAIN_SOURCE, "SLSDeep", "jaccard_gain_from_epe", 0.08,
-                 paper_dataset="isic2017", difference_of=("SLSDeep", "SLSDeep-EPE", "jaccard"),
-                 note="SLSDeep minus SLSDeep-EPE, ISBI 2017; percentage points assumed"),
-    ),
-    claims=(Claim("the EPE term helps", "SLSDeep", "SLSDeep-EPE", where="Table 1 (SLSDeep vs SLSDeep-EPE)"),),
-    audit_summary="Table 1's per-row values are not entered (the paper could not be read here); SLSDeep-EPE is the "
-                  "row trained without EPE (NLL only); the public code's EPE passes no gradient (argmax + numpy)",
+    reported=_TABLE1 + (
+        Reported("Abstract", "SLSDeep", "images_per_second", 100, dataset="384×384 images, \"a recent GPU\"",
+                 note="abstract: \"about 100\" images per second; Sect. 3 names an NVIDIA TITAN X (12 GB) for training"),
+    ) + _GAINS,
+    claims=(Claim("the EPE term helps", "SLSDeep", "SLSDeep-EPE", where="Table 1 and Sect. 3 (SLSDeep vs SLSDeep-EPE)"),),
+    audit_summary="Table 1's own rows satisfy DIC = 2·JAC/(1+JAC) to rounding (pooled pixels) while every challenge "
+                  "row falls below it (per-image means): the table compares two reductions; the public code's EPE "
+                  "passes no gradient (argmax + numpy)",
 )
-
-# Table 1's competitor rows (challenge entries, quoted by the paper), per dataset block.
-TABLE1_COMPETITORS = (("isic2016", "ExB"), ("isic2016", "CUMED"), ("isic2016", "Rahman et al."),
-                      ("isic2017", "Yuan et al."), ("isic2017", "Berseth et al."), ("isic2017", "MResNet-Seg"))
-TABLE1_METRICS = ("accuracy", "dice", "jaccard", "sensitivity", "specificity")
 
 # The public code (xmichelleshihx/SLSDeep @9fd6153d, all code from f11df95) against the paper:
 # (finding, file:line, value in the code, the paper says).

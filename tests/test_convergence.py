@@ -1,0 +1,38 @@
+"""Converged before judged: the validation score flat over the last 20 % of epochs, on hand-made histories."""
+import pandas as pd
+import pytest
+
+from skinseg import convergence
+
+
+def _history(scores, monitor="jaccard"):
+    return pd.DataFrame({"epoch": range(1, len(scores) + 1), f"val_{monitor}": scores})
+
+
+@pytest.mark.parametrize("epochs, window", [(1, 1), (5, 1), (6, 2), (10, 2), (12, 3), (24, 5), (40, 8)])
+def test_the_window_is_the_last_fifth_of_the_epochs_rounded_up(epochs, window):
+    assert convergence.window_epochs(epochs) == window
+
+
+def test_best_epoch_before_the_window_converged():
+    r = convergence.run_convergence(_history([0.5, 0.7, 0.80, 0.79, 0.78]))
+    assert r == {"epochs": 5, "best epoch": 3, "window": 1, "gain in window": pytest.approx(-0.02), "converged": True}
+
+
+def test_a_last_epoch_that_creeps_up_within_the_band_converged_and_one_that_climbs_did_not():
+    creeping = convergence.run_convergence(_history([0.5, 0.7, 0.75, 0.80, 0.802, 0.804]))  # window: last 2
+    assert creeping["best epoch"] == 6 and creeping["gain in window"] == pytest.approx(0.004)
+    assert creeping["converged"]
+    climbing = convergence.run_convergence(_history([0.5, 0.7, 0.75, 0.78, 0.80, 0.81]))
+    assert climbing["gain in window"] == pytest.approx(0.03) and not climbing["converged"]
+    # the band is a parameter: 0.05 lets the climbing run pass
+    assert convergence.run_convergence(_history([0.5, 0.7, 0.75, 0.78, 0.80, 0.81]), band=0.05)["converged"]
+
+
+def test_too_short_or_missing_histories_are_not_converged_and_the_monitor_column_is_read():
+    assert not convergence.run_convergence(_history([0.5, 0.9]))["converged"]
+    assert not convergence.run_convergence(pd.DataFrame())["converged"]
+    dice = convergence.run_convergence(_history([0.5, 0.9, 0.9, 0.9, 0.9], monitor="dice"), monitor="dice")
+    assert dice["converged"] and dice["best epoch"] == 2
+    assert convergence.converged_cell(2, 3) == "no (2/3 runs)" and convergence.converged_cell(3, 3) == "yes (3/3 runs)"
+    assert convergence.converged_cell(0, 0) == ""
