@@ -173,3 +173,17 @@ def test_summary_inputs_digest_follows_run_metrics_and_benchmark_files(tmp_path,
     assert len({first, second, batch.inputs_digest(job)}) == 3
     paper = batch.Job(Path("notebooks/01_linknet64_isic2018.ipynb"), job.params, tmp_path / "o.ipynb")
     assert batch.inputs_digest(paper) == ""  # a paper notebook's runs are checked one by one instead
+
+
+def test_notebook_kernel_starts_without_the_plain_tcp_warning(tmp_path, capfd):
+    """The runner's kernel gets CurveZMQ keys from its manager, so ipykernel does not warn (on the
+    terminal, once per notebook) that it runs over TCP without encryption."""
+    import nbformat
+
+    from skinseg import batch
+
+    nb = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), nb)
+    outcome = batch.execute(batch.Job(nb, {}, tmp_path / "out" / "tiny.ipynb"))
+    assert outcome.status == "done", outcome.error
+    assert "without encryption" not in capfd.readouterr().err

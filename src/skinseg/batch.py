@@ -113,6 +113,7 @@ def export_html(notebook: Path, dest: Path | None = None) -> Path:
 def execute(job: Job) -> Outcome:
     """Run one notebook in this process (its kernel inherits this environment)."""
     import papermill as pm
+    from traitlets.config import Config
 
     t = time.time()
     job.out.parent.mkdir(parents=True, exist_ok=True)
@@ -120,8 +121,11 @@ def execute(job: Job) -> Outcome:
     error = ""
     try:
         # paths relative to the project root: papermill records them in the executed notebook
+        # the kernel manager hands the kernel CurveZMQ keys (its kernelspec declares "curve"): without
+        # them ipykernel warns on the terminal, once per notebook, that it runs over TCP unencrypted
         pm.execute_notebook(display(job.notebook), display(job.out), parameters=job.params, kernel_name="python3",
-                            cwd=str(project_root()), progress_bar=False, log_output=False)
+                            cwd=str(project_root()), progress_bar=False, log_output=False,
+                            config=Config(KernelManager={"transport_encryption": "auto"}))
     except pm.PapermillExecutionError as e:
         error = f"{e.ename}: {e.evalue}"
     except Exception as e:  # noqa: BLE001 (a dead kernel, a timeout: still a failed notebook in the table)
