@@ -131,10 +131,10 @@ def slsdeep_asc(*, ppm: str = "paper", stem: str = "deep", out_channels: int = 2
     return SLSDeep(ppm=ppm, stem=stem, all_skips=True, out_channels=out_channels, pretrained=pretrained)
 
 
-@register("fpn", paper="Flores Hernández, FPN (smp) with SE-ResNeXt50-32x4d")
+@register("fpn", paper="Flores Hernández, FPN (smp) with SE-ResNeXt50-32x4d (the code's encoder)")
 def fpn(*, out_channels: int = 1, pretrained=None) -> FPN:
     """FPN (Kirillov et al.) as segmentation_models_pytorch builds it, with the
-    ``se_resnext50_32x4d`` encoder Flores Hernández used; Dice loss. Input multiples
+    ``se_resnext50_32x4d`` encoder of Flores Hernández's code (the paper names none); Dice loss. Input multiples
     of 32; output ``(N, 1, H, W)`` sigmoid logits. ``pretrained``: a local
     pretrainedmodels/smp se_resnext50_32x4d checkpoint."""
     return FPN("se_resnext50_32x4d", out_channels=out_channels, pretrained=pretrained)

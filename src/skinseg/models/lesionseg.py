@@ -31,9 +31,12 @@ class LesionSeg(SegmentationModel):
     Readings (written down, as the table is ambiguous): the "2" in the Conv3 rows'
     stride/rate column is the dilation rate (the text says rate 2), so the total
     stride is 4; PixelShuffle(4) turns Conv3-3's 128 maps into 8 maps at full
-    size, and a 1x1 convolution maps those to the 2 classes (the table's 128 = 2 x
-    8^2 would fit an x8 shuffle straight to 2 classes only if that "2" were a
-    stride). Mirror (reflect) padding on every conv larger than 1x1.
+    size, and a 1x1 convolution maps those to the 2 classes. Deviation: the
+    table's last row, a 3x3x32 "Subpixel CNN Layer" (32 = 2 classes x 4^2, so a x4
+    shuffle of it gives the 2 classes directly), is not built; the committed runs
+    were trained without it. The table marks all three Conv3 rows atrous, the text
+    (section 3.1) the last two; all three are dilated here. Mirror (reflect) padding
+    on every conv larger than 1x1.
     Output: ``(N, 2, H, W)`` softmax logits (per-pixel cross-entropy).
     """
 

@@ -9,15 +9,23 @@ _IOU_FROM_NEXT_EPOCH = (4, 5, 6)  # Table 2 rows whose IoU is the training log's
 SPEC = PaperSpec(
     key="flores_fpn",
     notebook="04_fpn_isic",
-    citation="A. Flores Hernández, Semantic Segmentation for Skin Melanoma Detection (FPN); code: "
+    citation="M. A. Flores Hernández, Semantic Segmentation for Skin Melanoma Detection (FPN); code: "
              "Btrox148/semantic-segmentation-skin (public copy alberflor/semantic-segmentation-skin).",
-    claim="An FPN with an SE-ResNeXt50 encoder trained with a Dice loss reaches IoU 0.90 after 10 epochs.",
+    claim="An FPN (encoder SE-ResNeXt50: the code's, not named in the paper) trained with a Dice loss reaches IoU "
+          "0.90 after 10 epochs (Table 2).",
     recipe=dict(paper_dataset="isic2018", protocol="ratio", val_fraction=0.3, split_seed=35, max_images=300,
                 image_height=320, image_width=320, loss="dice", optimizer="adam", lr=1e-4, lr_schedule="step",
                 lr_step_epochs=11, lr_step_gamma=0.1, epochs=20, batch_size=3, augmentation="fpn_code",
                 augment_validation=True, target="background", threshold=0.5, normalization="imagenet"),
-    recipe_sources=dict(paper_dataset="paper: \"the ISIC database\", citing the ISIC 2018 challenge report (Codella et "
-                                      "al. 2019, arXiv:1902.03368; Article/template.tex:151, MiBiblio.bib:65-86)",
+    recipe_sources=dict(paper_dataset="§2.1, Fig. 2 caption: the ISIC [3] database; [3] is the ISIC 2018 challenge "
+                                      "report (Codella et al. 2019, arXiv:1902.03368)",
+                        loss="§5.2 eq. 1 (\"dice loss\"; printed as the Dice coefficient); code: smp DiceLoss",
+                        optimizer="not stated in the paper; code: Adam", lr_schedule="not stated in the paper; code: "
+                        "step", lr_step_epochs="code: from epoch index 11", lr_step_gamma="code: 1e-4 -> 1e-5",
+                        threshold="not stated in the paper; code: IoU(threshold=0.5)",
+                        normalization="not stated in the paper; code: imagenet encoder preprocessing",
+                        protocol="code: 70/30 of the first 300 files", val_fraction="code: 0.3",
+                        image_width="code: 320×320",
                         max_images="code: the first 300 files of the folder listing",
                         split_seed="code: np.random.seed(35) shuffle of indices, 70/30",
                         lr="code (train_model.py @2695bad): Adam 1e-4, set to 1e-5 at the end of epoch index 10, so from "
@@ -34,8 +42,8 @@ SPEC = PaperSpec(
     ),
     reported=tuple(
         Reported("Table 2", "FPN", metric, value, epoch=epoch, split="train",
-                 note="source: Article/template.tex:476-485 @63f7af5 (and Slides/, Poster/, Tesis_AF2020/); "
-                      "CODE_TRAINING_LOG truncated to 4 decimals"
+                 note="the paper's Table 2 (after §6.2; referred to in §5.6), which does not say on which images; the "
+                      "audit finds it the code's training log (CODE_TRAINING_LOG) truncated to 4 decimals"
                       + ("; this IoU is the log's value of the next epoch (row alignment)"
                          if metric == "jaccard" and epoch in _IOU_FROM_NEXT_EPOCH else ""))
         for epoch, dl, iou in _TABLE2 for metric, value in (("dice_loss", dl), ("jaccard", iou))
@@ -74,10 +82,10 @@ CODE_AUDIT = (
     ("target", "load_dataset.py:27, 55, 79", "CLASSES = ['melanoma'] -> class_values = [0]; mask == 0 of masks "
      "valued {0, 255}: the background", "the lesion (melanoma)"),
     ("which numbers", "train_model.py:62, 75, 103 -> Data/Csv/train_resumed.csv", "Table 2 = training-epoch means "
-     "(augmented training batches), not validation", "\"the highest score by epoch\" (Article/template.tex:467)"),
+     "(augmented training batches), not validation", "\"the highest score by epoch\" (§5.6)"),
     ("rounding", "Data/Csv/train_resumed.csv", "every Table 2 value is the log truncated to 4 decimals "
      "(0.2968937 -> 0.2968)", "rounded values"),
-    ("row alignment", "Article/template.tex:479-482", "epochs 4-6 print the IoU of the next epoch; epoch 7 repeats "
+    ("row alignment", "Table 2 rows 4-7", "epochs 4-6 print the IoU of the next epoch; epoch 7 repeats "
      "epoch 6's 0.8626; row 3's IoU 0.5584 is missing", "DL and IoU of the same epoch"),
     ("sample", "load_dataset.py:38, 41", "os.listdir(...)[:300]: the first 300 files in filesystem order (unsorted)",
      "the ISIC dataset"),
@@ -94,6 +102,7 @@ CODE_AUDIT = (
      "for training and validation", "not stated"),
     ("model", "model_parameters.py:11-15, 27-30", "smp.FPN, se_resnext50_32x4d, imagenet weights, sigmoid, DiceLoss, "
      "IoU(threshold=0.5), Adam 1e-4", "FPN"),
-    ("schedule", "train_model.py:60, 97-99", "20 epochs; lr 1e-5 from after epoch index 10", "40 epochs, drop at "
-     "i == 25 (the listing, Article/template.tex:399, 407); 512x512 input (:351)"),
+    ("schedule", "train_model.py:60, 97-99", "20 epochs; lr 1e-5 from after epoch index 10", "not stated in the "
+     "paper's text (its LaTeX source's listing, Article/template.tex:399, 407, shows 40 epochs, a drop at i == 25 "
+     "and, :351, 512x512 input)"),
 )
