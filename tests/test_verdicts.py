@@ -256,3 +256,16 @@ def test_a_verdict_on_an_unconverged_run_is_labelled_so():
     pairs = runs + [_run("B", f"f{k}", 0.70) for k in range(3)]
     line = verdicts.claim_rows(_exp((), (claim,)), pairs, data_used=False)[0]
     assert line["verdict"] == "reproduced (unconverged)" and line["converged"] == "no (5/6 runs)"
+
+
+def test_each_dataset_block_says_the_data_its_own_row_ran_on(monkeypatch):
+    monkeypatch.setattr(verdicts.tables, "dataset_used", lambda exp, v: f"data of {v.label}")
+    rows = (Variant("A", "unet", main=True), Variant("A [2016]", "unet", row="A", overrides={"paper_dataset": "isic2016"}))
+    rep = (Reported("T1", "A", "jaccard", 0.8, paper_dataset="isic2017"),
+           Reported("T1", "A", "jaccard", 0.8, paper_dataset="isic2016"))
+    exp = _exp(rep, variants=rows)
+    exp.variant_params = lambda v: {"paper_dataset": "isic2016" if "2016" in getattr(v, "label", v) else "isic2017",
+                                    "target": "lesion", "monitor": "jaccard"}
+    runs = [_run("A", "f0", 0.8, per_image=[0.8, 0.8]), _run("A [2016]", "f0", 0.8, per_image=[0.8, 0.8])]
+    used = {r["block"]: r["data used"] for r in verdicts.number_rows(exp, runs)}
+    assert used == {"isic2017": "data of A", "isic2016": "data of A [2016]"}

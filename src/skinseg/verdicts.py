@@ -229,7 +229,8 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                     line.update(verdict="not testable here", cause=collapsed)
                 else:
                     _mark_convergence(line, exp, r, outcomes)
-                row_variant = next((v for v in exp.variants() if v.paper_row == r.row), None)
+                row_variant = next((v for v in exp.variants() if v.paper_row == r.row and (
+                    r.paper_dataset is None or exp.variant_params(v)["paper_dataset"] == r.paper_dataset)), None)
                 if row_variant is not None and data_used:
                     line["data used"] = tables.dataset_used(exp, row_variant)
         rows.append(line)
