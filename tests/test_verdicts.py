@@ -269,3 +269,13 @@ def test_each_dataset_block_says_the_data_its_own_row_ran_on(monkeypatch):
     runs = [_run("A", "f0", 0.8, per_image=[0.8, 0.8]), _run("A [2016]", "f0", 0.8, per_image=[0.8, 0.8])]
     used = {r["block"]: r["data used"] for r in verdicts.number_rows(exp, runs)}
     assert used == {"isic2017": "data of A", "isic2016": "data of A [2016]"}
+
+
+def test_an_evaluation_only_row_is_judged_by_its_trained_rows_history():
+    rows = (Variant("A", "unet", main=True), Variant("A opened", "unet", eval_of="A", overrides={"postprocess": "opening"}))
+    exp = _exp((Reported("T1", "A opened", "jaccard", 0.80),), variants=rows)
+    trained = _run("A", "f0", 0.8, per_image=[0.8, 0.8])
+    scored = _run("A opened", "f0", 0.8, per_image=[0.8, 0.8], history=pd.DataFrame())  # no history of its own
+    assert verdicts.number_rows(exp, [trained, scored], data_used=False)[0]["converged"] == "yes (1/1 runs)"
+    trained.history = CLIMBING
+    assert verdicts.number_rows(exp, [trained, scored], data_used=False)[0]["converged"] == "no (0/1 runs)"

@@ -61,11 +61,18 @@ def convergence_table(exp, outcomes, window: float = WINDOW, band: float = BAND)
                                        "gain in window", "converged"])
 
 
-def converged_runs(exp, runs, window: float = WINDOW, band: float = BAND) -> tuple[int, int]:
-    """(converged, all) over ``runs``, each evaluation-only run judged by its trained row's history
-    (the run object carries it)."""
-    flags = [run_convergence(o.history, exp.variant_params(o.variant)["monitor"], window, band)["converged"]
-             for o in runs]
+def converged_runs(exp, runs, outcomes=(), window: float = WINDOW, band: float = BAND) -> tuple[int, int]:
+    """(converged, all) over ``runs``; an evaluation-only run has no history of its own and is judged
+    by its trained row's run of the same partition and seed, looked up in ``outcomes``."""
+    trained = {(o.variant, o.partition, o.seed): o for o in outcomes}
+    flags = []
+    for o in runs:
+        source = o.variant
+        v = exp.spec.variant(o.variant)
+        if v.eval_of:
+            source = v.eval_of
+            o = trained.get((v.eval_of, o.partition, o.seed), o)
+        flags.append(run_convergence(o.history, exp.variant_params(source)["monitor"], window, band)["converged"])
     return sum(flags), len(flags)
 
 

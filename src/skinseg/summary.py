@@ -49,7 +49,7 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
         line["training minutes per run"] = np.nanmean(secs) / 60 if np.isfinite(secs).any() else float("nan")
         cpu = [training_cpu_minutes(o.run.path) for o in mine]
         line["training CPU-minutes per run"] = np.nanmean(cpu) if np.isfinite(cpu).any() else float("nan")
-        line["converged"] = converged_cell(*converged_runs(exp, mine))
+        line["converged"] = converged_cell(*converged_runs(exp, mine, outcomes))
         rows.append(line)
     return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "planned runs", "jaccard",
                                        "jaccard mean", "threshold_jaccard", "threshold_jaccard mean",

@@ -251,11 +251,11 @@ def _mark_convergence(line: dict, exp, r, outcomes) -> None:
     if r.epoch is not None or r.metric in COUNT_METRICS:
         line["converged"] = "n/a"
         return
-    _label_convergence(line, exp, _judged_runs(exp, r, outcomes))
+    _label_convergence(line, exp, _judged_runs(exp, r, outcomes), outcomes)
 
 
-def _label_convergence(line: dict, exp, runs) -> None:
-    done, total = converged_runs(exp, runs)
+def _label_convergence(line: dict, exp, runs, outcomes) -> None:
+    done, total = converged_runs(exp, runs, outcomes)
     line["converged"] = converged_cell(done, total)
     if total and done < total:
         line["verdict"] += UNCONVERGED
@@ -344,7 +344,7 @@ def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                                "not reproduced" if lo > tol or hi < -tol else
                                "not shown (interval wider than ±tolerance)")
         if not line["verdict"].startswith("not testable"):
-            _label_convergence(line, exp, [o for o in outcomes if o.variant in (c.row, c.than)])
+            _label_convergence(line, exp, [o for o in outcomes if o.variant in (c.row, c.than)], outcomes)
         rows.append(line)
     return rows
 
