@@ -46,21 +46,6 @@ def run_convergence(history: pd.DataFrame, monitor: str = "jaccard", window: flo
             "converged": bool(gain <= band + 1e-12)}
 
 
-def convergence_table(exp, outcomes, window: float = WINDOW, band: float = BAND) -> pd.DataFrame:
-    """:func:`run_convergence` for every trained run of ``outcomes`` (evaluation-only rows share their
-    trained row's history and are left out), with its row, partition and seed."""
-    rows = []
-    for o in outcomes:
-        v = exp.spec.variant(o.variant)
-        if v.eval_of:
-            continue
-        monitor = exp.variant_params(v)["monitor"]
-        rows.append({"variant": o.variant, "partition": o.partition, "seed": o.seed,
-                     **run_convergence(o.history, monitor, window, band)})
-    return pd.DataFrame(rows, columns=["variant", "partition", "seed", "epochs", "best epoch", "window",
-                                       "gain in window", "converged"])
-
-
 def converged_runs(exp, runs, outcomes=(), window: float = WINDOW, band: float = BAND) -> tuple[int, int]:
     """(converged, all) over ``runs``; an evaluation-only run has no history of its own and is judged
     by its trained row's run of the same partition and seed, looked up in ``outcomes``."""

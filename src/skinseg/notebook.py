@@ -143,7 +143,7 @@ def stopping(outcomes, epochs: int) -> pd.DataFrame:
     20 % of its epochs and whether it converged (:func:`skinseg.convergence.run_convergence`, on the
     score the run monitored). A last row sums the minutes and says over how many runs when some have
     no recorded time."""
-    from skinseg.convergence import run_convergence
+    from skinseg.convergence import WINDOW, run_convergence
 
     rows = []
     for o in outcomes:
@@ -154,7 +154,7 @@ def stopping(outcomes, epochs: int) -> pd.DataFrame:
         conv = run_convergence(h, (getattr(o, "config", None) or {}).get("monitor", "jaccard"))
         rows.append({"row": o.variant, "seed": o.seed, "partition": o.partition, "epochs run": int(h.epoch.max()),
                      "best epoch": int(best), "ended by": "early stopping" if h.epoch.max() < epochs else "epoch cap",
-                     "gain in last 20 %": conv["gain in window"], "converged": conv["converged"],
+                     f"gain in last {WINDOW * 100:g} %": conv["gain in window"], "converged": conv["converged"],
                      "training minutes": training_seconds(o.run.path) / 60})
     df = pd.DataFrame(rows)
     if len(df):
@@ -170,10 +170,13 @@ def stopping_sentence(stops: pd.DataFrame) -> str:
     """One sentence on a :func:`stopping` table: in how many of the runs that the epoch cap ended
     the best validation epoch was the last one (those runs were still improving when training
     stopped, so a longer budget could move every number)."""
+    from skinseg.convergence import BAND, WINDOW
+
     trained = stops[stops["ended by"] != ""]
     done = int(trained["converged"].astype(bool).sum())
-    tail = (f" {done} of {len(trained)} runs converged (validation score flat within 0.005 over the last 20 % of "
-            "epochs)" + (": verdicts on the others are labelled unconverged." if done < len(trained) else "."))
+    tail = (f" {done} of {len(trained)} runs converged (validation score flat within {BAND:g} over the last "
+            f"{WINDOW * 100:g} % of epochs)"
+            + (": verdicts on the others are labelled unconverged." if done < len(trained) else "."))
     runs = stops[stops["ended by"] == "epoch cap"]
     if runs.empty:
         return "No run was ended by the epoch cap." + tail
