@@ -49,6 +49,13 @@ def test_bce_dice_is_sum():
     assert L.bce_dice_loss(z, t).item() == pytest.approx(L.bce_loss(z, t).item() + L.dice_loss(z, t).item())
 
 
+def test_bce_dice_ce_weight_on_a_hand_computed_pixel():
+    # one pixel, logit 0 (p = 0.5), truth 1: BCE = ln 2; soft Dice loss = 1 - (2*0.5 + 1)/(0.5 + 1 + 1) = 0.2
+    z, t = torch.zeros(1, 1, 1, 1), torch.ones(1, 1, 1, 1)
+    assert L.bce_dice_loss(z, t, ce_weight=0.5).item() == pytest.approx(0.5 * math.log(2) + 0.2, abs=1e-6)
+    assert L.bce_dice_loss(z, t).item() == pytest.approx(math.log(2) + 0.2, abs=1e-6)
+
+
 def test_class_weights_and_weighted_ce():
     # weights 1/ln(1.02 + p): p = (0.75, 0.25)
     w = L.class_weights(torch.tensor([0.75, 0.25]))
@@ -119,5 +126,8 @@ def test_loss_from_params_binds_its_own_parameters():
     assert torch.allclose(fn(logits, target), nll_epe_loss(logits, target, epe_weight=0.25))
     assert not torch.allclose(fn(logits, target), nll_epe_loss(logits, target, epe_weight=0.5))
     assert loss_from_params({"loss": "dice", "epe_weight": 0.25}) is L.get_loss("dice")  # not a dice argument
+    half = loss_from_params({"loss": "bce_dice", "ce_weight": 0.5})  # ASNet's eq. 3
+    assert torch.allclose(half(logits[:, :1], target), L.bce_dice_loss(logits[:, :1], target, ce_weight=0.5))
+    assert not torch.allclose(half(logits[:, :1], target), L.bce_dice_loss(logits[:, :1], target))
     with pytest.raises(TypeError, match="takes no argument"):
         L.get_loss("dice", epe_weight=0.5)

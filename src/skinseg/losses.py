@@ -62,9 +62,10 @@ def bce_loss(logits, target, reduction: str = "mean"):
 nll_loss = bce_loss  # the two-class form of the same loss; SLSDeep calls it NLL
 
 
-def bce_dice_loss(logits, target, reduction: str = "mean"):
-    """ASNet's joint loss: ``BCE + soft Dice`` with equal weights."""
-    return bce_loss(logits, target, reduction) + dice_loss(logits, target, reduction=reduction)
+def bce_dice_loss(logits, target, ce_weight: float = 1.0, reduction: str = "mean"):
+    """Joint loss ``ce_weight * BCE + soft Dice loss``. ASNet's eq. 3 (§2.4) weights the
+    cross-entropy ½ (``ce_weight=0.5``); 1.0 weighs the two terms equally."""
+    return ce_weight * bce_loss(logits, target, reduction) + dice_loss(logits, target, reduction=reduction)
 
 
 def class_weights(fractions: torch.Tensor, c: float = 1.02) -> torch.Tensor:
@@ -163,7 +164,7 @@ LOSSES = {
     "nll_epe_published": nll_epe_published_loss,
 }
 # loss -> the flat parameters (skinseg.params) it takes as keyword arguments
-LOSS_PARAMETERS = {"nll_epe": ("epe_weight",), "nll_epe_published": ("epe_weight",)}
+LOSS_PARAMETERS = {"nll_epe": ("epe_weight",), "nll_epe_published": ("epe_weight",), "bce_dice": ("ce_weight",)}
 
 
 def get_loss(name: str, **kwargs):

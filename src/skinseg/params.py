@@ -110,6 +110,7 @@ SCHEMA: tuple[Param, ...] = (
     _p("monitor", str, "jaccard", "validation metric that picks the best epoch", MONITORS),
     _p("loss", str, "dice", "loss name (skinseg.losses.LOSSES)", _losses),
     _p("epe_weight", float, 0.5, "weight of the EPE term in nll_epe losses", minimum=0),
+    _p("ce_weight", float, 1.0, "weight of the cross-entropy term in the bce_dice loss", minimum=0),
     _p("augmentation", str, "flip_rot90", "named albumentations pipeline (skinseg.transforms)", _augmentations),
     _p("normalization", str, "imagenet", "imagenet (fixed statistics) | per_image (standardisation)",
        _normalizations),
