@@ -3,7 +3,7 @@ notebook: for long profiles, so each finished run folder can be committed as it 
 notebook, run afterwards with the same profile, reuses these runs (same config).
 
     python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0] [--data DIR]
-    python reproduce/train_runs.py --profile cpu-real --notebook 05 --set epochs=24 --set run_set=e24 --set max_folds=1
+    python reproduce/train_runs.py --profile cpu-real --notebook 05 --set epochs=24 --set run_set=e24-eq3 --set max_folds=1
 """
 from __future__ import annotations
 
