@@ -1,0 +1,39 @@
+"""reproduce/train_runs.py --commit: each finished run lands in its own commit, message from the run."""
+import re
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def _git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
+
+
+def test_commit_lands_each_finished_run_once(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@example.org")
+    _git(repo, "config", "user.name", "t")
+    (repo / "staged.txt").write_text("someone else's staged change\n")
+    _git(repo, "add", "staged.txt")
+    cmd = [sys.executable, str(ROOT / "reproduce" / "train_runs.py"), "--profile", "smoke", "--notebook", "01",
+           "--variants", "LinkNet-64", "--commit", "--set", "synthetic_n=16", "--set", "epochs=3",
+           "--set", "image_height=32", "--set", "image_width=32", "--set", f"results_dir={repo / 'results'}",
+           "--set", f"checkpoint_dir={tmp_path / 'ck'}", "--set", "run_set=t3"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = _git(repo, "log", "--format=%s").splitlines()
+    assert len(log) == 1
+    assert re.fullmatch(r"smoke run \(run_set t3\): LinkNet-64 \[\w+, seed 0\], 3 epochs, (converged|NOT converged) "
+                        r"\(best epoch [123], last-20 % gain [+-]\d\.\d{3}\); test Jaccard \d\.\d{3} "
+                        r"\((original|training) resolution\); \d+ s", log[0]), log[0]
+    committed = set(_git(repo, "show", "--name-only", "--format=", "HEAD").split())
+    run = next((repo / "results").rglob("metrics.csv")).parent
+    assert committed == {str(f.relative_to(repo)) for f in run.iterdir()}  # the run folder, nothing else
+    assert _git(repo, "diff", "--cached", "--name-only").split() == ["staged.txt"]  # left staged, uncommitted
+    # a second pass reuses the finished run: nothing new to commit
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and r.stdout.count("reuse") == 1, r.stdout + r.stderr[-2000:]
+    assert len(_git(repo, "log", "--format=%s").splitlines()) == 1
