@@ -4,25 +4,28 @@ notebook: for long profiles, so each finished run folder can be committed as it 
 notebook, run afterwards with the same profile, reuses these runs (same config).
 
     python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0] [--data DIR]
-    python reproduce/train_runs.py --profile cpu-real --notebook 05 --set epochs=24 --set run_set=e24-eq3 --set max_folds=1 --commit
+    python reproduce/train_runs.py --profile cpu-real --notebook 05 --set epochs=24 --set run_set=e24-eq3 --set ce_weight=0.5 --commit
 """
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from skinseg.convergence import run_convergence
 from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
 from skinseg.paths import display
+from skinseg.paths import resolve as resolve_path
 from skinseg.profiles import load_profile, parse_sets, resolve
 
 
-def commit_message(exp: Experiment, o, seconds: float) -> str:
+def commit_message(exp: Experiment, o) -> str:
     """One line: where the run lies, its budget, whether it converged, its test Jaccard (per-image
-    mean; at original resolution where scored) and how long it took."""
+    mean; at original resolution where scored) and its training seconds over every resume."""
     p = exp.params
     where = f"{p['profile']} run" + (f" (run_set {p['run_set']})" if p["run_set"] else "")
     m = o.metrics[(o.metrics.target == "lesion") & (o.metrics.reduction == "macro") & (o.metrics.metric == "jaccard")]
@@ -35,26 +38,52 @@ def commit_message(exp: Experiment, o, seconds: float) -> str:
         c = run_convergence(o.history, exp.variant_params(v)["monitor"])
         state = (f"{c['epochs']} epochs, {'converged' if c['converged'] else 'NOT converged'} (best epoch "
                  f"{c['best epoch']}, last-20 % gain {c['gain in window']:+.3f})")
-    took = f"{seconds:.0f} s" + (" (resumed)" if o.status == "resume" else "")
-    return f"{where}: {o.variant} [{o.partition}, seed {o.seed}], {state}; test Jaccard {jac:.3f} ({res} resolution); {took}"
+    seconds = json.loads((o.run.path / "provenance.json").read_text()).get("train_seconds")
+    took = "" if seconds is None else f"; {seconds:.0f} s of training" + (" (resumed)" if o.status == "resume" else "")
+    return f"{where}: {o.variant} [{o.partition}, seed {o.seed}], {state}; test Jaccard {jac:.3f} ({res} resolution){took}"
 
 
-def git_commit(path, message: str, tries: int = 30) -> None:
-    """Commit ``path`` alone (other staged changes stay staged); retried while another git holds the index."""
+def _git(path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True)
+
+
+def check_committable(results_dir) -> None:
+    """Fail before any training when ``--commit`` could not commit what lands in ``results_dir``."""
+    where = Path(results_dir)
+    where.mkdir(parents=True, exist_ok=True)
+    if _git(where, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
+        raise SystemExit(f"error: --commit: {display(where)} is not inside a git work tree")
+    if _git(where, "check-ignore", "-q", ".").returncode == 0:
+        raise SystemExit(f"error: --commit: git ignores {display(where)} (e.g. results/smoke); drop --commit")
+
+
+def committable_split(run_path, split_file) -> list:
+    """``[split_file]`` when it belongs with the run's commit (a new split lands with the first run
+    that uses it): in the run's repository and not ignored; else ``[]``."""
+    top = Path(_git(run_path, "rev-parse", "--show-toplevel").stdout.strip())
+    split = Path(split_file).resolve()
+    if not split.is_file() or not split.is_relative_to(top.resolve()):
+        return []
+    return [] if _git(top, "check-ignore", "-q", str(split)).returncode == 0 else [split]
+
+
+def git_commit(paths, message: str, tries: int = 30) -> str:
+    """Commit ``paths`` alone (other staged changes stay staged; the first path's repository);
+    retried while another git holds the index. Returns "" or why it could not commit."""
+    repo = Path(paths[0])
     for _ in range(tries):
-        add = subprocess.run(["git", "-C", str(path), "add", "--", "."], capture_output=True, text=True)
-        if add.returncode == 0:
-            done = subprocess.run(["git", "-C", str(path), "commit", "-q", "-m", message, "--", "."],
-                                  capture_output=True, text=True)
-            if done.returncode == 0:
-                return
-            err = done.stderr
-        else:
-            err = add.stderr
+        r = _git(repo, "add", "--", *map(str, paths))
+        if r.returncode == 0:
+            if _git(repo, "diff", "--cached", "--quiet", "--", *map(str, paths)).returncode == 0:
+                return "nothing new to commit"
+            r = _git(repo, "commit", "-q", "-m", message, "--", *map(str, paths))
+            if r.returncode == 0:
+                return ""
+        err = (r.stderr + r.stdout).strip()
         if "index.lock" not in err:
-            raise SystemExit(f"error: could not commit {display(path)}: {err.strip()}")
+            return err
         time.sleep(10)
-    raise SystemExit(f"error: could not commit {display(path)}: the git index stayed locked")
+    return "the git index stayed locked"
 
 
 def main(argv=None) -> int:
@@ -67,7 +96,7 @@ def main(argv=None) -> int:
                     "(to finish paired runs seed by seed; seeds do not enter a run's config)")
     ap.add_argument("--overwrite", action="store_true")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="override one parameter, e.g. --set epochs=24 --set run_set=e24 (runs of another budget "
+                    help="override one parameter, e.g. --set epochs=24 --set run_set=e24-eq3 (runs of another budget "
                          "go to their own folder, beside the profile's)")
     ap.add_argument("--commit", action="store_true",
                     help="git-commit each run folder as soon as its run finishes (reused runs are left alone)")
@@ -85,18 +114,25 @@ def main(argv=None) -> int:
     if a.seeds:
         params["seeds"] = params["ablation_seeds"] = a.seeds
     exp = Experiment(params, spec)
+    if a.commit:
+        check_committable(resolve_path(exp.params["results_dir"]))
     plan = exp.plan()
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
+    failed = 0
     for v, part, seed in plan:
         t = time.time()
         o = exp.run(v, part, seed)
-        took = time.time() - t
-        print(f"{o.status:<6} {v.label} [{part}, seed {seed}] in {took:.0f} s -> {display(o.run.path)}", flush=True)
+        print(f"{o.status:<6} {v.label} [{part}, seed {seed}] in {time.time() - t:.0f} s -> {display(o.run.path)}",
+              flush=True)
         if a.commit and o.status != "reuse":
-            message = commit_message(exp, o, took)
-            git_commit(o.run.path, message)
-            print(f"committed: {message}", flush=True)
-    return 0
+            message = commit_message(exp, o)
+            why = git_commit([o.run.path, *committable_split(o.run.path, exp.data(v).split_file)], message)
+            if why:  # the batch goes on (hours of training ahead); the exit status says a commit failed
+                failed += 1
+                print(f"warning: {display(o.run.path)} not committed: {why}", file=sys.stderr, flush=True)
+            else:
+                print(f"committed: {message}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

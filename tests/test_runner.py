@@ -36,7 +36,7 @@ PAPER_RECIPES = {
     "04": dict(lr=1e-4, loss="dice", target="background", augment_validation=True, lr_schedule="step",
                lr_step_epochs=11, protocol="ratio", split_seed=35, val_fraction=0.3, augmentation="fpn_code"),
     "05": dict(lr=0.01, optimizer="sgd", momentum=0.9, weight_decay=1e-4, lr_schedule="poly", loss="bce_dice",
-               protocol="kfold", folds=5, augmentation="hflip"),
+               ce_weight=0.5, protocol="kfold", folds=5, augmentation="hflip"),
 }
 # a few more overrides where the recipe makes one small step slow: one fold of ASNet's five
 EXTRA_SETS = {"05": ["--set", "max_folds=1", "--set", "image_height=64", "--set", "image_width=64"]}

@@ -1,4 +1,5 @@
 """reproduce/train_runs.py --commit: each finished run lands in its own commit, message from the run."""
+import json
 import re
 import subprocess
 import sys
@@ -28,12 +29,34 @@ def test_commit_lands_each_finished_run_once(tmp_path):
     assert len(log) == 1
     assert re.fullmatch(r"smoke run \(run_set t3\): LinkNet-64 \[\w+, seed 0\], 3 epochs, (converged|NOT converged) "
                         r"\(best epoch [123], last-20 % gain [+-]\d\.\d{3}\); test Jaccard \d\.\d{3} "
-                        r"\((original|training) resolution\); \d+ s", log[0]), log[0]
-    committed = set(_git(repo, "show", "--name-only", "--format=", "HEAD").split())
+                        r"\((original|training) resolution\); (\d+) s of training", log[0]), log[0]
     run = next((repo / "results").rglob("metrics.csv")).parent
-    assert committed == {str(f.relative_to(repo)) for f in run.iterdir()}  # the run folder, nothing else
+    took = json.loads((run / "provenance.json").read_text())["train_seconds"]
+    assert log[0].endswith(f"; {took:.0f} s of training")  # the epochs' time, not the call's
+    committed = set(_git(repo, "show", "--name-only", "--format=", "HEAD").split())
+    split = [str(f.relative_to(repo)) for f in (repo / "results").rglob("splits/*.csv")]
+    assert len(split) == 1  # the split made for this run lands with it
+    assert committed == {str(f.relative_to(repo)) for f in run.iterdir()} | set(split)  # and nothing else
     assert _git(repo, "diff", "--cached", "--name-only").split() == ["staged.txt"]  # left staged, uncommitted
     # a second pass reuses the finished run: nothing new to commit
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and r.stdout.count("reuse") == 1, r.stdout + r.stderr[-2000:]
     assert len(_git(repo, "log", "--format=%s").splitlines()) == 1
+
+
+def test_commit_refuses_before_training_where_git_cannot_commit(tmp_path):
+    (tmp_path / "plain").mkdir()
+    base = [sys.executable, str(ROOT / "reproduce" / "train_runs.py"), "--profile", "smoke", "--notebook", "01",
+            "--variants", "LinkNet-64", "--commit", "--set", f"checkpoint_dir={tmp_path / 'ck'}"]
+    r = subprocess.run([*base, "--set", f"results_dir={tmp_path / 'plain' / 'results'}"], capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode != 0 and "is not inside a git work tree" in r.stderr
+    assert not list((tmp_path / "plain").rglob("config.json"))  # nothing trained, nothing claimed
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / ".gitignore").write_text("results/\n")
+    r = subprocess.run([*base, "--set", f"results_dir={repo / 'results'}"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode != 0 and "git ignores" in r.stderr
+    assert not list(repo.rglob("config.json"))

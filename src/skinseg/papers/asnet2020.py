@@ -25,9 +25,9 @@ SPEC = PaperSpec(
     claim="An adaptive scale module on a ResNet-34 U-shape raises 5-fold Jaccard on ISIC 2018 to 82.15 %, above "
           "every ablation and 3.45 points above U-Net.",
     recipe=dict(paper_dataset="isic2018", protocol="kfold", folds=5, val_fraction=0.1, image_height=192,
-                image_width=256, augmentation="hflip", loss="bce_dice", ce_weight=0.5, optimizer="sgd", momentum=0.9,
-                weight_decay=1e-4, lr=0.01, lr_schedule="poly", poly_power=0.9, batch_size=12, epochs=100,
-                normalization="imagenet"),
+                image_width=256, augmentation="hflip", loss="bce_dice", ce_weight=0.5, optimizer="sgd",
+                momentum=0.9, weight_decay=1e-4, lr=0.01, lr_schedule="poly", poly_power=0.9, batch_size=12,
+                epochs=100, normalization="imagenet"),
     recipe_sources=dict(protocol="Abstract, §2.5: 5-fold cross-validation", folds="§2.5: 5",
                         paper_dataset="Abstract, §3.1: ISIC 2018 lesion boundary segmentation (2,594 images)",
                         image_height="§2.5: 256×192 (which side is the width: our reading)",
@@ -35,7 +35,8 @@ SPEC = PaperSpec(
                         augmentation="§2.5: random left-right flipping",
                         loss="§2.4 eq. 3 and §4: cross-entropy + Dice; ours: binary cross-entropy (§4's word) "
                              "where eq. 3 as printed keeps only the positive-class term",
-                        ce_weight="§2.4 eq. 3: ½ on the cross-entropy term, 1 on the Dice term",
+                        ce_weight="§2.4 eq. 3: ½ on the cross-entropy term, 1 on the Dice term (each a per-pixel "
+                                  "mean: our reading)",
                         optimizer="§2.5: SGD", momentum="§2.5: 0.9", weight_decay="§2.5: 0.0001",
                         lr="§2.5: 0.01", lr_schedule="§2.5: poly", poly_power="§2.5: 0.9",
                         batch_size="§2.5: 12", epochs="not stated (100 is ours, for the paper profile)",
