@@ -1,5 +1,6 @@
 """The notebook helpers that turn run tables into a paper's audit tables, on tiny hand-made runs."""
 import json
+import warnings
 from types import SimpleNamespace
 
 import numpy as np
@@ -137,7 +138,9 @@ def test_stopping_says_what_ended_training_and_sums_training_minutes(tmp_path):
             SimpleNamespace(variant="B", seed=0, partition="p", history=pd.DataFrame()),
             SimpleNamespace(variant="C", seed=1, partition="p", history=h, run=SimpleNamespace(path=tmp_path / "c")),
             SimpleNamespace(variant="D", seed=0, partition="p", history=h, run=SimpleNamespace(path=tmp_path / "d"))]
-    t = notebook.stopping(runs, epochs=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. pandas' incompatible-dtype warning on the total row
+        t = notebook.stopping(runs, epochs=5)
     assert t.iloc[0].to_dict() == {"row": "A", "seed": 0, "partition": "p", "epochs run": 3, "best epoch": 2,
                                    "ended by": "early stopping", "gain in last 20 %": pytest.approx(-0.01),
                                    "converged": True, "training minutes": 1.5}

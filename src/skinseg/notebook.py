@@ -160,6 +160,7 @@ def stopping(outcomes, epochs: int) -> pd.DataFrame:
     if len(df):
         known = df["training minutes"].notna()
         label = "all runs" if known.all() else f"the {known.sum()} of {len(df)} runs with a recorded time"
+        df["converged"] = df["converged"].astype(object)  # the total row's "" (pandas refuses it in a bool column)
         df.loc[len(df)] = {"row": label, "partition": "", "ended by": "", "converged": "",
                            "training minutes": df["training minutes"].sum(min_count=1)}
         df = df.astype({"seed": "Int64", "epochs run": "Int64", "best epoch": "Int64"})  # the total row's <NA>
