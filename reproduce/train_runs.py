@@ -9,18 +9,19 @@ notebook, run afterwards with the same profile, reuses these runs (same config).
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from skinseg.convergence import run_convergence
+from skinseg.convergence import WINDOW, run_convergence
 from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
 from skinseg.paths import display
 from skinseg.paths import resolve as resolve_path
 from skinseg.profiles import load_profile, parse_sets, resolve
+from skinseg.results import metric_value, training_seconds
 
 
 def commit_message(exp: Experiment, o) -> str:
@@ -28,18 +29,19 @@ def commit_message(exp: Experiment, o) -> str:
     mean; at original resolution where scored) and its training seconds over every resume."""
     p = exp.params
     where = f"{p['profile']} run" + (f" (run_set {p['run_set']})" if p["run_set"] else "")
-    m = o.metrics[(o.metrics.target == "lesion") & (o.metrics.reduction == "macro") & (o.metrics.metric == "jaccard")]
-    res = "original" if (m.resolution == "original").any() else "training"
-    jac = float(m[m.resolution == res].value.iloc[0])
+    res = "original"
+    jac = metric_value(o.metrics, "jaccard")
+    if math.isnan(jac):  # scored at the training resolution only
+        res, jac = "training", metric_value(o.metrics, "jaccard", resolution="training")
     v = exp.spec.variant(o.variant)
     if v.eval_of:
         state = f"evaluation of {v.eval_of}'s weights"
     else:
         c = run_convergence(o.history, exp.variant_params(v)["monitor"])
         state = (f"{c['epochs']} epochs, {'converged' if c['converged'] else 'NOT converged'} (best epoch "
-                 f"{c['best epoch']}, last-20 % gain {c['gain in window']:+.3f})")
-    seconds = json.loads((o.run.path / "provenance.json").read_text()).get("train_seconds")
-    took = "" if seconds is None else f"; {seconds:.0f} s of training" + (" (resumed)" if o.status == "resume" else "")
+                 f"{c['best epoch']}, last-{WINDOW * 100:g} % gain {c['gain in window']:+.3f})")
+    seconds = training_seconds(o.run.path)
+    took = "" if math.isnan(seconds) else f"; {seconds:.0f} s of training" + (" (resumed)" if o.status == "resume" else "")
     return f"{where}: {o.variant} [{o.partition}, seed {o.seed}], {state}; test Jaccard {jac:.3f} ({res} resolution){took}"
 
 
@@ -50,11 +52,13 @@ def _git(path, *args) -> subprocess.CompletedProcess:
 def check_committable(results_dir) -> None:
     """Fail before any training when ``--commit`` could not commit what lands in ``results_dir``."""
     where = Path(results_dir)
-    where.mkdir(parents=True, exist_ok=True)
-    if _git(where, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
+    # ask git from the nearest folder that exists: nothing is created before the checks pass
+    existing = next(d for d in (where, *where.parents) if d.is_dir())
+    if _git(existing, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
         raise SystemExit(f"error: --commit: {display(where)} is not inside a git work tree")
-    if _git(where, "check-ignore", "-q", ".").returncode == 0:
-        raise SystemExit(f"error: --commit: git ignores {display(where)} (e.g. results/smoke); drop --commit")
+    # a file inside: what lands there is files, and "results/"-style patterns match only known folders
+    if _git(existing, "check-ignore", "-q", str(where.resolve() / "metrics.csv")).returncode == 0:
+        raise SystemExit(f"error: --commit: git ignores {display(where)}; drop --commit or choose a results_dir git tracks")
 
 
 def committable_split(run_path, split_file) -> list:

@@ -51,7 +51,7 @@ def test_commit_refuses_before_training_where_git_cannot_commit(tmp_path):
     r = subprocess.run([*base, "--set", f"results_dir={tmp_path / 'plain' / 'results'}"], capture_output=True,
                        text=True, timeout=300)
     assert r.returncode != 0 and "is not inside a git work tree" in r.stderr
-    assert not list((tmp_path / "plain").rglob("config.json"))  # nothing trained, nothing claimed
+    assert not (tmp_path / "plain" / "results").exists()  # nothing trained, nothing claimed, no folder made
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q")
@@ -59,4 +59,4 @@ def test_commit_refuses_before_training_where_git_cannot_commit(tmp_path):
     r = subprocess.run([*base, "--set", f"results_dir={repo / 'results'}"], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode != 0 and "git ignores" in r.stderr
-    assert not list(repo.rglob("config.json"))
+    assert not (repo / "results").exists()
