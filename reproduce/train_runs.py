@@ -58,7 +58,8 @@ def check_committable(results_dir) -> None:
         raise SystemExit(f"error: --commit: {display(where)} is not inside a git work tree")
     # a file inside: what lands there is files, and "results/"-style patterns match only known folders
     if _git(existing, "check-ignore", "-q", str(where.resolve() / "metrics.csv")).returncode == 0:
-        raise SystemExit(f"error: --commit: git ignores {display(where)}; drop --commit or choose a results_dir git tracks")
+        raise SystemExit(f"error: --commit: git ignores {display(where)}; drop --commit or choose a results_dir "
+                         "git tracks")
 
 
 def committable_split(run_path, split_file) -> list:
