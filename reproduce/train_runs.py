@@ -19,7 +19,6 @@ from skinseg.convergence import WINDOW, run_convergence
 from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
 from skinseg.paths import display
-from skinseg.paths import resolve as resolve_path
 from skinseg.profiles import load_profile, parse_sets, resolve
 from skinseg.results import metric_value, training_seconds
 
@@ -49,17 +48,19 @@ def _git(path, *args) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True)
 
 
-def check_committable(results_dir) -> None:
-    """Fail before any training when ``--commit`` could not commit what lands in ``results_dir``."""
-    where = Path(results_dir)
+def check_committable(runs_root) -> None:
+    """Fail before any training when ``--commit`` could not commit what lands in ``runs_root`` (the
+    paper's folder under its profile: ``results_dir`` itself is mostly ignored, its tracked profiles
+    re-included)."""
+    where = Path(runs_root)
     # ask git from the nearest folder that exists: nothing is created before the checks pass
     existing = next(d for d in (where, *where.parents) if d.is_dir())
     if _git(existing, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
         raise SystemExit(f"error: --commit: {display(where)} is not inside a git work tree")
     # a file inside: what lands there is files, and "results/"-style patterns match only known folders
     if _git(existing, "check-ignore", "-q", str(where.resolve() / "metrics.csv")).returncode == 0:
-        raise SystemExit(f"error: --commit: git ignores {display(where)}; drop --commit or choose a results_dir "
-                         "git tracks")
+        raise SystemExit(f"error: --commit: git ignores {display(where)}; drop --commit, or choose a profile "
+                         "(or results_dir) whose folder git tracks")
 
 
 def committable_split(run_path, split_file) -> list:
@@ -120,7 +121,7 @@ def main(argv=None) -> int:
         params["seeds"] = params["ablation_seeds"] = a.seeds
     exp = Experiment(params, spec)
     if a.commit:
-        check_committable(resolve_path(exp.params["results_dir"]))
+        check_committable(exp.results_root)
     plan = exp.plan()
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
     failed = 0

@@ -17,6 +17,9 @@ def test_commit_lands_each_finished_run_once(tmp_path):
     _git(repo, "init", "-q")
     _git(repo, "config", "user.email", "t@example.org")
     _git(repo, "config", "user.name", "t")
+    # as in this repository: results/ ignored, the committed profile's folder re-included (the check asks
+    # about the folder the runs land in, not results_dir itself)
+    (repo / ".gitignore").write_text("results/*\n!results/smoke/\n")
     (repo / "staged.txt").write_text("someone else's staged change\n")
     _git(repo, "add", "staged.txt")
     cmd = [sys.executable, str(ROOT / "reproduce" / "train_runs.py"), "--profile", "smoke", "--notebook", "01",
