@@ -36,3 +36,18 @@ def test_too_short_or_missing_histories_are_not_converged_and_the_monitor_column
     assert dice["converged"] and dice["best epoch"] == 2
     assert convergence.converged_cell(2, 3) == "no (2/3 runs)" and convergence.converged_cell(3, 3) == "yes (3/3 runs)"
     assert convergence.converged_cell(0, 0) == ""
+
+
+def test_the_gpu_probe_of_the_one_protocol_changes_only_device_budget_and_data_location():
+    """reproduce/convergence-probe.yaml picks cpu-real's one-protocol budget, so it must train what cpu-real
+    trains: any other setting that drifts apart (batch, size, loss, schedule...) fails here."""
+    from skinseg.papers import get_paper
+    from skinseg.params import run_keys
+    from skinseg.profiles import load_profile, resolve
+
+    spec = get_paper("one_protocol")
+    probe = run_keys(resolve(spec, load_profile("reproduce/convergence-probe.yaml")))
+    cpu = run_keys(resolve(spec, load_profile("cpu-real")))
+    differ = {k for k in probe.keys() | cpu.keys() if probe.get(k) != cpu.get(k)}
+    assert differ == {"profile", "device", "epochs", "data_root", "original_masks_root"}
+    assert probe["device"] == "cuda" and cpu["device"] == "cpu"
