@@ -38,7 +38,7 @@ def commit_message(exp: Experiment, o) -> str:
     else:
         c = run_convergence(o.history, exp.variant_params(v)["monitor"])
         state = (f"{c['epochs']} epochs, {'converged' if c['converged'] else 'NOT converged'} (best epoch "
-                 f"{c['best epoch']}, last-{WINDOW * 100:g} % gain {c['gain in window']:+.3f})")
+                 f"{c['best epoch']}, last-{WINDOW * 100:g} % gain {c['gain in window']:+.4f})")
     seconds = training_seconds(o.run.path)
     took = "" if math.isnan(seconds) else f"; {seconds:.0f} s of training" + (" (resumed)" if o.status == "resume" else "")
     return f"{where}: {o.variant} [{o.partition}, seed {o.seed}], {state}; test Jaccard {jac:.3f} ({res} resolution){took}"

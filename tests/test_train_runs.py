@@ -31,7 +31,7 @@ def test_commit_lands_each_finished_run_once(tmp_path):
     log = _git(repo, "log", "--format=%s").splitlines()
     assert len(log) == 1
     assert re.fullmatch(r"smoke run \(run_set t3\): LinkNet-64 \[\w+, seed 0\], 3 epochs, (converged|NOT converged) "
-                        r"\(best epoch [123], last-20 % gain [+-]\d\.\d{3}\); test Jaccard \d\.\d{3} "
+                        r"\(best epoch [123], last-20 % gain [+-]\d\.\d{4}\); test Jaccard \d\.\d{3} "
                         r"\((original|training) resolution\); (\d+) s of training", log[0]), log[0]
     run = next((repo / "results").rglob("metrics.csv")).parent
     took = json.loads((run / "provenance.json").read_text())["train_seconds"]
