@@ -3,7 +3,8 @@
 # under reproduce/convergence-probe.yaml with every cpu-real setting but the device, at the epoch budgets
 # in $BUDGETS (default "24 36"; each into results/gpu-convergence/one_protocol/e<budget>/), and pack the
 # run folders (no weights) into $OUT/probe.tar.gz. Runs still going at $DEADLINE seconds are stopped;
-# their history.csv holds every epoch finished by then, and they are not finished runs.
+# their history.csv holds every epoch finished by then, and they are not finished runs. The 2026-12-04
+# probe ran with DEADLINE=505.
 #
 # Three streams, each training its models one after another: the first probe (commit 2a24cb1) ran twelve
 # processes at once on the one GPU and got only 5-27 epochs each in 330 s. SLSDeep, the slowest model,
@@ -28,9 +29,11 @@ from skinseg.profiles import load_profile, resolve
 spec = get_paper("one_protocol")
 Experiment(resolve(spec, load_profile("reproduce/convergence-probe.yaml")), spec).prepare_data()
 PY
-stream() {  # models, trained one after another at each budget in turn
+END_TS=$(( $(date +%s) + DEADLINE ))
+stream() {  # models, trained one after another at each budget in turn; none starts after the deadline
   for e in $BUDGETS; do
     for v in "$@"; do
+      [ "$(date +%s)" -lt "$END_TS" ] || return 0
       t0=$SECONDS
       python3 reproduce/train_runs.py --profile $PROFILE --notebook 06 --variants "$v" --set epochs=$e \
         --set run_set=e$e --set num_workers=2 >"logs/probe/06-$v-e$e.log" 2>&1
@@ -41,13 +44,15 @@ stream() {  # models, trained one after another at each budget in turn
 stream SLSDeep &
 stream FPN LesionSeg LinkNet-64 &
 stream ASNet U-Net &
-end=$((SECONDS + DEADLINE))
-while [ $SECONDS -lt $end ] && [ -n "$(jobs -rp)" ]; do
-  sleep 30; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader | sed "s/^/${SECONDS} s: GPU /"
+n=0
+while [ "$(date +%s)" -lt "$END_TS" ] && [ -n "$(jobs -rp)" ]; do
+  sleep 5; n=$((n + 1))
+  [ $((n % 6)) -eq 0 ] && nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader | sed "s/^/${SECONDS} s: GPU /"
 done
+# the streams first, so that none starts another run once its current one is stopped
+kill $(jobs -rp) 2>/dev/null
 left=$(pgrep -f reproduce/train_runs.py)
 [ -n "$left" ] && { echo "stopped at the deadline: $(echo $left | wc -w) runs"; kill $left; sleep 3; }
-kill $(jobs -rp) 2>/dev/null
 echo "elapsed ${SECONDS} s"
 tar czf "$OUT/probe.tar.gz" --exclude='*.pt' results/gpu-convergence/one_protocol logs/probe
 tail -n 3 logs/probe/*.log

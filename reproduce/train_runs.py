@@ -48,19 +48,24 @@ def _git(path, *args) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True)
 
 
-def check_committable(runs_root) -> None:
-    """Fail before any training when ``--commit`` could not commit what lands in ``runs_root`` (the
-    paper's folder under its profile: ``results_dir`` itself is mostly ignored, its tracked profiles
-    re-included)."""
-    where = Path(runs_root)
+def check_committable(run_paths) -> None:
+    """Fail before any training when ``--commit`` could not commit what lands in ``run_paths`` (the
+    rows' folders: ``results_dir`` itself is mostly ignored, its tracked profiles re-included)."""
+    where = Path(run_paths[0])
     # ask git from the nearest folder that exists: nothing is created before the checks pass
     existing = next(d for d in (where, *where.parents) if d.is_dir())
     if _git(existing, "rev-parse", "--is-inside-work-tree").stdout.strip() != "true":
         raise SystemExit(f"error: --commit: {display(where)} is not inside a git work tree")
-    # a file inside: what lands there is files, and "results/"-style patterns match only known folders
-    if _git(existing, "check-ignore", "-q", str(where.resolve() / "metrics.csv")).returncode == 0:
-        raise SystemExit(f"error: --commit: git ignores {display(where)}; drop --commit, or choose a profile "
-                         "(or results_dir) whose folder git tracks")
+    # a file inside each: what lands there is files, and "results/"-style patterns match only known folders
+    r = _git(existing, "check-ignore", "-v", "--", *(str(Path(p).resolve() / "metrics.csv") for p in run_paths))
+    if r.returncode not in (0, 1):
+        raise SystemExit(f"error: --commit: git cannot tell whether it ignores {display(where)}: {r.stderr.strip()}")
+    # -v also prints paths matched by a negated ("!") pattern, which are the ones git keeps
+    ignored = [line.split("\t", 1) for line in r.stdout.splitlines() if not line.split(":", 2)[-1].startswith("!")]
+    if ignored:
+        rule, path = ignored[0]
+        raise SystemExit(f"error: --commit: git ignores {display(Path(path).parent)} ({rule}); drop --commit, or "
+                         "choose a profile (or results_dir) whose folder git does not ignore")
 
 
 def committable_split(run_path, split_file) -> list:
@@ -120,8 +125,8 @@ def main(argv=None) -> int:
     if a.seeds:
         params["seeds"] = params["ablation_seeds"] = a.seeds
     exp = Experiment(params, spec)
-    if a.commit:
-        check_committable(exp.results_root)
+    if a.commit:  # each row's folder (its partitions and seeds below it need the split, which is not made yet)
+        check_committable([exp.results_root / exp.params["run_set"] / v.slug for v in exp.variants()])
     plan = exp.plan()
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
     failed = 0

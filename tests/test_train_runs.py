@@ -19,7 +19,8 @@ def test_commit_lands_each_finished_run_once(tmp_path):
     _git(repo, "config", "user.name", "t")
     # as in this repository: results/ ignored, the committed profile's folder re-included (the check asks
     # about the folder the runs land in, not results_dir itself)
-    (repo / ".gitignore").write_text("results/*\n!results/smoke/\n")
+    # (and a negated pattern matching the probe file: `check-ignore -v` prints it, yet git keeps the file)
+    (repo / ".gitignore").write_text("results/*\n!results/smoke/\n!metrics.csv\n")
     (repo / "staged.txt").write_text("someone else's staged change\n")
     _git(repo, "add", "staged.txt")
     cmd = [sys.executable, str(ROOT / "reproduce" / "train_runs.py"), "--profile", "smoke", "--notebook", "01",
@@ -62,4 +63,10 @@ def test_commit_refuses_before_training_where_git_cannot_commit(tmp_path):
     r = subprocess.run([*base, "--set", f"results_dir={repo / 'results'}"], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode != 0 and "git ignores" in r.stderr
+    assert not (repo / "results").exists()
+    # a rule that ignores only the run_set folder the runs land in, below a tracked profile folder
+    (repo / ".gitignore").write_text("results/*\n!results/smoke/\n**/scratch-set/\n")
+    r = subprocess.run([*base, "--set", f"results_dir={repo / 'results'}", "--set", "run_set=scratch-set"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "git ignores" in r.stderr and ".gitignore:3:**/scratch-set/" in r.stderr, r.stderr
     assert not (repo / "results").exists()
