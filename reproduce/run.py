@@ -6,7 +6,8 @@
 Executed notebooks go to ``results/<profile>/notebooks/`` with an HTML copy beside each. A notebook
 already complete for the same parameters and code is reused, not re-executed, so a killed batch
 continues where it stopped (the interrupted run resumes from its last epoch). ``--jobs N`` runs N
-notebooks at once, the CPU threads split between them. After a failure no further notebook starts;
+notebooks at once, the CPU threads split between them, starting first those the profile's ``start_order``
+lists (its long ones, so that the streams end together). After a failure no further notebook starts;
 the exit code is 1 and the failed notebook is named (its executed copy keeps the traceback). The
 run ends with a table: done / reused / failed, with times.
 """
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from skinseg.batch import Job, run_batch, table
 from skinseg.papers import paper_for_notebook
-from skinseg.profiles import load_profile, parse_sets, resolve
+from skinseg.profiles import load_profile, parse_sets, resolve, start_order
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +52,8 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: {e}") from None
     jobs = []
-    for nb in select(a.notebooks):
+    notebooks = {nb.stem: nb for nb in select(a.notebooks)}
+    for nb in (notebooks[s] for s in start_order(profile, list(notebooks))):
         if nb.stem not in profile:
             print(f"skip {nb.name}: profile {a.profile} has no entry for it")
             continue
@@ -65,7 +67,7 @@ def main(argv=None) -> int:
     # a child runs one notebook with this runner's own options (its --notebooks and --jobs replaced)
     child_args = _without(argv, ("--notebooks", "--jobs"))
     outcomes = run_batch(jobs, a.jobs, child_args, log=lambda line: print(line, flush=True))
-    print(table(outcomes), flush=True)
+    print(table(sorted(outcomes, key=lambda o: o.notebook)), flush=True)  # in notebook order, however started
     failed = [o for o in outcomes if o.status == "failed"]
     for o in failed:
         print(f"FAILED {o.notebook} ({o.error}); executed copy with the traceback: {o.out}", file=sys.stderr)

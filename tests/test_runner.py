@@ -187,3 +187,53 @@ def test_notebook_kernel_starts_without_the_plain_tcp_warning(tmp_path, capfd):
     outcome = batch.execute(batch.Job(nb, {}, tmp_path / "out" / "tiny.ipynb"))
     assert outcome.status == "done", outcome.error
     assert "without encryption" not in capfd.readouterr().err
+
+
+def test_start_order_puts_the_listed_notebooks_first_and_keeps_the_rest():
+    from skinseg.profiles import start_order
+
+    prof = {"start_order": ["03_c", "01_a"], "default": {}, "01_a": {}, "02_b": {}, "03_c": {}, "04_d": {}}
+    assert start_order(prof, ["01_a", "02_b", "03_c", "04_d"]) == ["03_c", "01_a", "02_b", "04_d"]
+    assert start_order(prof, ["01_a", "04_d"]) == ["01_a", "04_d"]  # --notebooks picks a few: only those
+    assert start_order({"01_a": {}}, ["01_a"]) == ["01_a"]
+
+
+@pytest.mark.parametrize("order, bad", [("[03_c, 09_x]", "'09_x'"), ("03_c", "'03_c'"), ("[default]", "'default'")])
+def test_start_order_naming_no_notebook_of_the_profile_is_refused(tmp_path, order, bad):
+    from skinseg.profiles import load_profile
+
+    f = tmp_path / "p.yaml"
+    f.write_text(f"start_order: {order}\ndefault:\n  epochs: 1\n03_c: {{}}\n")
+    with pytest.raises(ValueError, match=rf"p.yaml: \[start_order\] must be a list .*{bad} is not one \(sections: 03_c\)"):
+        load_profile(str(f))
+
+
+def test_smoke_profile_starts_every_paper_notebook_in_its_order():
+    """`make reproduce` runs two at a time: the smoke profile orders all five so the streams come out even."""
+    from skinseg.profiles import load_profile
+
+    order = load_profile("smoke")["start_order"]
+    papers = sorted(p.stem for p in (ROOT / "notebooks").glob("0[1-5]_*.ipynb"))
+    assert sorted(order) == papers and order[0] == "03_slsdeep_isbi"
+
+
+def test_runner_starts_notebooks_in_the_profile_start_order_and_tables_them_in_notebook_order(monkeypatch, capsys):
+    import importlib.util
+
+    from skinseg.batch import Outcome
+
+    spec = importlib.util.spec_from_file_location("run_script", ROOT / "reproduce" / "run.py")
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    started = []
+
+    def fake_batch(jobs, n_jobs, child_args, log):
+        started.extend(j.notebook.stem for j in jobs)
+        return [Outcome(j.notebook.name, "done", 1.0, str(j.out)) for j in jobs]
+
+    monkeypatch.setattr(run, "run_batch", fake_batch)
+    assert run.main(["--profile", "smoke", "--jobs", "2"]) == 0
+    order = run.load_profile("smoke")["start_order"]
+    assert started == [*order, "06_summary"]
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("0")]
+    assert rows == sorted(rows) and len(rows) == 6

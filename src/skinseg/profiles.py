@@ -16,6 +16,8 @@ from skinseg.papers import PaperSpec
 from skinseg.paths import project_root
 
 PROFILES_DIR = Path("reproduce") / "profiles"
+# a profile's optional list of notebook stems that a batch starts first, in that order
+START_ORDER = "start_order"
 
 
 def profile_path(name: str) -> Path:
@@ -34,10 +36,26 @@ def load_profile(name: str) -> dict:
         raise FileNotFoundError(f"no profile {name!r} ({f} missing); known profiles: {known}")
     prof = yaml.safe_load(f.read_text()) or {}
     for section, values in prof.items():
+        if section == START_ORDER:
+            continue
         for k in values or {}:
             if k not in P.BY_NAME:
                 raise ValueError(f"{f}: [{section}] sets unknown parameter {k!r}; valid: {', '.join(P.NAMES)}")
+    order = prof.get(START_ORDER, [])
+    notebooks = [s for s in prof if s not in ("default", START_ORDER)]
+    stray = [s for s in order if s not in notebooks] if isinstance(order, list) else [order]
+    if stray:
+        raise ValueError(f"{f}: [{START_ORDER}] must be a list of this profile's notebook sections; "
+                         f"{', '.join(map(repr, stray))} is not one (sections: {', '.join(notebooks)})")
     return prof
+
+
+def start_order(profile: dict, stems: list[str]) -> list[str]:
+    """``stems`` in the order a batch should start them: the profile's ``start_order`` first (with
+    several notebooks at once, starting the long ones early shortens the batch), the rest after, in
+    their own order."""
+    first = [s for s in profile.get(START_ORDER, []) if s in stems]
+    return first + [s for s in stems if s not in first]
 
 
 def _profile_writing_to(folder: str) -> Path | None:
