@@ -126,7 +126,7 @@ def main(argv=None) -> int:
         params["seeds"] = params["ablation_seeds"] = a.seeds
     exp = Experiment(params, spec)
     if a.commit:  # each row's folder (its partitions and seeds below it need the split, which is not made yet)
-        check_committable([exp.results_root / exp.params["run_set"] / v.slug for v in exp.variants()])
+        check_committable([exp.row_folder(v) for v in exp.variants()])
     plan = exp.plan()
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
     failed = 0

@@ -68,6 +68,15 @@ def test_run_dir_names_are_validated(tmp_path):
     assert RunDir.for_run(tmp_path, "smoke", "p", "v", "fold3", 2).path == tmp_path / "smoke/p/v/fold3/seed2"
 
 
+@pytest.mark.parametrize("run_set", ["", "e24"])
+def test_row_folder_holds_every_run_of_the_row(tmp_path, run_set):
+    run = RunDir.for_run(tmp_path, "smoke", "p", "v", "fold3", 2, run_set=run_set).path
+    row = RunDir.row_folder(tmp_path, "smoke", "p", "v", run_set=run_set)
+    assert run.parent.parent == row and row == tmp_path / "smoke/p" / run_set / "v"
+    with pytest.raises(ValueError, match="variant='' is not a valid folder name"):
+        RunDir.row_folder(tmp_path, "smoke", "p", "", run_set=run_set)
+
+
 def test_tidy_metrics_and_provenance(tmp_path):
     df = tidy_metrics({"jaccard": 0.5, "dice": 0.6}, paper="p", variant="v", dataset="d", split="test", seed=1,
                       resolution="original", target="lesion", reduction="macro")

@@ -131,6 +131,11 @@ class Experiment:
                 "split_file": display(data.split_file), "split_sha256": partition_digest(data.table, partition),
                 "data_fingerprint": data.fingerprint}
 
+    def row_folder(self, v: Variant) -> Path:
+        """Where every run of row ``v`` lands (all partitions and seeds); needs no split."""
+        p = self.params
+        return RunDir.row_folder(p["results_dir"], p["profile"], self.spec.key, v.slug, p["run_set"])
+
     def run_dir(self, v: Variant, partition: str, seed: int) -> RunDir:
         p = self.params
         return RunDir.for_run(p["results_dir"], p["profile"], self.spec.key, v.slug, partition, seed,

@@ -215,6 +215,15 @@ def config_digest(config: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _layout(**parts) -> tuple[str, ...]:
+    """The non-empty folder names of a run's path, in the order given; each checked (only ``run_set``
+    may be empty)."""
+    for name, value in parts.items():
+        if (not value and name != "run_set") or "/" in str(value) or str(value).startswith("."):
+            raise ValueError(f"{name}={value!r} is not a valid folder name")
+    return tuple(str(v) for v in parts.values() if v)
+
+
 @dataclass
 class RunDir:
     """One run's result folder and its checkpoint folder."""
@@ -227,13 +236,15 @@ class RunDir:
                 checkpoint_dir="checkpoints", run_set: str = "") -> "RunDir":
         """``<results_dir>/<profile>/<paper>/[<run_set>/]<variant>/<partition>/seed<k>`` and the same
         path under ``checkpoint_dir``."""
-        names = ("profile", "paper", "run_set", "variant", "partition", "seed")
-        parts = (profile, paper, run_set, variant, partition, f"seed{seed}")
-        for name, value in zip(names, parts):
-            if (not value and name != "run_set") or "/" in str(value) or str(value).startswith("."):
-                raise ValueError(f"{name}={value!r} is not a valid folder name")
-        parts = tuple(p for p in parts if p)
+        parts = _layout(profile=profile, paper=paper, run_set=run_set, variant=variant, partition=partition,
+                        seed=f"seed{seed}")
         return cls(resolve(results_dir).joinpath(*parts), resolve(checkpoint_dir).joinpath(*parts))
+
+    @staticmethod
+    def row_folder(results_dir, profile, paper, variant, run_set: str = "") -> Path:
+        """``<results_dir>/<profile>/<paper>/[<run_set>/]<variant>``: every run of one row (all its
+        partitions and seeds) lies below it."""
+        return resolve(results_dir).joinpath(*_layout(profile=profile, paper=paper, run_set=run_set, variant=variant))
 
     @property
     def finished(self) -> bool:
