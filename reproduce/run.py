@@ -5,7 +5,7 @@
 
 Executed notebooks go to ``results/<profile>/notebooks/`` with an HTML copy beside each. A notebook
 already complete for the same parameters and code is reused, not re-executed, so a killed batch
-continues where it stopped (the interrupted run resumes from its last epoch). ``--jobs N`` runs N
+continues where it stopped (the interrupted run resumes from its last checkpoint). ``--jobs N`` runs N
 notebooks at once, the CPU threads split between them, starting first those the profile's ``start_order``
 lists (its long ones, so that the streams end together). After a failure no further notebook starts;
 the exit code is 1 and the failed notebook is named (its executed copy keeps the traceback). The

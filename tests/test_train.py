@@ -74,6 +74,34 @@ def test_interrupted_run_resumes_to_identical_numbers(synth_small, tmp_path, fas
     pd.testing.assert_frame_equal(h_full, h_res)
 
 
+def test_checkpoint_interval_writes_once_at_the_end_and_keeps_the_best_epoch(synth_small, tmp_path, monkeypatch):
+    """``checkpoint_interval_s`` longer than the run: best.pt and last.pt are written once, after the
+    last epoch, and hold what per-epoch checkpoints would have held; a run killed before its first
+    write starts again from epoch 1 and ends on the same weights."""
+    import skinseg.train as T
+
+    every, h_every = _train(synth_small, tmp_path, "every", lr=0.03)  # best at epoch 1, then no better
+    assert h_every.best.tolist() == [True, False, False]  # so best.pt must keep epoch 1's weights aside
+    written = []
+    real_save = T.save_torch
+    monkeypatch.setattr(T, "save_torch", lambda path, obj: written.append(path.name) or real_save(path, obj))
+
+    def crash(epoch, step):
+        if epoch == 1 and step == 2:
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(synth_small, tmp_path, "rare", on_step=crash, checkpoint_interval_s=1e6, lr=0.03)
+    assert written == [] and len(pd.read_csv(tmp_path / "rare.csv")) == 1  # epoch 1 finished, nothing saved
+    rare, h_rare = _train(synth_small, tmp_path, "rare", checkpoint_interval_s=1e6, lr=0.03)
+    assert written == ["best.pt", "last.pt"]
+    assert _same_weights(every, rare)
+    pd.testing.assert_frame_equal(h_every, h_rare)
+    for name in ("best.pt", "last.pt"):
+        a, b = (torch.load(tmp_path / run / name, weights_only=True) for run in ("every", "rare"))
+        assert a["epoch"] == b["epoch"] and all(torch.equal(a["model"][k], v) for k, v in b["model"].items()), name
+
+
 def test_killed_process_resumes_to_identical_numbers(synth_small, tmp_path):
     """A real SIGKILL of a training process, then a restart with the same config."""
     script = tmp_path / "run.py"
@@ -306,3 +334,27 @@ def test_keep_freed_memory_stops_each_training_step_faulting_its_buffers_in_agai
     assert not off[0] and min(default[1], off[1]) > 5_000
     assert keep[0] and keep[1] < min(default[1], off[1]) / 5
     assert default[2] == keep[2] == off[2]  # where memory comes from changes no weight
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_foreach_and_fused_optimisers_make_the_same_steps_as_auto(optimizer):
+    """``optimizer_impl`` picks PyTorch's implementation, not the update: three steps with the same
+    gradients land on the same weights (to float32 rounding); the flag reaches the optimiser."""
+    weights = {}
+    for impl in ("auto", "foreach", "fused"):
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3))
+        s = TrainSettings(optimizer=optimizer, optimizer_impl=impl, lr=0.1, weight_decay=1e-2, progress=False)
+        opt = make_optimizer(model, s)
+        start = torch.cat([p.detach().flatten() for p in model.parameters()])
+        assert opt.defaults["foreach"] is (True if impl == "foreach" else None)
+        assert bool(opt.defaults["fused"]) is (impl == "fused")
+        g = torch.Generator().manual_seed(1)
+        for _ in range(3):
+            for p in model.parameters():
+                p.grad = torch.randn(p.shape, generator=g)
+            opt.step()
+        weights[impl] = torch.cat([p.detach().flatten() for p in model.parameters()])
+        assert (weights[impl] - start).abs().min() > 1e-3  # every weight moved
+    torch.testing.assert_close(weights["foreach"], weights["auto"], rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(weights["fused"], weights["auto"], rtol=1e-6, atol=1e-6)

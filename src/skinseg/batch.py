@@ -5,7 +5,7 @@ A notebook is *complete* for a profile when its executed copy exists, the marker
 (``<notebook>.run.json``) records the same resolved parameters and the same code version (a digest
 of the notebook and of the package's source), and every run its parameters plan is finished. A
 killed batch started again therefore re-executes only what did not finish, and the run that was
-interrupted resumes from its last epoch (:mod:`skinseg.train`).
+interrupted resumes from its last checkpoint (:mod:`skinseg.train`).
 """
 from __future__ import annotations
 

@@ -10,7 +10,9 @@ epoch; autocast (bf16 on CPU and CUDA, fp16 on CUDA) and channels_last on either
 
 Resume: ``last.pt`` (model, optimiser, scheduler, scaler, RNG states, history,
 early-stopping state, and the digest of the run's config) is written
-atomically after every epoch; the last epoch's (or the early stop's) leaves out the optimiser,
+atomically after every epoch, or with ``checkpoint_interval_s`` at most that often (then the best
+epoch's weights wait in memory and ``best.pt`` is written just before ``last.pt``; a killed run
+repeats the epochs since the last write); the last epoch's (or the early stop's) leaves out the optimiser,
 scheduler, scaler and RNG states, which a finished run never reads (for SLSDeep they are two thirds of
 the file). Data order and augmentation depend only on
 (seed, epoch, index), so a run killed anywhere and started again with the same
@@ -55,6 +57,7 @@ class TrainSettings:
     batch_size: int = 8
     lr: float = 1e-4
     optimizer: str = "adam"
+    optimizer_impl: str = "auto"
     momentum: float = 0.9
     weight_decay: float = 0.0
     encoder_lr: float = 0.0              # 0: same as lr
@@ -68,6 +71,7 @@ class TrainSettings:
     channels_last: bool = False
     normalization: str = "imagenet"
     num_workers: int = 0
+    checkpoint_interval_s: float = 0.0   # 0: checkpoints after every epoch
     progress: bool = True
 
     def __post_init__(self):
@@ -95,9 +99,11 @@ def _param_groups(model, s: TrainSettings):
 
 def make_optimizer(model, s: TrainSettings):
     groups = _param_groups(model, s)
+    # "auto" passes neither flag: PyTorch's per-device default, what every run before the option used
+    impl = {} if s.optimizer_impl == "auto" else {s.optimizer_impl: True}
     if s.optimizer == "adam":
-        return torch.optim.Adam(groups, lr=s.lr, weight_decay=s.weight_decay)
-    return torch.optim.SGD(groups, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+        return torch.optim.Adam(groups, lr=s.lr, weight_decay=s.weight_decay, **impl)
+    return torch.optim.SGD(groups, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay, **impl)
 
 
 def make_scheduler(opt, s: TrainSettings, steps_per_epoch: int):
@@ -205,6 +211,8 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         train_seconds = ck.get("train_seconds", math.nan)  # NaN: a checkpoint from before this record
 
     stored = None if run_config is None else json.loads(json.dumps(comparable(run_config), default=str))
+    last_written = time.perf_counter()
+    best_unsaved = None  # the best epoch's checkpoint while it waits for the next write
     val_loader = DataLoader(val_ds, batch_size=s.batch_size, shuffle=False, num_workers=s.num_workers,
                             worker_init_fn=worker_init_fn)
     for epoch in range(start_epoch, s.epochs):
@@ -253,20 +261,29 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         improved = val[s.monitor] > best
         if improved:
             best, bad_epochs = val[s.monitor], 0
-            save_torch(ckdir / "best.pt", {"model": model.state_dict(), "epoch": epoch + 1, s.monitor: best,
-                                           "config": stored})
+            weights = model.state_dict()
+            if s.checkpoint_interval_s:  # kept until written: later epochs change the model's tensors
+                weights = {k: v.detach().clone() for k, v in weights.items()}
+            best_unsaved = {"model": weights, "epoch": epoch + 1, s.monitor: best, "config": stored}
         else:
             bad_epochs += 1
         row["best"] = improved
         history.append(row)
         train_seconds += time.perf_counter() - epoch_started
         stopped = bool(s.early_stopping_patience and bad_epochs >= s.early_stopping_patience)
-        resumable = {} if stopped or epoch + 1 == s.epochs else {
-            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
-            "rng": _rng_to_safe(rng_state())}
-        save_torch(last, {"model": model.state_dict(), **resumable, "history": history, "best": best,
-                          "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
-                          "settings": asdict(s), "config": stored, "train_seconds": train_seconds})
+        final = stopped or epoch + 1 == s.epochs
+        if final or time.perf_counter() - last_written >= s.checkpoint_interval_s:
+            # best.pt first: a last.pt never names a best epoch whose weights are not on disk
+            if best_unsaved is not None:
+                save_torch(ckdir / "best.pt", best_unsaved)
+                best_unsaved = None
+            resumable = {} if final else {
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
+                "rng": _rng_to_safe(rng_state())}
+            save_torch(last, {"model": model.state_dict(), **resumable, "history": history, "best": best,
+                              "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
+                              "settings": asdict(s), "config": stored, "train_seconds": train_seconds})
+            last_written = time.perf_counter()
         write_csv(history_path, pd.DataFrame(history))
         if s.progress:
             print(f"epoch {epoch + 1}/{s.epochs}: train_loss {row['train_loss']:.4f}  "
