@@ -94,12 +94,55 @@ def test_checkpoint_interval_writes_once_at_the_end_and_keeps_the_best_epoch(syn
         _train(synth_small, tmp_path, "rare", on_step=crash, checkpoint_interval_s=1e6, lr=0.03)
     assert written == [] and len(pd.read_csv(tmp_path / "rare.csv")) == 1  # epoch 1 finished, nothing saved
     rare, h_rare = _train(synth_small, tmp_path, "rare", checkpoint_interval_s=1e6, lr=0.03)
-    assert written == ["best.pt", "last.pt"]
+    assert written == ["best.pt", "last.pt"] and h_rare.attrs["resumed_after_epochs"] == 0
     assert _same_weights(every, rare)
     pd.testing.assert_frame_equal(h_every, h_rare)
     for name in ("best.pt", "last.pt"):
         a, b = (torch.load(tmp_path / run / name, weights_only=True) for run in ("every", "rare"))
         assert a["epoch"] == b["epoch"] and all(torch.equal(a["model"][k], v) for k, v in b["model"].items()), name
+
+
+def test_checkpoint_interval_mid_run_resumes_from_the_last_write_and_early_stop_writes(synth_small, tmp_path,
+                                                                                         monkeypatch):
+    """A fake clock (60 s an epoch: 6 steps of 10 s) and a 100 s interval: checkpoints after epochs 2
+    and 4 and the last; a kill in epoch 4 resumes from epoch 2's (history.csv, written every epoch,
+    is ahead of it) and ends as the uninterrupted run does. An early stop writes too."""
+    import types
+
+    import skinseg.train as T
+
+    plain, h_plain = _train(synth_small, tmp_path, "plain", epochs=5)
+    clock = [0.0]
+    monkeypatch.setattr(T, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    written = []
+    real_save = T.save_torch
+    monkeypatch.setattr(T, "save_torch", lambda path, obj: written.append(
+        (path.name, obj["epoch"] if path.name == "best.pt" else obj["epoch"] + 1)) or real_save(path, obj))
+
+    def tick(epoch, step, kill_at=None):
+        clock[0] += 10.0
+        if (epoch, step) == kill_at:
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(synth_small, tmp_path, "timed", on_step=lambda e, s: tick(e, s, kill_at=(3, 2)), epochs=5,
+               checkpoint_interval_s=100)
+    assert [w for w in written if w[0] == "last.pt"] == [("last.pt", 2)]
+    assert len(pd.read_csv(tmp_path / "timed.csv")) == 3 and written[0][0] == "best.pt"
+    written.clear()
+    timed, h_timed = _train(synth_small, tmp_path, "timed", on_step=tick, epochs=5, checkpoint_interval_s=100)
+    assert h_timed.attrs["resumed_after_epochs"] == 2
+    assert [w for w in written if w[0] == "last.pt"] == [("last.pt", 4), ("last.pt", 5)]  # 120 s after 2, then the end
+    assert _same_weights(plain, timed)
+    pd.testing.assert_frame_equal(h_plain, h_timed)
+    assert torch.load(tmp_path / "timed" / "best.pt", weights_only=True)["epoch"] == \
+        torch.load(tmp_path / "plain" / "best.pt", weights_only=True)["epoch"]
+
+    written.clear()
+    _, h_stop = _train(synth_small, tmp_path, "stop", on_step=tick, lr=0.03, epochs=5, early_stopping_patience=1,
+                       checkpoint_interval_s=1e6)
+    assert h_stop.best.tolist() == [True, False] and written == [("best.pt", 1), ("last.pt", 2)]
+    assert "optimizer" not in torch.load(tmp_path / "stop" / "last.pt", weights_only=True)
 
 
 def test_killed_process_resumes_to_identical_numbers(synth_small, tmp_path):

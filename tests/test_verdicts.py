@@ -279,3 +279,36 @@ def test_an_evaluation_only_row_is_judged_by_its_trained_rows_history():
     assert verdicts.number_rows(exp, [trained, scored], data_used=False)[0]["converged"] == "yes (1/1 runs)"
     trained.history = CLIMBING
     assert verdicts.number_rows(exp, [trained, scored], data_used=False)[0]["converged"] == "no (0/1 runs)"
+
+
+def test_a_marker_from_before_a_parameter_existed_loads_with_its_default(tmp_path, monkeypatch):
+    """The summary reads each paper's runs with the parameters its notebook ran with (the runner's
+    marker). A marker written before a parameter was added lacks it: that run used the default."""
+    import json
+
+    from skinseg import params as P
+    from skinseg.experiment import Experiment
+    from skinseg.papers import get_paper
+    from skinseg.profiles import load_profile, resolve
+
+    spec = get_paper("delatorre2018")
+    old = {k: v for k, v in resolve(spec, load_profile("smoke")).items() if k not in ("optimizer_impl", "ce_weight")}
+    marker = tmp_path / "smoke" / "notebooks" / f"{spec.notebook}.run.json"
+    marker.parent.mkdir(parents=True)
+    marker.write_text(json.dumps({"params": {**old, "results_dir": str(tmp_path)}}))
+    monkeypatch.setattr(Experiment, "run_all", lambda self: [])
+    exp, outcomes = verdicts.load("delatorre2018", "smoke", results_dir=str(tmp_path))
+    assert exp.params["optimizer_impl"] == P.BY_NAME["optimizer_impl"].default == "auto"
+    assert exp.params["ce_weight"] == 1.0 and exp.params["epochs"] == old["epochs"] and outcomes == []
+
+
+def test_every_committed_notebook_marker_loads_under_the_current_schema():
+    import json
+
+    from conftest import ROOT
+    from skinseg import params as P
+
+    markers = sorted((ROOT / "results").glob("*/notebooks/*.run.json"))
+    assert markers, "no committed notebook markers under results/"
+    for m in markers:
+        P.validate({**P.defaults(), **json.loads(m.read_text())["params"]})  # raises naming the parameter

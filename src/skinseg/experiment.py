@@ -158,10 +158,7 @@ class Experiment:
                            pd.read_csv(hist) if hist.is_file() else pd.DataFrame(),
                            pd.read_csv(rd.path / "metrics.csv"), pd.read_csv(rd.path / "metrics_per_image.csv"),
                            n_params)
-        history, hist = pd.DataFrame(), rd.path / "history.csv"
-        # an interrupted run resumes from last.pt: say after how many epochs (provenance)
-        resumed = len(pd.read_csv(hist)) if status == "resume" and hist.is_file() and (
-            rd.checkpoint_path / "last.pt").is_file() else 0
+        history = pd.DataFrame()
         if v.eval_of:
             probs, masks = self._trained_predictions(self.spec.variant(v.eval_of), partition, seed)
         else:
@@ -176,7 +173,8 @@ class Experiment:
                              for t in TARGETS for red in REDUCTIONS for res, summ in ev.summary(red, t).items()],
                             ignore_index=True)
         write_json(rd.path / "provenance.json", {**provenance(seed, p["device"], data.fingerprint, self.git),
-                                                 "resumed_after_epochs": resumed,
+                                                 # epochs in the last.pt it resumed from (0: none)
+                                                 "resumed_after_epochs": history.attrs.get("resumed_after_epochs", 0),
                                                  # wall time of this call (training since the resume, if any)
                                                  "run_seconds": round(time.time() - started, 1),
                                                  # the epochs alone, over every resume (None: evaluation-only row)

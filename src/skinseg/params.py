@@ -99,7 +99,7 @@ SCHEMA: tuple[Param, ...] = (
     _p("batch_size", int, 16, "images per optimiser step", minimum=1),
     _p("optimizer", str, "adam", "adam | sgd", OPTIMIZERS),
     _p("optimizer_impl", str, "auto", "how the optimiser steps: auto (PyTorch's choice: one tensor at a time on the "
-       "CPU, foreach on CUDA) | foreach | fused (one kernel over all tensors: Adam steps 3-4x faster on the CPU); the "
+       "CPU, foreach on CUDA) | foreach | fused (PyTorch's fused kernels: Adam steps 3-4x faster on this CPU); the "
        "same update, different in the last bits", OPTIMIZER_IMPLS),
     _p("lr", float, 1e-3, "learning rate (the decoder's when encoder_lr is set)", positive=True),
     _p("encoder_lr", float, 0.0, "encoder learning rate (0: same as lr)", minimum=0),
@@ -135,7 +135,7 @@ SCHEMA: tuple[Param, ...] = (
     _p("device", str, "cpu", "cpu | cuda | cuda:N"),
     _p("num_workers", int, 0, "DataLoader worker processes", minimum=0, run=False),
     _p("checkpoint_interval_s", float, 0.0, "seconds between checkpoint writes (last.pt, and best.pt when it "
-       "changed); the last epoch's are always written; 0: after every epoch. A resumed run repeats the epochs "
+       "changed); the last epoch's (or an early stop's) are always written; 0: after every epoch. A resumed run repeats the epochs "
        "since the last write", minimum=0, run=False),
     _p("progress", bool, False, "tqdm bars and per-epoch lines (off keeps executed notebooks small)", run=False),
     _p("results_dir", str, "results", "relative paths are relative to the project root", run=False),

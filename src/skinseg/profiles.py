@@ -41,12 +41,18 @@ def load_profile(name: str) -> dict:
         for k in values or {}:
             if k not in P.BY_NAME:
                 raise ValueError(f"{f}: [{section}] sets unknown parameter {k!r}; valid: {', '.join(P.NAMES)}")
-    order = prof.get(START_ORDER, [])
+    order = prof.get(START_ORDER) or []
     notebooks = [s for s in prof if s not in ("default", START_ORDER)]
-    stray = [s for s in order if s not in notebooks] if isinstance(order, list) else [order]
+    if not isinstance(order, list):
+        raise ValueError(f"{f}: [{START_ORDER}] must be a list of notebook sections, e.g. [{', '.join(notebooks[:2])}]; "
+                         f"got {order!r}")
+    stray = [s for s in order if s not in notebooks]
     if stray:
-        raise ValueError(f"{f}: [{START_ORDER}] must be a list of this profile's notebook sections; "
-                         f"{', '.join(map(repr, stray))} is not one (sections: {', '.join(notebooks)})")
+        raise ValueError(f"{f}: [{START_ORDER}] names {', '.join(map(repr, stray))}, not a notebook section of this "
+                         f"profile (sections: {', '.join(notebooks)})")
+    twice = sorted({s for s in order if order.count(s) > 1})
+    if twice:
+        raise ValueError(f"{f}: [{START_ORDER}] names {', '.join(map(repr, twice))} more than once")
     return prof
 
 
@@ -54,7 +60,7 @@ def start_order(profile: dict, stems: list[str]) -> list[str]:
     """``stems`` in the order a batch should start them: the profile's ``start_order`` first (with
     several notebooks at once, starting the long ones early shortens the batch), the rest after, in
     their own order."""
-    first = [s for s in profile.get(START_ORDER, []) if s in stems]
+    first = [s for s in dict.fromkeys(profile.get(START_ORDER) or []) if s in stems]
     return first + [s for s in stems if s not in first]
 
 

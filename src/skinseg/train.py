@@ -170,7 +170,8 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     the best-on-validation weights in ``checkpoint_dir/best.pt``. Returns the
     per-epoch history (also written to ``history_path``); its ``attrs["train_seconds"]`` is the wall
     time of all epochs (training and validation), summed over resumes (NaN after resuming a
-    checkpoint written before this was recorded).
+    checkpoint written before this was recorded); ``attrs["resumed_after_epochs"]`` the epochs in the
+    ``last.pt`` this call started from (0: none).
 
     ``run_config``: the run's config; its comparable part is stored in ``last.pt`` and
     ``best.pt``, and a ``last.pt`` of another config raises :class:`StaleCheckpointError`.
@@ -262,8 +263,8 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         if improved:
             best, bad_epochs = val[s.monitor], 0
             weights = model.state_dict()
-            if s.checkpoint_interval_s:  # kept until written: later epochs change the model's tensors
-                weights = {k: v.detach().clone() for k, v in weights.items()}
+            if s.checkpoint_interval_s:  # kept until written (later epochs change the model's tensors), off the GPU
+                weights = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
             best_unsaved = {"model": weights, "epoch": epoch + 1, s.monitor: best, "config": stored}
         else:
             bad_epochs += 1
@@ -290,6 +291,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                   f"val_{s.monitor} {val[s.monitor]:.4f}{'  *best' if improved else ''}", flush=True)
     out = pd.DataFrame(history)
     out.attrs["train_seconds"] = train_seconds
+    out.attrs["resumed_after_epochs"] = start_epoch  # history.csv may be ahead of last.pt (checkpoint_interval_s)
     return out
 
 

@@ -366,6 +366,7 @@ def load(key: str, profile: str, data: str | None = None, **overrides):
     without a marker, the profile ``reproduce/profiles/<profile>.yaml`` resolved as the runner would."""
     import json
 
+    from skinseg import params as P
     from skinseg.experiment import Experiment
     from skinseg.papers import get_paper
     from skinseg.paths import resolve as resolve_path
@@ -375,6 +376,7 @@ def load(key: str, profile: str, data: str | None = None, **overrides):
     results_dir = overrides.get("results_dir", "results")
     marker = resolve_path(results_dir) / profile / "notebooks" / f"{spec.notebook}.run.json"
     ran = json.loads(marker.read_text()).get("params") if marker.is_file() else None
-    params = ran or {**resolve(spec, load_profile(profile), data), **overrides}
+    # a marker written before a parameter existed ran with its default (as skinseg.results.same_run reads configs)
+    params = {**P.defaults(), **ran} if ran else {**resolve(spec, load_profile(profile), data), **overrides}
     exp = Experiment({**params, "train_missing": False}, spec)
     return exp, exp.run_all()
