@@ -5,6 +5,9 @@ notebook, run afterwards with the same profile, reuses these runs (same config).
 
     python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0] [--data DIR]
     python reproduce/train_runs.py --profile cpu-real --notebook 05 --set epochs=24 --set run_set=e24-eq3 --set ce_weight=0.5 --commit
+
+``--status`` (with the same options) trains nothing: it lists every planned run (finished,
+unfinished, absent; epochs; converged) and the training time left at each row's pace so far.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from skinseg.convergence import WINDOW, run_convergence
 from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
 from skinseg.paths import display
+from skinseg.progress import progress_summary, run_progress
 from skinseg.profiles import load_profile, parse_sets, resolve
 from skinseg.results import metric_value, training_seconds
 
@@ -111,6 +115,9 @@ def main(argv=None) -> int:
                          "go to their own folder, beside the profile's)")
     ap.add_argument("--commit", action="store_true",
                     help="git-commit each run folder as soon as its run finishes (reused runs are left alone)")
+    ap.add_argument("--status", action="store_true",
+                    help="train nothing: list each planned run (finished / unfinished / absent, epochs, converged, "
+                         "training seconds) and the time left at each row's pace so far")
     a = ap.parse_args(argv)
     specs = [get_paper(k) for k in list_papers() if get_paper(k).notebook.startswith(a.notebook)]
     if len(specs) != 1:
@@ -125,6 +132,14 @@ def main(argv=None) -> int:
     if a.seeds:
         params["seeds"] = params["ablation_seeds"] = a.seeds
     exp = Experiment(params, spec)
+    if a.status:
+        progress = run_progress(exp)
+        where = f" (run_set {params['run_set']})" if params["run_set"] else ""
+        print(f"{spec.key} under profile {a.profile}{where}:")
+        shown = progress.assign(converged=progress.converged.map({True: "yes", False: "NO"}))
+        print(shown.to_string(index=False, na_rep="", float_format=lambda x: f"{x:.0f}"))
+        print(progress_summary(progress))
+        return 0
     if a.commit:  # each row's folder (its partitions and seeds below it need the split, which is not made yet)
         check_committable([exp.row_folder(v) for v in exp.variants()])
     plan = exp.plan()

@@ -1,4 +1,5 @@
-"""reproduce/train_runs.py --commit: each finished run lands in its own commit, message from the run."""
+"""reproduce/train_runs.py --commit: each finished run lands in its own commit, message from the run;
+--status: what is done and what is left."""
 import json
 import re
 import subprocess
@@ -46,6 +47,15 @@ def test_commit_lands_each_finished_run_once(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and r.stdout.count("reuse") == 1, r.stdout + r.stderr[-2000:]
     assert len(_git(repo, "log", "--format=%s").splitlines()) == 1
+    # --status lists it, and a second seed still to train at its measured pace; it trains nothing
+    r = subprocess.run([*cmd, "--status", "--seeds", "0,1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    finished, absent = [line.split() for line in r.stdout.splitlines() if line.lstrip().startswith("LinkNet-64")]
+    assert finished[2:5] == ["0", "finished", "3"] and finished[6] in ("yes", "NO")
+    assert absent[2:6] == ["1", "absent", "0", "3"]
+    left = re.search(r"Left: 3 epochs, about 0\.\d h of training \((\d+) s\)", r.stdout)
+    assert "1 of 2 runs finished" in r.stdout and left and abs(int(left[1]) - took) <= 1, r.stdout  # seed 0's pace
+    assert not (run.parent / "seed1").exists() and len(_git(repo, "log", "--format=%s").splitlines()) == 1
 
 
 def test_commit_refuses_before_training_where_git_cannot_commit(tmp_path):

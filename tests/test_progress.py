@@ -1,0 +1,65 @@
+"""skinseg.progress: what a batch of runs has done and how long the rest takes (train_runs.py --status)."""
+import math
+
+import pandas as pd
+from helpers_experiment import small_params
+
+from skinseg.experiment import Experiment
+from skinseg.progress import COLUMNS, epochs_to_run, progress_summary, run_progress, time_left
+from skinseg.results import write_json
+
+
+def _table(lines):
+    return pd.DataFrame(lines, columns=COLUMNS)
+
+
+NAN = float("nan")
+# row A: two finished runs, 400 s over 20 epochs -> 20 s an epoch; one resumes after 4 of 10, one is absent.
+# row B: nothing finished (no pace). Row C: 50 s over 10 epochs; its second folder holds another config.
+PROGRESS = _table([
+    ["A", "f0", 0, "finished", 10, 10, True, 7, 100.0],
+    ["A", "f1", 0, "finished", 10, 10, False, 10, 300.0],
+    ["A", "f2", 0, "unfinished", 4, 10, None, NAN, NAN],
+    ["A", "f3", 0, "absent", 0, 10, None, NAN, NAN],
+    ["B", "f0", 0, "absent", 0, 5, None, NAN, NAN],
+    ["C", "f0", 0, "finished", 10, 10, True, 3, 50.0],
+    ["C", "f1", 0, "other config", 7, 10, None, NAN, NAN],
+])
+
+
+def test_time_left_is_each_runs_epochs_to_go_at_its_rows_measured_pace():
+    assert epochs_to_run(PROGRESS).tolist() == [6, 10, 5, 10]  # unfinished keeps its 4; other config starts over
+    left, unknown = time_left(PROGRESS)
+    assert math.isclose(left, 6 * 20 + 10 * 20 + 10 * 5)  # B's 5 epochs have no pace: listed, not guessed
+    assert unknown == ["B"]
+
+
+def test_summary_counts_each_state_and_the_time_left():
+    text = progress_summary(PROGRESS)
+    assert text.startswith("3 of 7 runs finished (2 of 3 trained ones converged); 1 unfinished")
+    assert "; 2 absent; 1 folders held by another config" in text
+    assert "Left: 31 epochs, about 0.1 h of training (370 s)" in text and text.endswith("no pace measured yet for B.")
+    done = progress_summary(PROGRESS[PROGRESS.status == "finished"])
+    assert done == "3 of 3 runs finished (2 of 3 trained ones converged); 0 unfinished (resume from their " \
+                   "checkpoints); 0 absent."  # nothing left: no time line
+
+
+def test_run_progress_reads_finished_unfinished_and_absent_runs_from_their_folders(tmp_path):
+    p = small_params(tmp_path, variants="LinkNet-64", seeds="0,1,2", epochs=3)
+    exp = Experiment(p, paper="delatorre2018")
+    (v, part, _), *_ = exp.plan()
+    done = exp.run(v, part, 0)
+    # seed 1 as a session's end leaves it: its config and one epoch of history, no metrics yet
+    rd = exp.run_dir(v, part, 1)
+    write_json(rd.path / "config.json", exp.run_config(v, part, 1))
+    done.history.iloc[:1].to_csv(rd.path / "history.csv", index=False)
+    progress = run_progress(exp)
+    assert progress.status.tolist() == ["finished", "unfinished", "absent"]
+    assert progress.epochs.tolist() == [3, 1, 0] and progress["planned epochs"].tolist() == [3, 3, 3]
+    first = progress.iloc[0]
+    assert first.converged in (True, False) and first["best epoch"] == done.history.val_jaccard.idxmax() + 1
+    assert first["training s"] > 0 and progress["training s"].iloc[1:].isna().all()
+    assert progress.converged.iloc[1:].isna().all()
+    assert not exp.run_dir(v, part, 2).path.exists()  # reading claims no folder
+    left, unknown = time_left(progress)
+    assert unknown == [] and math.isclose(left, (2 + 3) * first["training s"] / 3)
