@@ -36,6 +36,22 @@ def _train(root, tmp, name, on_step=None, freeze_bn=False, device="cpu", run_con
     return model, h
 
 
+@pytest.fixture
+def checkpoint_writes(monkeypatch):
+    """Every checkpoint ``fit`` writes, in order: (file name, epoch it holds: best.pt's best epoch,
+    last.pt's epochs done)."""
+    import skinseg.train as T
+
+    written, real_save = [], T.save_torch
+
+    def save(path, obj):
+        written.append((path.name, obj["epoch"] if path.name == "best.pt" else obj["epoch"] + 1))
+        return real_save(path, obj)
+
+    monkeypatch.setattr(T, "save_torch", save)
+    return written
+
+
 def _same_weights(a, b):
     return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
 
@@ -74,17 +90,16 @@ def test_interrupted_run_resumes_to_identical_numbers(synth_small, tmp_path, fas
     pd.testing.assert_frame_equal(h_full, h_res)
 
 
-def test_checkpoint_interval_writes_once_at_the_end_and_keeps_the_best_epoch(synth_small, tmp_path, monkeypatch):
+def test_checkpoint_interval_writes_once_at_the_end_and_keeps_the_best_epoch(synth_small, tmp_path,
+                                                                             checkpoint_writes):
     """``checkpoint_interval_s`` longer than the run: best.pt and last.pt are written once, after the
     last epoch, and hold what per-epoch checkpoints would have held; a run killed before its first
     write starts again from epoch 1 and ends on the same weights."""
-    import skinseg.train as T
-
     every, h_every = _train(synth_small, tmp_path, "every", lr=0.03)  # best at epoch 1, then no better
     assert h_every.best.tolist() == [True, False, False]  # so best.pt must keep epoch 1's weights aside
-    written = []
-    real_save = T.save_torch
-    monkeypatch.setattr(T, "save_torch", lambda path, obj: written.append(path.name) or real_save(path, obj))
+    assert [w[0] for w in checkpoint_writes] == ["best.pt", "last.pt", "last.pt", "last.pt"]  # interval 0
+    written = checkpoint_writes
+    written.clear()
 
     def crash(epoch, step):
         if epoch == 1 and step == 2:
@@ -94,7 +109,7 @@ def test_checkpoint_interval_writes_once_at_the_end_and_keeps_the_best_epoch(syn
         _train(synth_small, tmp_path, "rare", on_step=crash, checkpoint_interval_s=1e6, lr=0.03)
     assert written == [] and len(pd.read_csv(tmp_path / "rare.csv")) == 1  # epoch 1 finished, nothing saved
     rare, h_rare = _train(synth_small, tmp_path, "rare", checkpoint_interval_s=1e6, lr=0.03)
-    assert written == ["best.pt", "last.pt"] and h_rare.attrs["resumed_after_epochs"] == 0
+    assert written == [("best.pt", 1), ("last.pt", 3)] and h_rare.attrs["resumed_after_epochs"] == 0
     assert _same_weights(every, rare)
     pd.testing.assert_frame_equal(h_every, h_rare)
     for name in ("best.pt", "last.pt"):
@@ -103,7 +118,8 @@ def test_checkpoint_interval_writes_once_at_the_end_and_keeps_the_best_epoch(syn
 
 
 def test_checkpoint_interval_mid_run_resumes_from_the_last_write_and_early_stop_writes(synth_small, tmp_path,
-                                                                                         monkeypatch):
+                                                                                         monkeypatch,
+                                                                                         checkpoint_writes):
     """A fake clock (60 s an epoch: 6 steps of 10 s) and a 100 s interval: checkpoints after epochs 2
     and 4 and the last; a kill in epoch 4 resumes from epoch 2's (history.csv, written every epoch,
     is ahead of it) and ends as the uninterrupted run does. An early stop writes too."""
@@ -114,10 +130,8 @@ def test_checkpoint_interval_mid_run_resumes_from_the_last_write_and_early_stop_
     plain, h_plain = _train(synth_small, tmp_path, "plain", epochs=5)
     clock = [0.0]
     monkeypatch.setattr(T, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
-    written = []
-    real_save = T.save_torch
-    monkeypatch.setattr(T, "save_torch", lambda path, obj: written.append(
-        (path.name, obj["epoch"] if path.name == "best.pt" else obj["epoch"] + 1)) or real_save(path, obj))
+    written = checkpoint_writes
+    written.clear()
 
     def tick(epoch, step, kill_at=None):
         clock[0] += 10.0
