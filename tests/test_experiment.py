@@ -230,7 +230,11 @@ def test_train_missing_false_reads_finished_runs_and_lists_the_rest(tmp_path):
     assert [(o.variant, o.status) for o in outs] == [("LinkNet-64", "reuse")]
     assert not run_dir(tmp_path, variant="linknet").exists()  # nothing trained, no folder claimed
     other = Experiment({**p, "lr": 5e-4, "train_missing": False}, paper="delatorre2018")
-    assert other.completeness().status.tolist() == ["other config", "absent"] and other.run_all() == []
+    assert other.completeness().status.tolist() == ["other config", "absent"]
+    with pytest.raises(ValueError, match=r"train_missing=False, and none of the 2 planned runs of delatorre2018 "
+                                         r"under .* is finished \(1 other config, 1 absent;"):
+        other.run_all()  # not a notebook that fails further on, on an empty table
+    assert other.run_all(allow_none=True) == []
 
 
 def test_encoder_weights_reach_the_encoder_rows_only_and_enter_the_config(tmp_path, monkeypatch):

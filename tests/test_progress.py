@@ -39,6 +39,8 @@ def test_summary_counts_each_state_and_the_time_left():
     assert text.startswith("3 of 7 runs finished (2 of 3 trained ones converged); 1 unfinished")
     assert "; 2 absent; 1 folders held by another config" in text
     assert "Left: 31 epochs, about 0.1 h of training (370 s)" in text and text.endswith("no pace measured yet for B.")
+    fresh = progress_summary(PROGRESS[PROGRESS.status == "absent"])  # no row has a pace: no hours guessed
+    assert fresh.endswith("2 absent. Left: 15 epochs; no pace measured yet for A, B."), fresh
     done = progress_summary(PROGRESS[PROGRESS.status == "finished"])
     assert done == "3 of 3 runs finished (2 of 3 trained ones converged); 0 unfinished (resume from their " \
                    "checkpoints); 0 absent."  # nothing left: no time line

@@ -193,12 +193,22 @@ class Experiment:
             self._n_params[key] = count_parameters(build_model(v.model, **v.model_kwargs))
         return self._n_params[key]
 
-    def run_all(self) -> list[Outcome]:
+    def run_all(self, *, allow_none: bool = False) -> list[Outcome]:
         """Every planned run (trained, resumed or reused); with ``train_missing=False``, only the
-        finished ones (:meth:`completeness` lists the rest)."""
+        finished ones (:meth:`completeness` lists the rest). When none of them is finished, a
+        ValueError says so and how to get them, unless ``allow_none`` (then: ``[]``)."""
         plan = self.plan()
         if not self.params["train_missing"]:
-            plan = [(v, part, s) for v, part, s in plan if self.run_status(v, part, s) == "finished"]
+            status = [self.run_status(v, part, s) for v, part, s in plan]
+            if plan and "finished" not in status and not allow_none:
+                counts = ", ".join(f"{n} {k}" for k, n in pd.Series(status).value_counts().items())
+                raise ValueError(
+                    f"train_missing=False, and none of the {len(plan)} planned runs of {self.spec.key} under "
+                    f"{display(self.results_root)} (run_set {self.params['run_set'] or 'none'}) is finished "
+                    f"({counts}; 'other config': a run of other parameters holds the folder). Train them "
+                    f"(train_missing=True, or python reproduce/train_runs.py --notebook {self.spec.notebook[:2]} "
+                    "with the same parameters), or check results_dir, run_set and the other parameters.")
+            plan = [run for run, st in zip(plan, status) if st == "finished"]
         return [self.run(v, part, s) for v, part, s in plan]
 
     def run_status(self, v: Variant | str, partition: str, seed: int) -> str:

@@ -75,7 +75,10 @@ def progress_summary(progress: pd.DataFrame) -> str:
     epochs = int(epochs_to_run(progress).sum())
     if epochs:
         left, unknown = time_left(progress)
-        text += (f" Left: {epochs} epochs, about {left / 3600:.1f} h of training ({left:.0f} s) at each row's pace "
-                 "so far (at most: early stops end sooner)")
+        text += f" Left: {epochs} epochs"
+        todo = epochs_to_run(progress)
+        if len(unknown) < progress.loc[todo[todo > 0].index, "row"].nunique():  # some row with epochs left has a pace
+            text += (f", about {left / 3600:.1f} h of training ({left:.0f} s) at each row's pace so far (at most: "
+                     "early stops end sooner)")
         text += f"; no pace measured yet for {', '.join(unknown)}." if unknown else "."
     return text
