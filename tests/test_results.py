@@ -62,6 +62,17 @@ def test_a_parameter_added_later_at_its_default_keeps_old_runs_reusable(tmp_path
         rd.prepare({"lr": 1.0, "augment_validation": True})
 
 
+def test_a_moved_split_file_with_the_same_content_is_the_same_run(tmp_path):
+    """results_dir is no part of a run, and the split file lies under it: the split's content
+    (split_sha256) decides, not its path."""
+    rd = RunDir.for_run(tmp_path, "smoke", "p", "v", "holdout", 0, tmp_path / "ck")
+    rd.prepare({"lr": 1.0, "split_file": "results/smoke/p/splits/s.csv", "split_sha256": "aa"})
+    write_csv(rd.path / "metrics.csv", pd.DataFrame({"value": [0.5]}))
+    assert rd.prepare({"lr": 1.0, "split_file": "/elsewhere/smoke/p/splits/s.csv", "split_sha256": "aa"}) == "reuse"
+    with pytest.raises(FileExistsError, match=r"differs in: split_sha256\)"):
+        rd.prepare({"lr": 1.0, "split_file": "results/smoke/p/splits/s.csv", "split_sha256": "bb"})
+
+
 def test_run_dir_names_are_validated(tmp_path):
     with pytest.raises(ValueError, match="variant"):
         RunDir.for_run(tmp_path, "smoke", "p", "../escape", "holdout")

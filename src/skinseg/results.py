@@ -181,11 +181,17 @@ def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dic
     }
 
 
+# config keys that say where something lies, recorded for the reader but not part of a run: the split
+# file follows results_dir (itself no part of a run), and its content is the config's split_sha256
+LOCATION_KEYS = frozenset({"split_file"})
+
+
 def comparable(config: dict) -> dict:
-    """The keys of a run config that can change its numbers."""
+    """The keys of a run config that can change its numbers (not the parameters outside a run's
+    identity, :data:`skinseg.params.NON_RUN`, nor :data:`LOCATION_KEYS`)."""
     from skinseg.params import NON_RUN
 
-    return {k: v for k, v in config.items() if k not in NON_RUN}
+    return {k: v for k, v in config.items() if k not in NON_RUN and k not in LOCATION_KEYS}
 
 
 def config_diff(old: dict, new: dict) -> list[str]:
