@@ -117,7 +117,8 @@ def main(argv=None) -> int:
                     help="git-commit each run folder as soon as its run finishes (reused runs are left alone)")
     ap.add_argument("--status", action="store_true",
                     help="train nothing: list each planned run (finished / unfinished / absent, epochs, converged, "
-                         "training seconds) and the time left at each row's pace so far")
+                         "training seconds) and the time left at each row's pace so far (writes at most the split "
+                         "file the runs use)")
     a = ap.parse_args(argv)
     specs = [get_paper(k) for k in list_papers() if get_paper(k).notebook.startswith(a.notebook)]
     if len(specs) != 1:

@@ -23,7 +23,7 @@ PROGRESS = _table([
     ["A", "f3", 0, "absent", 0, 10, None, NAN, NAN],
     ["B", "f0", 0, "absent", 0, 5, None, NAN, NAN],
     ["C", "f0", 0, "finished", 10, 10, True, 3, 50.0],
-    ["C", "f1", 0, "other config", 7, 10, None, NAN, NAN],
+    ["C", "f1", 0, "other config", 0, 10, None, NAN, NAN],
 ])
 
 
@@ -43,25 +43,37 @@ def test_summary_counts_each_state_and_the_time_left():
     assert fresh.endswith("2 absent. Left: 15 epochs; no pace measured yet for A, B."), fresh
     done = progress_summary(PROGRESS[PROGRESS.status == "finished"])
     assert done == "3 of 3 runs finished (2 of 3 trained ones converged); 0 unfinished (resume from their " \
-                   "checkpoints); 0 absent."  # nothing left: no time line
+                   "last.pt, if any); 0 absent."  # nothing left: no time line
 
 
 def test_run_progress_reads_finished_unfinished_and_absent_runs_from_their_folders(tmp_path):
-    p = small_params(tmp_path, variants="LinkNet-64", seeds="0,1,2", epochs=3)
+    import torch
+
+    p = small_params(tmp_path, variants="LinkNet-64", seeds="0,1,2,3", epochs=3)
     exp = Experiment(p, paper="delatorre2018")
     (v, part, _), *_ = exp.plan()
     done = exp.run(v, part, 0)
-    # seed 1 as a session's end leaves it: its config and one epoch of history, no metrics yet
+    # seed 1 as a session's end leaves it: its config and two epochs of history, no metrics yet
     rd = exp.run_dir(v, part, 1)
     write_json(rd.path / "config.json", exp.run_config(v, part, 1))
-    done.history.iloc[:1].to_csv(rd.path / "history.csv", index=False)
+    done.history.iloc[:2].to_csv(rd.path / "history.csv", index=False)
+    # seed 3's folder holds a run of another learning rate, with history of its own
+    other = exp.run_dir(v, part, 3)
+    write_json(other.path / "config.json", {**exp.run_config(v, part, 3), "lr": 0.5})
+    done.history.to_csv(other.path / "history.csv", index=False)
     progress = run_progress(exp)
-    assert progress.status.tolist() == ["finished", "unfinished", "absent"]
-    assert progress.epochs.tolist() == [3, 1, 0] and progress["planned epochs"].tolist() == [3, 3, 3]
+    assert progress.status.tolist() == ["finished", "unfinished", "absent", "other config"]
+    # no last.pt yet: seed 1 starts over, whatever its history.csv holds; another config's epochs are not ours
+    assert progress.epochs.tolist() == [3, 0, 0, 0] and progress["planned epochs"].tolist() == [3, 3, 3, 3]
     first = progress.iloc[0]
     assert first.converged in (True, False) and first["best epoch"] == done.history.val_jaccard.idxmax() + 1
     assert first["training s"] > 0 and progress["training s"].iloc[1:].isna().all()
     assert progress.converged.iloc[1:].isna().all()
     assert not exp.run_dir(v, part, 2).path.exists()  # reading claims no folder
+    pace = first["training s"] / 3
     left, unknown = time_left(progress)
-    assert unknown == [] and math.isclose(left, (2 + 3) * first["training s"] / 3)
+    assert unknown == [] and math.isclose(left, (3 + 3 + 3) * pace)
+    rd.checkpoint_path.mkdir(parents=True)
+    torch.save({"epoch": 0}, rd.checkpoint_path / "last.pt")  # one epoch in its checkpoint: resumes after it
+    progress = run_progress(exp)
+    assert progress.epochs.tolist() == [3, 1, 0, 0] and math.isclose(time_left(progress)[0], (2 + 3 + 3) * pace)

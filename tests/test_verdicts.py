@@ -296,7 +296,7 @@ def test_a_marker_from_before_a_parameter_existed_loads_with_its_default(tmp_pat
     marker = tmp_path / "smoke" / "notebooks" / f"{spec.notebook}.run.json"
     marker.parent.mkdir(parents=True)
     marker.write_text(json.dumps({"params": {**old, "results_dir": str(tmp_path)}}))
-    monkeypatch.setattr(Experiment, "run_all", lambda self: [])
+    monkeypatch.setattr(Experiment, "run_all", lambda self, **kw: [])
     exp, outcomes = verdicts.load("delatorre2018", "smoke", results_dir=str(tmp_path))
     assert exp.params["optimizer_impl"] == P.BY_NAME["optimizer_impl"].default == "auto"
     assert exp.params["ce_weight"] == 1.0 and exp.params["epochs"] == old["epochs"] and outcomes == []

@@ -10,6 +10,7 @@ import pandas as pd
 
 from skinseg.convergence import run_convergence
 from skinseg.results import training_seconds
+from skinseg.train import checkpoint_epochs
 
 COLUMNS = ["row", "partition", "seed", "status", "epochs", "planned epochs", "converged", "best epoch",
            "training s"]
@@ -17,23 +18,27 @@ COLUMNS = ["row", "partition", "seed", "status", "epochs", "planned epochs", "co
 
 def run_progress(exp) -> pd.DataFrame:
     """One line per planned run of Experiment ``exp`` (in its plan's order) with :data:`COLUMNS`:
-    ``status`` as :meth:`Experiment.run_status`; ``epochs`` the lines of its ``history.csv`` so far
-    (0 without one; an evaluation-only row trains none and plans none); ``converged``/``best epoch``
-    from :func:`run_convergence` for a finished trained run (else None/NaN); ``training s`` the
-    finished run's recorded training seconds (else NaN)."""
+    ``status`` as :meth:`Experiment.run_status`; ``epochs`` run: a finished run's ``history.csv``
+    lines, an unfinished run's epochs in its ``last.pt`` (what it resumes after: 0 without one, when
+    it starts over, even with history lines written since), else 0 (an evaluation-only row trains
+    none and plans none); ``converged``/``best epoch`` from :func:`run_convergence` for a finished
+    trained run (else None/NaN); ``training s`` the finished run's recorded training seconds (else
+    NaN). May write the split file the runs use (as :meth:`Experiment.run_status` does); trains nothing."""
     lines = []
     for v, part, seed in exp.plan():
         status, rd = exp.run_status(v, part, seed), exp.run_dir(v, part, seed)
-        hist_file = rd.path / "history.csv"
-        # another config's history says nothing about this one's epochs
-        history = pd.read_csv(hist_file) if hist_file.is_file() and status != "other config" else pd.DataFrame()
         planned = 0 if v.eval_of else int(exp.variant_params(v)["epochs"])
-        converged, best = None, float("nan")
-        if status == "finished" and not v.eval_of:
-            c = run_convergence(history, exp.variant_params(v)["monitor"])
-            converged, best = c["converged"], c["best epoch"]
-        seconds = training_seconds(rd.path) if status == "finished" else float("nan")
-        lines.append([v.label, part, seed, status, len(history), planned, converged, best, seconds])
+        epochs, converged, best, seconds = 0, None, float("nan"), float("nan")
+        if status == "finished":
+            hist_file = rd.path / "history.csv"
+            history = pd.read_csv(hist_file) if hist_file.is_file() else pd.DataFrame()
+            epochs, seconds = len(history), training_seconds(rd.path)
+            if not v.eval_of:
+                c = run_convergence(history, exp.variant_params(v)["monitor"])
+                converged, best = c["converged"], c["best epoch"]
+        elif status == "unfinished" and not v.eval_of:
+            epochs = checkpoint_epochs(rd.checkpoint_path)
+        lines.append([v.label, part, seed, status, epochs, planned, converged, best, seconds])
     return pd.DataFrame(lines, columns=COLUMNS)
 
 
@@ -41,7 +46,7 @@ def epochs_to_run(progress: pd.DataFrame) -> pd.Series:
     """Per run of ``progress`` (:func:`run_progress`) not finished: its planned epochs minus those an
     unfinished run has already run (an absent run, or one held by another config, starts over)."""
     todo = progress[progress.status != "finished"]
-    ran = todo.epochs.where(todo.status == "unfinished", 0)
+    ran = todo.epochs.where(todo.status == "unfinished", 0)  # what last.pt holds
     return (todo["planned epochs"] - ran).clip(lower=0)
 
 
@@ -67,7 +72,7 @@ def progress_summary(progress: pd.DataFrame) -> str:
     trained = progress[(progress.status == "finished") & progress.converged.notna()]
     conv = int(trained.converged.astype(bool).sum())
     parts = [f"{n.get('finished', 0)} of {len(progress)} runs finished ({conv} of {len(trained)} trained ones "
-             "converged)", f"{n.get('unfinished', 0)} unfinished (resume from their checkpoints)",
+             "converged)", f"{n.get('unfinished', 0)} unfinished (resume from their last.pt, if any)",
              f"{n.get('absent', 0)} absent"]
     if n.get("other config", 0):
         parts.append(f"{n['other config']} folders held by another config (--overwrite, or another run_set)")

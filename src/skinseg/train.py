@@ -295,6 +295,15 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     return out
 
 
+def checkpoint_epochs(checkpoint_dir) -> int:
+    """Epochs a run resumes after: those in ``checkpoint_dir/last.pt`` (0 when it has none). Reads
+    the file memory-mapped, so a large checkpoint costs little."""
+    last = Path(checkpoint_dir) / "last.pt"
+    if not last.is_file():
+        return 0
+    return int(torch.load(last, map_location="cpu", weights_only=True, mmap=True)["epoch"]) + 1
+
+
 def load_best(model, checkpoint_dir, device: str = "cpu", run_config: dict | None = None):
     """Load ``best.pt`` into ``model`` (on ``device``); with ``run_config``, refuse a
     checkpoint of another config."""
