@@ -107,8 +107,9 @@ def main(argv=None) -> int:
     ap.add_argument("--notebook", required=True, help="notebook stem or prefix, e.g. 01")
     ap.add_argument("--data", help="override data_root")
     ap.add_argument("--variants", help="comma-separated row labels (default: the profile's)")
-    ap.add_argument("--seeds", help="comma-separated training seeds, replacing both `seeds` and `ablation_seeds` "
-                    "(to finish paired runs seed by seed; seeds do not enter a run's config)")
+    ap.add_argument("--seeds", help="comma-separated training seeds: only the planned runs of these seeds (to train "
+                    "paired runs seed by seed; a row whose `seeds`/`ablation_seeds` lack one skips it; to add seeds, "
+                    "--set seeds=... / --set ablation_seeds=...)")
     ap.add_argument("--overwrite", action="store_true")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="override one parameter, e.g. --set epochs=24 --set run_set=e24-eq3 (runs of another budget "
@@ -130,20 +131,28 @@ def main(argv=None) -> int:
         raise SystemExit(f"error: {e}") from None
     if a.variants:
         params["variants"] = a.variants
-    if a.seeds:
-        params["seeds"] = params["ablation_seeds"] = a.seeds
     exp = Experiment(params, spec)
+    wanted = None
+    if a.seeds:  # checked before anything is made (the plan needs the split)
+        try:
+            wanted = {int(x) for x in a.seeds.split(",")}
+        except ValueError:
+            raise SystemExit(f"error: --seeds {a.seeds!r}: give comma-separated integers, e.g. --seeds 0,1") from None
+        if not any(wanted & set(exp.seeds(v)) for v in exp.variants()):
+            planned = "; ".join(f"{v.label}: {','.join(map(str, exp.seeds(v)))}" for v in exp.variants())
+            raise SystemExit(f"error: --seeds {a.seeds} selects none of the planned runs (seeds per row: {planned}); "
+                             "to add seeds, --set seeds=... (main rows) or --set ablation_seeds=...")
+    if a.commit and not a.status:  # each row's folder (its partitions and seeds below it need the split, not made yet)
+        check_committable([exp.row_folder(v) for v in exp.variants()])
+    plan = [run for run in exp.plan() if wanted is None or run[2] in wanted]
     if a.status:
-        progress = run_progress(exp)
+        progress = run_progress(exp, plan)
         where = f" (run_set {params['run_set']})" if params["run_set"] else ""
         print(f"{spec.key} under profile {a.profile}{where}:")
         shown = progress.assign(converged=progress.converged.map({True: "yes", False: "NO"}))
         print(shown.to_string(index=False, na_rep="", float_format=lambda x: f"{x:.0f}"))
         print(progress_summary(progress))
         return 0
-    if a.commit:  # each row's folder (its partitions and seeds below it need the split, which is not made yet)
-        check_committable([exp.row_folder(v) for v in exp.variants()])
-    plan = exp.plan()
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
     failed = 0
     for v, part, seed in plan:

@@ -48,13 +48,21 @@ def test_commit_lands_each_finished_run_once(tmp_path):
     assert r.returncode == 0 and r.stdout.count("reuse") == 1, r.stdout + r.stderr[-2000:]
     assert len(_git(repo, "log", "--format=%s").splitlines()) == 1
     # --status lists it, and a second seed still to train at its measured pace; it trains nothing
-    r = subprocess.run([*cmd, "--status", "--seeds", "0,1"], capture_output=True, text=True, timeout=300)
+    two = [*cmd, "--set", "seeds=0,1"]
+    r = subprocess.run([*two, "--status"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     finished, absent = [line.split() for line in r.stdout.splitlines() if line.lstrip().startswith("LinkNet-64")]
     assert finished[2:5] == ["0", "finished", "3"] and finished[6] in ("yes", "NO")
     assert absent[2:6] == ["1", "absent", "0", "3"]
     left = re.search(r"Left: 3 epochs, about 0\.\d h of training \((\d+) s\)", r.stdout)
     assert "1 of 2 runs finished" in r.stdout and left and abs(int(left[1]) - took) <= 1, r.stdout  # seed 0's pace
+    assert not (run.parent / "seed1").exists() and len(_git(repo, "log", "--format=%s").splitlines()) == 1
+    # --seeds picks among the planned seeds; one the plan lacks is refused, naming each row's seeds
+    r = subprocess.run([*two, "--status", "--seeds", "1"], capture_output=True, text=True, timeout=300)
+    assert [line.split()[2:4] for line in r.stdout.splitlines() if line.lstrip().startswith("LinkNet-64")] == \
+        [["1", "absent"]], r.stdout + r.stderr[-2000:]
+    r = subprocess.run([*cmd, "--seeds", "1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and "--seeds 1 selects none of the planned runs (seeds per row: LinkNet-64: 0)" in r.stderr
     assert not (run.parent / "seed1").exists() and len(_git(repo, "log", "--format=%s").splitlines()) == 1
 
 

@@ -16,8 +16,9 @@ COLUMNS = ["row", "partition", "seed", "status", "epochs", "planned epochs", "co
            "training s"]
 
 
-def run_progress(exp) -> pd.DataFrame:
-    """One line per planned run of Experiment ``exp`` (in its plan's order) with :data:`COLUMNS`:
+def run_progress(exp, plan=None) -> pd.DataFrame:
+    """One line per planned run of Experiment ``exp`` (``plan``: those of its :meth:`Experiment.plan`
+    to list, default all; in the plan's order) with :data:`COLUMNS`:
     ``status`` as :meth:`Experiment.run_status`; ``epochs`` run: a finished run's ``history.csv``
     lines, an unfinished run's epochs in its ``last.pt`` (what it resumes after: 0 without one, when
     it starts over, even with history lines written since), else 0 (an evaluation-only row trains
@@ -25,7 +26,7 @@ def run_progress(exp) -> pd.DataFrame:
     trained run (else None/NaN); ``training s`` the finished run's recorded training seconds (else
     NaN). May write the split file the runs use (as :meth:`Experiment.run_status` does); trains nothing."""
     lines = []
-    for v, part, seed in exp.plan():
+    for v, part, seed in exp.plan() if plan is None else plan:
         status, rd = exp.run_status(v, part, seed), exp.run_dir(v, part, seed)
         planned = 0 if v.eval_of else int(exp.variant_params(v)["epochs"])
         epochs, converged, best, seconds = 0, None, float("nan"), float("nan")
