@@ -78,11 +78,10 @@ def progress_summary(progress: pd.DataFrame) -> str:
     if n.get("other config", 0):
         parts.append(f"{n['other config']} folders held by another config (--overwrite, or another run_set)")
     text = "; ".join(parts) + "."
-    epochs = int(epochs_to_run(progress).sum())
-    if epochs:
+    todo = epochs_to_run(progress)
+    if todo.sum():
         left, unknown = time_left(progress)
-        text += f" Left: {epochs} epochs"
-        todo = epochs_to_run(progress)
+        text += f" Left: {int(todo.sum())} epochs"
         if len(unknown) < progress.loc[todo[todo > 0].index, "row"].nunique():  # some row with epochs left has a pace
             text += (f", about {left / 3600:.1f} h of training ({left:.0f} s) at each row's pace so far (at most: "
                      "early stops end sooner)")
