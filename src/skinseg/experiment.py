@@ -153,9 +153,7 @@ class Experiment:
         n_params = self._parameters(v)
         if status == "reuse":
             print(f"{v.label} [{partition}, seed {seed}]: reusing {display(rd.path)} (same config)")
-            hist = rd.path / "history.csv"
-            return Outcome(v.label, partition, seed, rd, status, config,
-                           pd.read_csv(hist) if hist.is_file() else pd.DataFrame(),
+            return Outcome(v.label, partition, seed, rd, status, config, rd.history(),
                            pd.read_csv(rd.path / "metrics.csv"), pd.read_csv(rd.path / "metrics_per_image.csv"),
                            n_params)
         history = pd.DataFrame()

@@ -31,8 +31,7 @@ def run_progress(exp, plan=None) -> pd.DataFrame:
         planned = 0 if v.eval_of else int(exp.variant_params(v)["epochs"])
         epochs, converged, best, seconds = 0, None, float("nan"), float("nan")
         if status == "finished":
-            hist_file = rd.path / "history.csv"
-            history = pd.read_csv(hist_file) if hist_file.is_file() else pd.DataFrame()
+            history = rd.history()
             epochs, seconds = len(history), training_seconds(rd.path)
             if not v.eval_of:
                 c = run_convergence(history, exp.variant_params(v)["monitor"])

@@ -256,6 +256,12 @@ class RunDir:
     def finished(self) -> bool:
         return (self.path / "metrics.csv").is_file()
 
+    def history(self) -> pd.DataFrame:
+        """The run's ``history.csv`` (one line per epoch), empty when it has none (an
+        evaluation-only row)."""
+        f = self.path / "history.csv"
+        return pd.read_csv(f) if f.is_file() else pd.DataFrame()
+
     def existing_config(self) -> dict | None:
         f = self.path / "config.json"
         return json.loads(f.read_text()) if f.is_file() else None
