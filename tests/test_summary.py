@@ -53,10 +53,50 @@ def test_summary_md_puts_the_verdicts_first(tmp_path):
                           pd.DataFrame(), pd.DataFrame({"model": ["m"]}), {"fraction": 0.02, "count (relative)": 0.1},
                           runs=pd.DataFrame({"paper": ["p"], "finished": [2], "planned": [3]}))
     text = (tmp_path / "s.md").read_text()
-    assert "**Synthetic data" in text and "p 2/3" in text
+    assert "**Synthetic data" in text and "## Setup behind the verdicts" in text and "| p | 2 | 3 |" in text
     summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"], "device": ["cuda"]}),
                           {"fraction": 0.02, "count (relative)": 0.1})
     assert "No GPU benchmark" not in (tmp_path / "s.md").read_text()
+
+
+def test_setup_row_lists_what_the_profile_changes_from_the_recipe():
+    spec = SimpleNamespace(recipe={"epochs": 100, "lr": 0.01, "ce_weight": 0.5, "batch_size": 12},
+                           recipe_sources={"epochs": "§2.5", "encoder_weights": "§2.1: a pre-trained ResNet34"})
+    params = {"epochs": 24, "lr": 0.01, "ce_weight": 1.0, "batch_size": 12, "image_height": 96, "image_width": 128,
+              "encoder_weights": ""}
+    exp = SimpleNamespace(spec=spec, params=params,
+                          completeness=lambda: pd.DataFrame({"status": ["finished", "finished", "absent"]}))
+    row = summary.setup_row("asnet", exp)
+    assert row == {"paper": "asnet", "finished": 2, "planned": 3, "epochs": 24, "input": "96×128",
+                   "differs from the recipe": "epochs 24 (recipe: 100); ce_weight 1 (recipe: 0.5); encoder from "
+                                              "scratch (recipe: §2.1: a pre-trained ResNet34)"}
+    exp.params = {**params, "epochs": 100, "ce_weight": 0.5, "encoder_weights": "resnet34.pt"}
+    assert summary.setup_row("asnet", exp)["differs from the recipe"] == "nothing"
+
+
+def test_separation_notes_flag_a_table_whose_rows_our_intervals_cannot_tell_apart():
+    def table(half):
+        rows = ["A", "B", "C", "A vs B"]
+        return pd.DataFrame({"paper": "p", "where": "Table 2", "block": "", "row": rows, "metric": "jaccard",
+                             "reported": [0.80, 0.81, 0.82, "A beats B"],
+                             "interval low": [0.80 - half, 0.81 - half, 0.82 - half, -0.5],
+                             "interval high": [0.80 + half, 0.81 + half, 0.82 + half, 0.5]})
+    notes = summary.separation_notes(table(0.02))  # intervals 0.04 wide against a 0.02 span
+    assert notes == ["p, Table 2, jaccard: the reported rows span 0.8000–0.8200 (0.0200); our intervals are 0.0400 "
+                     "wide (median of 3 rows): a verdict on each cell cannot tell these rows apart, only the claims' "
+                     "paired differences can."]
+    assert summary.separation_notes(table(0.005)) == []  # 0.01 wide: narrower than the span
+    assert summary.separation_notes(table(0.02).iloc[[0, 1, 3]]) == []  # two rows: no table to separate
+
+
+def test_cost_spread_note_names_the_widest_repeat():
+    costs = pd.DataFrame({"model": ["m", "m", "n"], "size": ["96×96"] * 3, "batch": [16] * 3, "device": ["cpu"] * 3,
+                          "precision": ["bf16"] * 3, "channels_last": [True] * 3,
+                          "inference images/s": [100.0, 190.0, 50.0], "file": ["a.csv", "b.csv", "a.csv"]})
+    assert summary.cost_spread_note(costs).startswith(
+        "1 setting was benchmarked in more than one session (file); their inference figures differ by up to 1.9× "
+        "(m, 96×96, 16, cpu, bf16, True: 100.00–190.00 images/s)")
+    assert summary.cost_spread_note(costs.iloc[[0, 2]]) == ""
 
 
 def test_competitor_numbers_are_context_beside_the_verdicts_not_counted_among_them(tmp_path):

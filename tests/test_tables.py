@@ -128,3 +128,22 @@ def test_identical_differences_have_no_p():
     runs = [_run("A", f"f{k}", 0.9) for k in range(3)] + [_run("B", f"f{k}", 0.8) for k in range(3)]
     row = tables.paired_difference(runs, "A", "B", ("jaccard",)).iloc[0]
     assert row["95 % CI low"] == pytest.approx(0.1) and pd.isna(row["paired t p"])
+
+
+def _data(rows):
+    from pathlib import Path
+
+    from skinseg.data.sources import Data
+
+    table = pd.DataFrame([(part, f"{part}-{split}-{i}", split) for part, split, n in rows for i in range(n)],
+                         columns=["partition", "image_id", "split"])
+    return Data("label", "isic2017", Path("."), Path("split.csv"), table, "", {})
+
+
+def test_split_sizes_counts_the_images_each_split_used():
+    assert tables.split_sizes(_data([("p0", "train", 210), ("p0", "val", 90), ("p0", "test", 150)])) == \
+        "210 train / 90 val / 150 test"
+    folds = [(f"fold{k}", s, n + (k == 4 and s == "train")) for k in range(5)
+             for s, n in (("train", 1548), ("val", 172), ("test", 430))]
+    assert tables.split_sizes(_data(folds), folds=True) == "5 folds of 1,548–1,549 train / 172 val / 430 test"
+    assert tables.split_sizes(_data(folds)).startswith("5 partitions of ")

@@ -176,7 +176,7 @@ def test_one_run_uses_a_bootstrap_interval_over_images():
     rep = (Reported("T1", "A", "jaccard", 0.55),)
     run = _run("A", "p", 0.6, per_image=[0.2, 0.9, 0.5, 0.8, 0.6])
     row = verdicts.number_rows(_exp(rep), [run], data_used=False)[0]
-    assert row["verdict"] == "inconclusive" and "1 run; interval over test images only" in row["ours"]
+    assert row["verdict"] == "inconclusive" and "1 run; bootstrap over its test images" in row["ours"]
     tight = _run("A", "p", 0.55, per_image=[0.54, 0.55, 0.56, 0.55, 0.55])
     assert verdicts.number_rows(_exp(rep), [tight], data_used=False)[0]["verdict"] == "reproduced"
 
@@ -190,6 +190,12 @@ def test_claims_greater_and_close():
     assert rows["A beats B"]["verdict"] == "reproduced"  # +0.0025, t interval [0.0013, 0.0037]
     assert rows["A is as good as B"]["verdict"] == "reproduced"  # inside ±0.02
     assert rows["B beats A"]["verdict"] == "not reproduced"
+    close = claims[1:2]
+    spread = [_run("A", f"f{k}", 0.80 + d) for k, d in enumerate((-0.03, 0.0, 0.03))] + runs[3:]
+    row = verdicts.claim_rows(_exp((), close), spread, data_used=False)[0]  # mean 0, t interval ±0.0745
+    assert row["verdict"] == "not shown (interval not within ±tolerance)"
+    apart = [_run("A", f"f{k}", 0.85 + d) for k, d in enumerate((0.0, 0.001, 0.002))] + runs[3:]
+    assert verdicts.claim_rows(_exp((), close), apart, data_used=False)[0]["verdict"] == "not reproduced"
     one = verdicts.claim_rows(_exp((), claims[:1]), runs[:1] + runs[3:4], data_used=False)[0]
     assert one["verdict"] == "not testable here" and one["cause"] == "one paired run: no interval"
     assert one["ours"] == "+0.0020 (1 pair: no interval)"

@@ -79,6 +79,73 @@ def protocol_note(exp, one: pd.DataFrame) -> str:
     return text
 
 
+def setup_row(key: str, exp) -> dict:
+    """One line of ``summary.md``'s setup table for paper ``key``: finished and planned runs, epochs,
+    input size and every setting of its recipe (a paper's: the paper's settings; the one protocol's:
+    its own full budget) this profile changes, as ``name ours (recipe: theirs)`` (an encoder the paper
+    pre-trains and ours trains from scratch included): the deviations each verdict stands on. A row's own overrides (a dataset block, an ablation's loss)
+    are the paper's design, not deviations, and are left out."""
+    spec, p = exp.spec, exp.params
+    status = exp.completeness().status
+    changed = [f"{k} {_setting(p[k])} (recipe: {_setting(v)})" for k, v in spec.recipe.items() if p.get(k) != v]
+    if "encoder_weights" in spec.recipe_sources and "encoder_weights" not in spec.recipe and not p["encoder_weights"]:
+        changed.append(f"encoder from scratch (recipe: {spec.recipe_sources['encoder_weights']})")
+    return {"paper": key, "finished": int((status == "finished").sum()), "planned": len(status),
+            "epochs": p["epochs"], "input": f"{p['image_height']}×{p['image_width']}",
+            "differs from the recipe": "; ".join(changed) or "nothing"}
+
+
+def setup_table(loaded: dict) -> pd.DataFrame:
+    """:func:`setup_row` for every paper of ``loaded`` ({key: (Experiment, outcomes)})."""
+    return pd.DataFrame([setup_row(k, exp) for k, (exp, _) in loaded.items()])
+
+
+def _setting(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v) if v != "" else "none"
+
+
+def separation_notes(verdicts: pd.DataFrame, min_rows: int = 3) -> list[str]:
+    """For each table whose judged rows report one metric on ``min_rows`` or more rows: the span of
+    the reported values against the median width of our intervals. Where our intervals are as wide
+    as the whole span, a *reproduced* on each cell cannot tell the table's rows apart (the claims'
+    paired differences can)."""
+    if not {"interval low", "interval high", "row", "where", "block", "metric"} <= set(verdicts):
+        return []
+    judged = verdicts[verdicts["interval low"].notna() & ~verdicts.row.astype(str).str.contains(" vs ")]
+    notes = []
+    for (paper, where, block, metric), g in judged.groupby(["paper", "where", "block", "metric"], sort=False):
+        values = pd.to_numeric(g.reported, errors="coerce").dropna()
+        if g.row.nunique() < min_rows or not len(values):
+            continue
+        span, width = values.max() - values.min(), float((g["interval high"] - g["interval low"]).median())
+        if width >= span:
+            notes.append(f"{paper}, {where}{f' ({block})' if block else ''}, {metric}: the reported rows span "
+                         f"{values.min():.4f}–{values.max():.4f} ({span:.4f}); our intervals are {width:.4f} wide "
+                         f"(median of {g.row.nunique()} rows): a verdict on each cell cannot tell these rows apart, "
+                         "only the claims' paired differences can.")
+    return notes
+
+
+def cost_spread_note(costs: pd.DataFrame) -> str:
+    """One sentence on settings benchmarked in more than one file (session): how far their inference
+    figures lie apart ("" when no setting repeats). Each file is one session on a shared machine, so
+    ratios hold within a file, not across files."""
+    key = [c for c in ("model", "size", "batch", "device", "precision", "channels_last") if c in costs]
+    col = COST_UNITS["inference_img_s"]
+    if not key or col not in costs:
+        return ""
+    g = costs.groupby(key)[col].agg(["min", "max", "count"])
+    g = g[g["count"] > 1]
+    if not len(g):
+        return ""
+    ratio = g["max"] / g["min"]
+    worst = ratio.idxmax()
+    return (f"{_count(len(g), 'setting')} {'was' if len(g) == 1 else 'were'} benchmarked in more than one session "
+            f"(file); their inference figures differ by "
+            f"up to {ratio.max():.1f}× ({', '.join(map(str, worst))}: {g.loc[worst, 'min']:.2f}–"
+            f"{g.loc[worst, 'max']:.2f} images/s), as the machine's load differed. Compare figures within one file.")
+
+
 COST_UNITS = {"inference_img_s": "inference images/s", "train_img_s": "training images/s"}
 
 
@@ -149,11 +216,12 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
                   one_protocol_note: str = "") -> None:
     """``summary.md``: the verdict table first, then the one-protocol table (after
     ``one_protocol_note``, see :func:`protocol_note`), the cross-dataset table (a string: why
-    there is none) and the cost table. ``runs``: finished and planned runs per paper."""
+    there is none) and the cost table. ``runs``: :func:`setup_table` (and the one-protocol line)."""
     context = context_table(verdicts)
     verdicts = verdicts[verdicts.verdict != CONTEXT]
     counts = verdicts.verdict.value_counts().to_dict()
     synthetic = verdicts["data used"].astype(str).str.contains("synthetic").any()
+    separation, spread = separation_notes(verdicts), cost_spread_note(costs)
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
              *(["**Synthetic data: these verdicts only show that every step runs; they say nothing about the "
                 "papers.**", ""] if synthetic else []),
@@ -165,22 +233,41 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "which can be wider than the tolerance) and our mean's own 95 % interval no wider than ± the tolerance; "
              "*inconclusive*: inside, but our mean is less precise; *within tolerance*: outside the prediction "
              "interval, within the tolerance of our mean; "
-             "*not reproduced*: outside both; for a claim, *not shown*: the interval of the "
-             "paired difference covers 0; *not testable here*: the cause is given. The cause column otherwise "
+             "*not reproduced*: outside both. For a claim that one row beats another, *not shown*: the interval of "
+             "the paired difference covers 0; for a claim that two rows are close, *reproduced* needs that whole "
+             "interval within ± the tolerance, *not reproduced* lies wholly beyond it, *not shown* is neither. "
+             "*not testable here*: the cause is given. The cause column otherwise "
              "carries the paper's audit note. *converged*: how many of the runs behind a line converged (validation "
              f"Jaccard flat over the last {WINDOW:.0%} of its epochs: the best value there beats the best before by "
              f"at most {BAND}); where any did not, the verdict carries \"(unconverged)\": it judges a model that "
-             "was still improving, so it speaks about the budget, not the paper.", "",
-             *(["Runs finished under this profile, per paper: " + ", ".join(
-                 f"{r.paper} {r.finished}/{r.planned}" for r in runs.itertuples()) + ".", ""]
-               if runs is not None else []),
+             "was still improving, so it speaks about the budget, not the paper; *n/a*: a parameter count or a "
+             "per-epoch number, which does not wait for convergence.", "",
+             *(["## Setup behind the verdicts", "",
+                "Runs finished and planned under this profile, the epochs and input size they trained at, and every "
+                "setting of the recipe this profile changes: a paper's recipe is its settings as the paper states "
+                "them (its notebook cites each and says why this profile changes it); the one protocol's is its own "
+                "full budget (the `paper` profile).", "",
+                markdown_table(runs), ""] if runs is not None else []),
              "## Verdicts (every reported number entered in the papers' specs, and every claim)", "",
-             "*reported* and *reported sd*: the paper's number (and its ± where it prints one); *ours*: our mean "
-             "[95 % prediction interval] (runs); *difference*: ours − reported (for a claim: first row − second "
-             "row, paired run by run); *data used*: the data and input size ours stands on; *cause*: the audit's "
-             "one-line finding and the number's own note.", "",
+             "*where*: the paper's table or section; *block*: the dataset block of a table reporting several; "
+             "*epoch*: the epoch row of a per-epoch table; *reported* and *reported sd*: the paper's number (and its "
+             "± where it prints one); *ours*: the mean over our runs of the per-image (macro) mean at the data's "
+             "original resolution, [its 95 % prediction interval: where the paper's number, one run or the mean of "
+             "its k runs, would fall if its setup were ours; t over seeds, the corrected resampled t over folds; for "
+             "one run of ours, a bootstrap over its test images, which covers test-set sampling only] (runs); for a "
+             "claim, the mean paired difference [the 95 % confidence interval of that mean], narrower than the "
+             "prediction interval a *difference* row prints for the same pair; *difference*: ours − reported (for a "
+             "claim: first row − second row, paired run by run); *data used*: the data (named by the source splits "
+             "it came from), the images each split used, source and input size; *cause*: the audit's one-line "
+             "finding and the number's own note (for a Jaccard or Dice of a table printing both, the reduction its "
+             "pair is consistent with: pooled pixels (micro) or per-image mean (macro)). Columns as the papers "
+             "abbreviate them: ACC accuracy, DIC Dice, JAC Jaccard, SEN sensitivity, SPE specificity. Rows: "
+             "SLSDeep-EPE is SLSDeep without its end-point-error (EPE) loss term, SLSDeep+ASC with skip connections "
+             "between all encoder and decoder layers; ASNet's ASM_w/o_DI and ASM_w/o_SA: its adaptive scale module "
+             "without dilated convolution, and without the scale-aware (attention) part.", "",
              # the interval is in the "ours" column; its numeric ends are for figures
              markdown_table(verdicts.drop(columns=["interval low", "interval high"], errors="ignore")), "",
+             *[f"- {n}" for n in separation], *([""] if separation else []),
              *(["### Reported-only context (other methods the papers quote; never run, not judged)", "",
                 markdown_table(context, "{:g}"), ""] if len(context) else []),
              "## One protocol for all models", "",
@@ -198,5 +285,6 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "## Costs (committed benchmarks; every figure with its device)", "",
              *([] if costs.get("device", pd.Series(dtype=str)).astype(str).str.startswith("cuda").any() else
                ["No GPU benchmark is committed: every figure below is from a CPU.", ""]),
+             *([spread, ""] if spread else []),
              markdown_table(costs, "{:.2f}"), ""]
     write_text(path, "\n".join(parts))

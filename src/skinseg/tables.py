@@ -10,13 +10,29 @@ from skinseg.results import metric_value, select_metrics
 
 
 def dataset_used(exp, variant=None) -> str:
-    """The data a row ran on, as a table cell: stand-in, source size, input size."""
+    """The data a row ran on, as a table cell: stand-in, the images its runs trained, selected and
+    were scored on (:func:`split_sizes`) and which source split the test images are, source size,
+    input size."""
     from skinseg.data.io import image_size
 
     data, p = exp.data(variant), exp.variant_params(variant) if variant else exp.params
     sizes = {image_size(s.image) for s in data.samples.values()}  # headers only
     src = f"{'×'.join(map(str, next(iter(sizes))))} source" if len(sizes) == 1 else "mixed-size source"
-    return f"{data.label}; {src}, {p['image_height']}×{p['image_width']} input"
+    # the data's note says which source split the test images are (the K-fold note repeats the counts)
+    tested = f", {data.note}" if data.note.startswith("test =") else ""
+    return (f"{data.label}; {split_sizes(data, p['protocol'] == 'kfold')}{tested}; {src}, "
+            f"{p['image_height']}×{p['image_width']} input")
+
+
+def split_sizes(data, folds: bool = False) -> str:
+    """Images per split as used, e.g. ``"210 train / 90 val / 150 test"``; over several partitions
+    ``"5 folds of 1,547–1,549 train / ..."`` (a range where they differ). The dataset label names the
+    source splits the images came from, which can differ (a test set carved from a training pool)."""
+    c = data.counts()
+    span = {s: f"{c[s].min():,}" if c[s].min() == c[s].max() else f"{c[s].min():,}–{c[s].max():,}"
+            for s in ("train", "val", "test") if s in c}
+    sizes = " / ".join(f"{n} {s}" for s, n in span.items())
+    return sizes if len(c) == 1 else f"{len(c)} {'folds' if folds else 'partitions'} of {sizes}"
 
 
 def mean_sd(values) -> str:

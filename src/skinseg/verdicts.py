@@ -216,7 +216,7 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                                         and exp.variant_params(o.variant)["target"] == "lesion"])
                 fmt = "{:,.0f}" if r.metric in COUNT_METRICS else "{:.4f}"
                 theirs = "one run" if r.runs == 1 else f"a mean of {r.runs} runs"
-                runs = ("1 run; interval over test images only" if n == 1 else
+                runs = ("1 run; bootstrap over its test images" if n == 1 else
                         f"{n} paired runs" if r.difference_of else f"{n} runs") + \
                     ("" if n == 1 else f"; where {theirs} would fall")
                 line.update(ours=(fmt.format(mean) if lo == hi else
@@ -342,7 +342,7 @@ def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
         else:
             line["verdict"] = ("reproduced" if -tol <= lo and hi <= tol else
                                "not reproduced" if lo > tol or hi < -tol else
-                               "not shown (interval wider than ±tolerance)")
+                               "not shown (interval not within ±tolerance)")
         if not line["verdict"].startswith("not testable"):
             _label_convergence(line, exp, [o for o in outcomes if o.variant in (c.row, c.than)], outcomes)
         rows.append(line)
