@@ -60,43 +60,62 @@ def test_summary_md_puts_the_verdicts_first(tmp_path):
 
 
 def test_setup_row_lists_what_the_profile_changes_from_the_recipe():
-    spec = SimpleNamespace(recipe={"epochs": 100, "lr": 0.01, "ce_weight": 0.5, "batch_size": 12},
-                           recipe_sources={"epochs": "§2.5", "encoder_weights": "§2.1: a pre-trained ResNet34"})
-    params = {"epochs": 24, "lr": 0.01, "ce_weight": 1.0, "batch_size": 12, "image_height": 96, "image_width": 128,
-              "encoder_weights": ""}
-    exp = SimpleNamespace(spec=spec, params=params,
-                          completeness=lambda: pd.DataFrame({"status": ["finished", "finished", "absent"]}))
+    from skinseg import params as P
+
+    spec = SimpleNamespace(recipe={"epochs": 100, "lr": 0.01, "ce_weight": 0.5, "batch_size": 12, "image_height": 96,
+                                   "image_width": 128},
+                           recipe_sources={"lr": "§2.5", "ce_weight": "§2.4 eq. 3", "batch_size": "§2.5",
+                                           "epochs": "not stated (100 is ours)",
+                                           "encoder_weights": "§2.1: a pre-trained ResNet34"},
+                           variant=lambda row: SimpleNamespace(eval_of="A" if row == "A+post" else None))
+    # where the data lies and the machine it runs on are no recipe settings (data_root, device)
+    params = {**P.defaults(), "epochs": 24, "lr": 0.01, "ce_weight": 1.0, "batch_size": 12, "image_height": 96,
+              "image_width": 128, "lr_schedule": "poly", "data_root": "../data", "device": "cuda"}
+    exp = SimpleNamespace(spec=spec, params=params, completeness=lambda: pd.DataFrame(
+        {"row": ["A", "A", "A+post"], "status": ["finished", "finished", "absent"]}))
     row = summary.setup_row("asnet", exp)
-    assert row == {"paper": "asnet", "finished": 2, "planned": 3, "epochs": 24, "input": "96×128",
-                   "differs from the recipe": "epochs 24 (recipe: 100); ce_weight 1 (recipe: 0.5); encoder from "
-                                              "scratch (recipe: §2.1: a pre-trained ResNet34)"}
-    exp.params = {**params, "epochs": 100, "ce_weight": 0.5, "encoder_weights": "resnet34.pt"}
+    assert row == {"paper": "asnet", "finished": 2, "planned": 3, "evaluation-only": 1, "epochs": 24,
+                   "input": "96×128", "differs from the recipe": (
+                       "epochs 24 (recipe: 100, not stated in the paper); lr_schedule poly (recipe: constant, not "
+                       "stated in the paper); ce_weight 1 (recipe: 0.5); encoder from scratch (recipe: §2.1: a "
+                       "pre-trained ResNet34)")}
+    exp.params = {**params, "epochs": 100, "ce_weight": 0.5, "lr_schedule": "constant", "encoder_weights": "r34.pt"}
     assert summary.setup_row("asnet", exp)["differs from the recipe"] == "nothing"
+    exp.params = {**exp.params, "early_stopping_patience": 0}
+    spec.recipe = {**spec.recipe, "early_stopping_patience": 20}
+    assert summary.setup_row("asnet", exp)["differs from the recipe"] == \
+        "early_stopping_patience 0 (off) (recipe: 20, not stated in the paper)"
+    spec.recipe_sources = {"epochs": "ours: one protocol"}  # a recipe of ours (the one protocol): nothing to mark
+    assert summary.setup_row("asnet", exp)["differs from the recipe"] == "early_stopping_patience 0 (off) (recipe: 20)"
 
 
 def test_separation_notes_flag_a_table_whose_rows_our_intervals_cannot_tell_apart():
-    def table(half):
+    def table(half, claim_metric="jaccard"):
         rows = ["A", "B", "C", "A vs B"]
-        return pd.DataFrame({"paper": "p", "where": "Table 2", "block": "", "row": rows, "metric": "jaccard",
-                             "reported": [0.80, 0.81, 0.82, "A beats B"],
+        return pd.DataFrame({"paper": "p", "where": "Table 2", "block": [None, None, None, ""], "row": rows,
+                             "metric": ["jaccard"] * 3 + [claim_metric], "reported": [0.80, 0.81, 0.82, "A beats B"],
                              "interval low": [0.80 - half, 0.81 - half, 0.82 - half, -0.5],
                              "interval high": [0.80 + half, 0.81 + half, 0.82 + half, 0.5]})
-    notes = summary.separation_notes(table(0.02))  # intervals 0.04 wide against a 0.02 span
+    notes = summary.separation_notes(table(0.02))  # intervals 0.04 wide against a 0.02 span; no block (NaN)
     assert notes == ["p, Table 2, jaccard: the reported rows span 0.8000–0.8200 (0.0200); our intervals are 0.0400 "
-                     "wide (median of 3 rows): a verdict on each cell cannot tell these rows apart, only the claims' "
-                     "paired differences can."]
+                     "wide (median of 3 rows): a verdict on each cell cannot tell these rows apart; the claims below "
+                     "compare them run by run."]
+    assert summary.separation_notes(table(0.02, claim_metric="dice"))[0].endswith(
+        "no claim of the paper on this metric is judged run by run here.")
     assert summary.separation_notes(table(0.005)) == []  # 0.01 wide: narrower than the span
     assert summary.separation_notes(table(0.02).iloc[[0, 1, 3]]) == []  # two rows: no table to separate
 
 
 def test_cost_spread_note_names_the_widest_repeat():
-    costs = pd.DataFrame({"model": ["m", "m", "n"], "size": ["96×96"] * 3, "batch": [16] * 3, "device": ["cpu"] * 3,
-                          "precision": ["bf16"] * 3, "channels_last": [True] * 3,
-                          "inference images/s": [100.0, 190.0, 50.0], "file": ["a.csv", "b.csv", "a.csv"]})
+    costs = pd.DataFrame({"model": ["m", "m", "n", "n"], "size": ["96×96"] * 4, "batch": [16] * 4,
+                          "device": ["cpu"] * 4, "precision": ["bf16"] * 4, "channels_last": [True] * 4,
+                          "inference images/s": [100.0, 190.0, 50.0, 60.0], "file": ["a.csv", "b.csv", "a.csv", "a.csv"]})
+    # n's two lines are one file (one session): not a repeat across sessions
     assert summary.cost_spread_note(costs).startswith(
         "1 setting was benchmarked in more than one session (file); their inference figures differ by up to 1.9× "
         "(m, 96×96, 16, cpu, bf16, True: 100.00–190.00 images/s)")
     assert summary.cost_spread_note(costs.iloc[[0, 2]]) == ""
+    assert "(m: 100.00–190.00 images/s)" in summary.cost_spread_note(costs[["model", "inference images/s", "file"]])
 
 
 def test_competitor_numbers_are_context_beside_the_verdicts_not_counted_among_them(tmp_path):

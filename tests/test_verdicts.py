@@ -196,6 +196,10 @@ def test_claims_greater_and_close():
     assert row["verdict"] == "not shown (interval not within ±tolerance)"
     apart = [_run("A", f"f{k}", 0.85 + d) for k, d in enumerate((0.0, 0.001, 0.002))] + runs[3:]
     assert verdicts.claim_rows(_exp((), close), apart, data_used=False)[0]["verdict"] == "not reproduced"
+    # narrower than ±0.02 altogether (0.035 wide) but off-centre: mean -0.005, t interval [-0.0224, +0.0124]
+    off = [_run("A", f"f{k}", 0.80 + d) for k, d in enumerate((-0.012, -0.005, 0.002))] + runs[3:]
+    row = verdicts.claim_rows(_exp((), close), off, data_used=False)[0]
+    assert row["verdict"] == "not shown (interval not within ±tolerance)" and row["interval low"] < -0.02
     one = verdicts.claim_rows(_exp((), claims[:1]), runs[:1] + runs[3:4], data_used=False)[0]
     assert one["verdict"] == "not testable here" and one["cause"] == "one paired run: no interval"
     assert one["ours"] == "+0.0020 (1 pair: no interval)"

@@ -79,20 +79,39 @@ def protocol_note(exp, one: pd.DataFrame) -> str:
     return text
 
 
+# where the data lies and what runs it: not a setting of the recipe (the data used is its own column)
+_NOT_RECIPE = frozenset({"profile", "data_root", "dataset", "original_masks_root", "device", "synthetic_n",
+                         "synthetic_size", "channels_last", "optimizer_impl"})
+
+
 def setup_row(key: str, exp) -> dict:
-    """One line of ``summary.md``'s setup table for paper ``key``: finished and planned runs, epochs,
-    input size and every setting of its recipe (a paper's: the paper's settings; the one protocol's:
-    its own full budget) this profile changes, as ``name ours (recipe: theirs)`` (an encoder the paper
-    pre-trains and ours trains from scratch included): the deviations each verdict stands on. A row's own overrides (a dataset block, an ablation's loss)
-    are the paper's design, not deviations, and are left out."""
+    """One line of ``summary.md``'s setup table for paper ``key``: finished and planned runs (and how
+    many of those are evaluation-only rows, which re-score a trained row's weights), epochs, input
+    size and every run setting that differs from the recipe (a paper's: its spec's ``recipe`` over the
+    parameter defaults; the one protocol's: its own full budget), as ``name ours (recipe: theirs)``,
+    marked where the paper does not state the value (a recipe that is ours throughout, the one
+    protocol's, marks nothing), plus an encoder the paper pre-trains and ours
+    trains from scratch: the deviations each verdict stands on. A row's own overrides (a dataset
+    block, an ablation's loss) are the paper's design, not deviations, and are left out."""
+    from skinseg import params as P
+
     spec, p = exp.spec, exp.params
-    status = exp.completeness().status
-    changed = [f"{k} {_setting(p[k])} (recipe: {_setting(v)})" for k, v in spec.recipe.items() if p.get(k) != v]
+    recipe = {**P.defaults(), **spec.recipe}
+    ours_throughout = all(v.startswith("ours") for v in spec.recipe_sources.values())  # the one protocol
+    changed = []
+    for k, theirs in recipe.items():
+        if k in P.NON_RUN or k in _NOT_RECIPE or p[k] == theirs:
+            continue
+        unstated = not ours_throughout and spec.recipe_sources.get(k, "not stated").startswith("not stated")
+        changed.append(f"{k} {_setting(k, p[k])} (recipe: {_setting(k, theirs)}"
+                       f"{', not stated in the paper' if unstated else ''})")
     if "encoder_weights" in spec.recipe_sources and "encoder_weights" not in spec.recipe and not p["encoder_weights"]:
         changed.append(f"encoder from scratch (recipe: {spec.recipe_sources['encoder_weights']})")
-    return {"paper": key, "finished": int((status == "finished").sum()), "planned": len(status),
-            "epochs": p["epochs"], "input": f"{p['image_height']}×{p['image_width']}",
-            "differs from the recipe": "; ".join(changed) or "nothing"}
+    status = exp.completeness()
+    evaluation_only = status.row.map(lambda r: spec.variant(r).eval_of is not None)
+    return {"paper": key, "finished": int((status.status == "finished").sum()), "planned": len(status),
+            "evaluation-only": int(evaluation_only.sum()), "epochs": p["epochs"],
+            "input": f"{p['image_height']}×{p['image_width']}", "differs from the recipe": "; ".join(changed) or "nothing"}
 
 
 def setup_table(loaded: dict) -> pd.DataFrame:
@@ -100,18 +119,23 @@ def setup_table(loaded: dict) -> pd.DataFrame:
     return pd.DataFrame([setup_row(k, exp) for k, (exp, _) in loaded.items()])
 
 
-def _setting(v) -> str:
+def _setting(name: str, v) -> str:
+    if name == "early_stopping_patience" and v == 0:
+        return "0 (off)"
     return f"{v:g}" if isinstance(v, float) else str(v) if v != "" else "none"
 
 
 def separation_notes(verdicts: pd.DataFrame, min_rows: int = 3) -> list[str]:
     """For each table whose judged rows report one metric on ``min_rows`` or more rows: the span of
     the reported values against the median width of our intervals. Where our intervals are as wide
-    as the whole span, a *reproduced* on each cell cannot tell the table's rows apart (the claims'
-    paired differences can)."""
+    as the whole span, a *reproduced* on each cell cannot tell the table's rows apart; only a claim
+    comparing rows run by run can (named where the paper has one on that metric)."""
     if not {"interval low", "interval high", "row", "where", "block", "metric"} <= set(verdicts):
         return []
-    judged = verdicts[verdicts["interval low"].notna() & ~verdicts.row.astype(str).str.contains(" vs ")]
+    verdicts = verdicts.assign(block=verdicts.block.fillna(""), row=verdicts.row.astype(str))
+    is_claim = verdicts.row.str.contains(" vs ")
+    claimed = set(zip(verdicts.paper[is_claim], verdicts.metric[is_claim]))
+    judged = verdicts[verdicts["interval low"].notna() & ~is_claim]
     notes = []
     for (paper, where, block, metric), g in judged.groupby(["paper", "where", "block", "metric"], sort=False):
         values = pd.to_numeric(g.reported, errors="coerce").dropna()
@@ -121,29 +145,32 @@ def separation_notes(verdicts: pd.DataFrame, min_rows: int = 3) -> list[str]:
         if width >= span:
             notes.append(f"{paper}, {where}{f' ({block})' if block else ''}, {metric}: the reported rows span "
                          f"{values.min():.4f}–{values.max():.4f} ({span:.4f}); our intervals are {width:.4f} wide "
-                         f"(median of {g.row.nunique()} rows): a verdict on each cell cannot tell these rows apart, "
-                         "only the claims' paired differences can.")
+                         f"(median of {g.row.nunique()} rows): a verdict on each cell cannot tell these rows apart; "
+                         + ("the claims below compare them run by run." if (paper, metric) in claimed else
+                            "no claim of the paper on this metric is judged run by run here."))
     return notes
 
 
 def cost_spread_note(costs: pd.DataFrame) -> str:
     """One sentence on settings benchmarked in more than one file (session): how far their inference
-    figures lie apart ("" when no setting repeats). Each file is one session on a shared machine, so
-    ratios hold within a file, not across files."""
+    figures lie apart ("" when no setting repeats). Sessions differ in the machine's load and in the
+    benchmark's own settings (rounds, allocator: the README's "Models" section), so ratios hold
+    within a file, not across files."""
     key = [c for c in ("model", "size", "batch", "device", "precision", "channels_last") if c in costs]
     col = COST_UNITS["inference_img_s"]
-    if not key or col not in costs:
+    if not key or col not in costs or "file" not in costs:
         return ""
-    g = costs.groupby(key)[col].agg(["min", "max", "count"])
-    g = g[g["count"] > 1]
+    g = costs.groupby(key)[col].agg(["min", "max"]).assign(files=costs.groupby(key)["file"].nunique())
+    g = g[g["files"] > 1]
     if not len(g):
         return ""
     ratio = g["max"] / g["min"]
     worst = ratio.idxmax()
     return (f"{_count(len(g), 'setting')} {'was' if len(g) == 1 else 'were'} benchmarked in more than one session "
-            f"(file); their inference figures differ by "
-            f"up to {ratio.max():.1f}× ({', '.join(map(str, worst))}: {g.loc[worst, 'min']:.2f}–"
-            f"{g.loc[worst, 'max']:.2f} images/s), as the machine's load differed. Compare figures within one file.")
+            f"(file); their inference figures differ by up to {ratio.max():.1f}× "
+            f"({', '.join(map(str, worst if isinstance(worst, tuple) else (worst,)))}: {g.loc[worst, 'min']:.2f}–"
+            f"{g.loc[worst, 'max']:.2f} images/s): sessions differ in the machine's load and in the benchmark's own "
+            "settings (rounds, allocator: the README's section \"Models\"). Compare figures within one file.")
 
 
 COST_UNITS = {"inference_img_s": "inference images/s", "train_img_s": "training images/s"}
@@ -243,10 +270,12 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "was still improving, so it speaks about the budget, not the paper; *n/a*: a parameter count or a "
              "per-epoch number, which does not wait for convergence.", "",
              *(["## Setup behind the verdicts", "",
-                "Runs finished and planned under this profile, the epochs and input size they trained at, and every "
-                "setting of the recipe this profile changes: a paper's recipe is its settings as the paper states "
-                "them (its notebook cites each and says why this profile changes it); the one protocol's is its own "
-                "full budget (the `paper` profile).", "",
+                "Runs finished and planned under this profile (*evaluation-only*: of those, the rows that re-score "
+                "a trained row's weights, e.g. with post-processing), the epochs and input size they trained at, and "
+                "every run setting that differs from the recipe: a paper's recipe is the settings the paper states, "
+                "completed where it is silent by ours (marked \"not stated in the paper\"; its notebook cites each "
+                "and says why this profile changes it); the one protocol's is its own full budget (the `paper` "
+                "profile).", "",
                 markdown_table(runs), ""] if runs is not None else []),
              "## Verdicts (every reported number entered in the papers' specs, and every claim)", "",
              "*where*: the paper's table or section; *block*: the dataset block of a table reporting several; "
@@ -255,6 +284,8 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "original resolution, [its 95 % prediction interval: where the paper's number, one run or the mean of "
              "its k runs, would fall if its setup were ours; t over seeds, the corrected resampled t over folds; for "
              "one run of ours, a bootstrap over its test images, which covers test-set sampling only] (runs); for a "
+             "per-epoch row, our runs' logged value at that epoch on the split and target the paper's log is on; for "
+             "a parameter count, the count; for a difference row, the mean paired difference; for a "
              "claim, the mean paired difference [the 95 % confidence interval of that mean], narrower than the "
              "prediction interval a *difference* row prints for the same pair; *difference*: ours − reported (for a "
              "claim: first row − second row, paired run by run); *data used*: the data (named by the source splits "

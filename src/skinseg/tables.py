@@ -18,8 +18,9 @@ def dataset_used(exp, variant=None) -> str:
     data, p = exp.data(variant), exp.variant_params(variant) if variant else exp.params
     sizes = {image_size(s.image) for s in data.samples.values()}  # headers only
     src = f"{'×'.join(map(str, next(iter(sizes))))} source" if len(sizes) == 1 else "mixed-size source"
-    # the data's note says which source split the test images are (the K-fold note repeats the counts)
-    tested = f", {data.note}" if data.note.startswith("test =") else ""
+    # the data's note says which split of the source the test images are (the K-fold note repeats the counts)
+    tested = f", test = the source's {data.note.removeprefix('test = the ')}" if data.note.startswith("test = the ") \
+        else ""
     return (f"{data.label}; {split_sizes(data, p['protocol'] == 'kfold')}{tested}; {src}, "
             f"{p['image_height']}×{p['image_width']} input")
 
@@ -29,6 +30,7 @@ def split_sizes(data, folds: bool = False) -> str:
     ``"5 folds of 1,547–1,549 train / ..."`` (a range where they differ). The dataset label names the
     source splits the images came from, which can differ (a test set carved from a training pool)."""
     c = data.counts()
+    c = c.fillna(0).astype({s: int for s in ("train", "val", "test") if s in c})  # a partition without a split: 0
     span = {s: f"{c[s].min():,}" if c[s].min() == c[s].max() else f"{c[s].min():,}–{c[s].max():,}"
             for s in ("train", "val", "test") if s in c}
     sizes = " / ".join(f"{n} {s}" for s, n in span.items())

@@ -29,7 +29,8 @@ Every judged line also says whether the runs behind it converged (:mod:`skinseg.
 Jaccard flat over the last 20 % of epochs); where any did not, the verdict carries " (unconverged)": a
 verdict on a model still improving is about the budget, never plain *reproduced*.
 A claim ("greater": row above the other; "close": within the tolerance) is checked run by run with
-:func:`skinseg.tables.paired_difference` (*not shown* when the interval covers 0), and is not
+:func:`skinseg.tables.paired_difference` (a "greater" claim is *not shown* when the interval covers 0, a
+"close" one when the interval is neither wholly within ± the tolerance nor wholly beyond it), and is not
 testable when a run of either row predicts (almost) no lesion: then the comparison is about
 convergence, not about the models.
 """

@@ -102,6 +102,7 @@ SPEC = PaperSpec(
                         protocol="Sect. 3, Database: the challenges' own splits",
                         val_fraction="not stated (ISBI 2017's 150 validation images exist; ISBI 2016 has none)",
                         image_height="Sect. 3, Evaluation and Results: resized to 384×384",
+                        image_width="Sect. 3, Evaluation and Results: resized to 384×384",
                         loss="Sect. 2.2, eq. 1–3: NLL + α·EPE, α = 0.5",
                         epe_weight="Sect. 2.2: α = 0.5", optimizer="Sect. 3, Implementation: Adam",
                         lr="Sect. 3, Implementation: base lr 0.01 decoder", encoder_lr="Sect. 3, Implementation: "
