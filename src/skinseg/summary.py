@@ -89,15 +89,15 @@ def setup_row(key: str, exp) -> dict:
     many of those are evaluation-only rows, which re-score a trained row's weights), epochs, input
     size and every run setting that differs from the recipe (a paper's: its spec's ``recipe`` over the
     parameter defaults; the one protocol's: its own full budget), as ``name ours (recipe: theirs)``,
-    marked where the paper does not state the value (a recipe that is ours throughout, the one
-    protocol's, marks nothing), plus an encoder the paper pre-trains and ours
-    trains from scratch: the deviations each verdict stands on. A row's own overrides (a dataset
+    marked where the paper does not state the value (a recipe whose sources are all ours, the one
+    protocol's, marks nothing), plus an encoder the paper pre-trains and ours trains from scratch:
+    the deviations each verdict stands on. A row's own overrides (a dataset
     block, an ablation's loss) are the paper's design, not deviations, and are left out."""
     from skinseg import params as P
 
     spec, p = exp.spec, exp.params
     recipe = {**P.defaults(), **spec.recipe}
-    ours_throughout = all(v.startswith("ours") for v in spec.recipe_sources.values())  # the one protocol
+    ours_throughout = bool(spec.recipe_sources) and all(v.startswith("ours") for v in spec.recipe_sources.values())
     changed = []
     for k, theirs in recipe.items():
         if k in P.NON_RUN or k in _NOT_RECIPE or p[k] == theirs:
