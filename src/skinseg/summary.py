@@ -8,7 +8,7 @@ import pandas as pd
 from skinseg import notebook, tables
 from skinseg.convergence import BAND, WINDOW, converged_cell, converged_runs
 from skinseg.results import metric_value, training_cpu_minutes, training_seconds, write_text
-from skinseg.verdicts import CONTEXT
+from skinseg.verdicts import CONTEXT, is_claim_line
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
     """{paper key: (Experiment, outcomes of its finished runs)} under ``profile`` (nothing trained)."""
@@ -132,8 +132,8 @@ def separation_notes(verdicts: pd.DataFrame, min_rows: int = 3) -> list[str]:
     comparing rows run by run can (named where the paper has one on that metric)."""
     if not {"interval low", "interval high", "row", "where", "block", "metric"} <= set(verdicts):
         return []
-    verdicts = verdicts.assign(block=verdicts.block.fillna(""), row=verdicts.row.astype(str))
-    is_claim = verdicts.row.str.contains(" vs ")
+    verdicts = verdicts.assign(block=verdicts.block.fillna(""))
+    is_claim = is_claim_line(verdicts)
     claimed = set(zip(verdicts.paper[is_claim], verdicts.metric[is_claim]))
     judged = verdicts[verdicts["interval low"].notna() & ~is_claim]
     notes = []
@@ -160,7 +160,8 @@ def cost_spread_note(costs: pd.DataFrame) -> str:
     col = COST_UNITS["inference_img_s"]
     if not key or col not in costs or "file" not in costs:
         return ""
-    g = costs.groupby(key)[col].agg(["min", "max"]).assign(files=costs.groupby(key)["file"].nunique())
+    by_setting = costs.groupby(key)
+    g = by_setting[col].agg(["min", "max"]).assign(files=by_setting["file"].nunique())
     g = g[g["files"] > 1]
     if not len(g):
         return ""

@@ -300,13 +300,23 @@ def _collapsed(runs) -> str:
     return f"predicts (almost) no lesion (Jaccard < {COLLAPSED}): " + ", ".join(names) if names else ""
 
 
+def claim_row_label(row: str, than: str) -> str:
+    """The *row* cell of a claim's verdict line (:func:`is_claim_line` reads it back)."""
+    return f"{row} vs {than}"
+
+
+def is_claim_line(table: pd.DataFrame) -> pd.Series:
+    """Which lines of a verdict table are claims about two rows (the rest: reported numbers)."""
+    return table.row.astype(str).str.contains(" vs ", regex=False)
+
+
 def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     """One verdict line per claim of ``exp``'s paper about two rows, from paired runs (over folds,
     the corrected resampled t); ``data_used``: fill the column from the data on disk (the claim's
     first row's data: both rows of a pair run on the same split)."""
     rows = []
     for c in exp.spec.claims:
-        line = {"paper": exp.spec.key, "where": c.where, "block": "", "row": f"{c.row} vs {c.than}", "metric": c.metric,
+        line = {"paper": exp.spec.key, "where": c.where, "block": "", "row": claim_row_label(c.row, c.than), "metric": c.metric,
                 "epoch": "", "reported": c.text, "reported sd": float("nan"), "ours": "", "difference": float("nan"),
                 "data used": "", "verdict": "", "converged": "", "cause": "", "interval low": float("nan"),
                 "interval high": float("nan")}
