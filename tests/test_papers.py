@@ -60,7 +60,7 @@ def test_stand_ins_are_named_and_sized(tmp_path):
     assert d16.label.startswith("ISIC 2016 stand-in") and "seeded 28/12" in d16.label  # 900/379 of 40
     assert d16.counts().iloc[0].test == 12
     d17 = exp.data(spec.variant("SLSDeep"))
-    assert d17.label.startswith("ISIC 2017 stand-in") and d17.note == "test = the val split (no test masks)"
+    assert d17.label.startswith("ISIC 2017 stand-in") and d17.note == "test = the source's val split (no test masks)"
 
 
 def test_spec_rejects_inconsistent_rows():

@@ -62,7 +62,7 @@ def test_official_uses_val_as_test_when_test_has_no_masks():
     sp = {k: [s for s in v if s.mask] for k, v in sp.items()}
     sp = {k: v for k, v in sp.items() if v}
     parts, note = partitions(sp, "official", 0.2, 5, 0)
-    assert note == "test = the val split (no test masks)"
+    assert note == "test = the source's val split (no test masks)"
     assert len(parts["official"]["test"]) == 10 and len(parts["official"]["val"]) == 10
     with_test = {**sp, "test": samples("test", 5, 9000)}
     parts, note = partitions(with_test, "official", 0.2, 5, 0)

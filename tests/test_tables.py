@@ -153,11 +153,11 @@ def test_dataset_used_names_the_split_sizes_and_which_source_split_is_tested(mon
     from skinseg.data import io
 
     data = _data([("official", "train", 1800), ("official", "val", 200), ("official", "test", 150)])
-    data.samples, data.note = {"a": SimpleNamespace(image="a.jpg")}, "test = the val split (no test masks)"
+    data.samples, data.note = {"a": SimpleNamespace(image="a.jpg")}, "test = the source's val split (no test masks)"
     params = {"protocol": "official", "image_height": 96, "image_width": 128}
     exp = SimpleNamespace(data=lambda v: data, variant_params=lambda v: params, params=params)
     monkeypatch.setattr(io, "image_size", lambda path: (256, 256))
     assert tables.dataset_used(exp, "row") == ("label; 1,800 train / 200 val / 150 test, test = the source's val "
                                               "split (no test masks); 256×256 source, 96×128 input")
-    data.note = "5 folds over 2150 images"  # the K-fold note repeats the counts: left out
+    data.note, params["protocol"] = "5 folds over 2150 images", "kfold"  # the K-fold note repeats the counts: left out
     assert tables.dataset_used(exp, "row") == "label; 1,800 train / 200 val / 150 test; 256×256 source, 96×128 input"

@@ -18,9 +18,8 @@ def dataset_used(exp, variant=None) -> str:
     data, p = exp.data(variant), exp.variant_params(variant) if variant else exp.params
     sizes = {image_size(s.image) for s in data.samples.values()}  # headers only
     src = f"{'×'.join(map(str, next(iter(sizes))))} source" if len(sizes) == 1 else "mixed-size source"
-    # the data's note says which split of the source the test images are (the K-fold note repeats the counts)
-    tested = f", test = the source's {data.note.removeprefix('test = the ')}" if data.note.startswith("test = the ") \
-        else ""
+    # a held-out protocol's note says which source split the test images are; the K-fold note only repeats the counts
+    tested = "" if p["protocol"] == "kfold" else f", {data.note}"
     return (f"{data.label}; {split_sizes(data, p['protocol'] == 'kfold')}{tested}; {src}, "
             f"{p['image_height']}×{p['image_width']} input")
 

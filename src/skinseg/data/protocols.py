@@ -136,15 +136,15 @@ def partitions(splits: dict[str, list[Sample]], protocol: str, val_fraction: flo
     if protocol in ("holdout", "ratio"):
         tr, va = carve(ids["train"])
         src, te = held_out_test()
-        note = f"test = the {src} split"
+        note = f"test = the source's {src} split"
         out = {protocol: {"train": tr, "val": va, "test": te}}
     elif protocol == "official":
         if ids.get("test"):
-            te, note = ids["test"], "test = the test split"
+            te, note = ids["test"], "test = the source's test split"
             tr, va = (ids["train"], ids["val"]) if ids.get("val") else carve(ids["train"])
         else:
             src, te = held_out_test()
-            note = f"test = the {src} split (no test masks)"
+            note = f"test = the source's {src} split (no test masks)"
             tr, va = carve(ids["train"])
         out = {"official": {"train": tr, "val": va, "test": te}}
     elif protocol == "kfold":
