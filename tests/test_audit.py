@@ -109,7 +109,8 @@ def test_dilation_reach_table():
     assert t.loc[4].tolist() == pytest.approx([1.0, (1 + 2 * 2 / 6) * 2])
 
 
-def test_asm_activity_reads_beta_and_the_modules_relative_contribution():
+def test_asm_activity_reads_beta_and_the_modules_relative_contribution(tmp_path):
+    import json
     import math
 
     import torch
@@ -134,11 +135,24 @@ def test_asm_activity_reads_beta_and_the_modules_relative_contribution():
         def forward(self, x):
             return self.asm(torch.ones(len(x), 4, 2, 2))
 
-    def best_model(v, part):
+    loaded = []
+
+    def run_best_model(v, part, seed):
+        loaded.append((v.label, part))
         b = betas.get((v.label, part))
         return None if b is None else Net(b).to(torch.bfloat16).eval()
+
+    def run_dir(v, part, seed):
+        return SimpleNamespace(path=tmp_path / v.slug / part / f"seed{seed}")
+
+    for (label, part) in [*betas, ("w/o SA", "fold1")]:  # every run but ASNet fold0 w/o its weights.json: finished
+        run_dir(spec.variant(label), part, 0).path.mkdir(parents=True)
+        if (label, part) != ("w/o SA", "fold1"):
+            (run_dir(spec.variant(label), part, 0).path / "weights.json").write_text(
+                json.dumps({"best_sha256": f"sha-{label}-{part}"}))
     images = [{"image": torch.zeros(3, 8, 8, dtype=torch.uint8)} for _ in range(5)]
-    exp = SimpleNamespace(spec=spec, partitions=lambda v: ["fold0", "fold1"], best_model=best_model,
+    exp = SimpleNamespace(spec=spec, partitions=lambda v: ["fold0", "fold1"], seeds=lambda v: [0],
+                          run_best_model=run_best_model, run_dir=run_dir,
                           variant_params=lambda v: {"normalization": "imagenet"}, data=lambda v: None,
                           dataset=lambda data, part, split, p: images, params={"device": "cpu"})
     t = audit.asm_activity(exp, ["ASNet", "w/o SA"], n_images=3)
@@ -146,7 +160,24 @@ def test_asm_activity_reads_beta_and_the_modules_relative_contribution():
     assert t.loc["ASNet", "β"].tolist() == [0.25, -0.5]
     assert t.loc["ASNet", audit.ACTIVITY].tolist() == pytest.approx([25 * fused, 50 * fused], rel=1e-5)  # in %
     assert t.loc["w/o SA", ("β", "fold0")] == 0.0 and t.loc["w/o SA", (audit.ACTIVITY, "fold0")] == 0.0
+    # a run without weights.json (unfinished) is not measured: its checkpoint is not even loaded
     assert pd.isna(t.loc["w/o SA", ("β", "fold1")]) and pd.isna(t.loc["w/o SA", (audit.ACTIVITY, "fold1")])
+    assert ("w/o SA", "fold1") not in loaded
+    kept = json.loads((run_dir(spec.variant("ASNet"), "fold1", 0).path / audit.ACTIVITY_FILE).read_text())
+    assert kept == {"beta": -0.5, "activity_pct": pytest.approx(50 * fused, rel=1e-5), "n_images": 3,
+                    "best_sha256": "sha-ASNet-fold1"}
+
+    # the checkpoints gone (another machine): the kept measurements print the same table
+    betas.clear()
+    loaded.clear()
+    pd.testing.assert_frame_equal(audit.asm_activity(exp, ["ASNet", "w/o SA"], n_images=3), t)
+    assert loaded == []
+    # another number of images is another measurement: not the kept one (and none here without weights)
+    assert audit.asm_activity(exp, ["ASNet"], n_images=2).isna().all().all()
+    # a run trained again over its folder: the kept figures belong to other weights
+    (run_dir(spec.variant("ASNet"), "fold1", 0).path / "weights.json").write_text(json.dumps({"best_sha256": "new"}))
+    with pytest.raises(ValueError, match=r"asm_activity\.json was measured on weights other than .*delete it"):
+        audit.asm_activity(exp, ["ASNet"], n_images=3)
 
 
 def test_asm_activity_sentence_says_when_the_module_hardly_takes_part():

@@ -11,10 +11,13 @@ neither (e.g. the columns come from different runs or image sets).
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
-from skinseg.results import select_metrics
+from skinseg.paths import display
+from skinseg.results import select_metrics, write_json
 from skinseg.tables import paired_runs
 
 POOLED = "pooled (micro), or per-image mean with little spread"
@@ -184,6 +187,45 @@ def dilation_reach(input_sizes: dict, dilations=(1, 2, 4), stride: int = 32, ker
 
 
 ACTIVITY = "‖β·fused‖ / ‖x‖ (%)"
+# kept in the run folder: the checkpoints are git-ignored, the run folders committed, so the
+# figures of a measured run still print on a machine that never had its weights
+ACTIVITY_FILE = "asm_activity.json"
+
+
+def _measure_asm(model, images, device, normalization) -> tuple[float, float]:
+    """``(β, 100·‖β·fused‖ / ‖x‖)`` of ``model.asm`` on ``images`` ``(N, 3, H, W)`` uint8, fp32."""
+    import torch
+
+    from skinseg.inference import prepare_images
+
+    seen = {}
+    hook = model.asm.register_forward_hook(lambda m, inp, out: seen.update(x=inp[0], added=out - inp[0]))
+    try:
+        with torch.no_grad():
+            model.float()(prepare_images(images, device, normalization, False))
+    finally:
+        hook.remove()
+    return float(model.asm.beta.detach().float()), 100 * float(seen["added"].norm() / seen["x"].norm())
+
+
+def _kept_activity(run_path, n_images: int) -> dict | None:
+    """The run folder's :data:`ACTIVITY_FILE` if it was measured on ``n_images`` images; None when
+    absent or measured on another number. Raises when it was measured on other weights than the
+    folder's ``weights.json`` records (the run was trained again over it)."""
+    f = run_path / ACTIVITY_FILE
+    if not f.is_file():
+        return None
+    kept, best = json.loads(f.read_text()), _best_sha256(run_path)
+    if kept.get("best_sha256") != best:
+        raise ValueError(f"{display(f)} was measured on weights other than {display(run_path / 'weights.json')} "
+                         f"records (sha256 {str(kept.get('best_sha256'))[:12]}… vs {str(best)[:12]}…); delete it "
+                         "to measure again")
+    return kept if kept.get("n_images") == n_images else None
+
+
+def _best_sha256(run_path) -> str | None:
+    f = run_path / "weights.json"
+    return json.loads(f.read_text())["best_sha256"] if f.is_file() else None
 
 
 def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:
@@ -194,33 +236,28 @@ def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:
     ``(quantity, partition)`` (first seed). β starts at 0, so the module adds nothing until
     training moves it, and rows that differ only inside the module (ASNet, w/o DI, w/o SA)
     compute the same function at the start: with a ratio near 0 their comparison says little
-    about the module. NaN where the checkpoint is not on this machine."""
-    import torch
+    about the module. A finished run's measurement is kept in its folder (:data:`ACTIVITY_FILE`,
+    with the sha256 of the weights it was measured on) and read from there when the checkpoint
+    is gone. NaN where neither is on this machine, or the run has not finished."""
     from torch.utils.data import DataLoader, Subset
-
-    from skinseg.inference import prepare_images
 
     beta, ratio = {}, {}
     for label in rows:
         v = exp.spec.variant(label)
-        p = exp.variant_params(v)
+        p, seed = exp.variant_params(v), exp.seeds(v)[0]
         beta[label], ratio[label] = {}, {}
         for part in exp.partitions(v):
-            model = exp.best_model(v, part)
-            if model is None:
-                beta[label][part] = ratio[label][part] = float("nan")
-                continue
-            ds = exp.dataset(exp.data(v), part, "test", p)
-            images = next(iter(DataLoader(Subset(ds, range(min(n_images, len(ds)))), batch_size=n_images)))["image"]
-            seen = {}
-            hook = model.asm.register_forward_hook(lambda m, inp, out: seen.update(x=inp[0], added=out - inp[0]))
-            try:
-                with torch.no_grad():
-                    model.float()(prepare_images(images, exp.params["device"], p["normalization"], False))
-            finally:
-                hook.remove()
-            beta[label][part] = float(model.asm.beta.detach().float())
-            ratio[label][part] = 100 * float(seen["added"].norm() / seen["x"].norm())
+            run_path = exp.run_dir(v, part, seed).path
+            kept = _kept_activity(run_path, n_images)
+            model = None if kept or _best_sha256(run_path) is None else exp.run_best_model(v, part, seed)
+            if model is not None:
+                ds = exp.dataset(exp.data(v), part, "test", p)
+                images = next(iter(DataLoader(Subset(ds, range(min(n_images, len(ds)))), batch_size=n_images)))
+                b, r = _measure_asm(model, images["image"], exp.params["device"], p["normalization"])
+                kept = {"beta": b, "activity_pct": r, "n_images": n_images, "best_sha256": _best_sha256(run_path)}
+                if not (run_path / ACTIVITY_FILE).is_file():  # one measured on another n_images stays
+                    write_json(run_path / ACTIVITY_FILE, kept)
+            beta[label][part], ratio[label][part] = (kept["beta"], kept["activity_pct"]) if kept else (np.nan, np.nan)
     return pd.concat({"β": pd.DataFrame.from_dict(beta, orient="index"),
                       ACTIVITY: pd.DataFrame.from_dict(ratio, orient="index")}, axis=1).rename_axis("row")
 
@@ -233,7 +270,8 @@ def asm_activity_sentence(activity: pd.DataFrame, small: float = 5.0) -> str:
     ratio = activity[ACTIVITY].to_numpy().ravel()
     ratio = ratio[np.isfinite(ratio)]
     if ratio.size == 0:
-        return "No run's checkpoint is on this machine: the module's part cannot be measured here."
+        return ("No run's checkpoint or kept measurement is on this machine: the module's part cannot be measured "
+                "here.")
     beta = np.abs(activity["β"].to_numpy().ravel())
     head = (f"Over {ratio.size} runs, |β| is at most {np.nanmax(beta):.2g} and the module adds "
             f"{np.median(ratio):.2g} % of the size of the feature it refines (median; at most {ratio.max():.2g} %)")

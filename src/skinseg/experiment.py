@@ -286,19 +286,27 @@ class Experiment:
     def _trained_predictions(self, trained: Variant, partition: str, seed: int):
         key = (trained.label, partition, seed)
         if key not in self._probs:
-            model = self.best_model(trained, partition, seed)
-            rd = self.run_dir(trained, partition, seed)
+            model = self.run_best_model(trained, partition, seed)
             if model is None:
                 raise FileNotFoundError(
-                    f"evaluation-only rows of {trained.label!r} need its weights ({display(rd.checkpoint_path)}/"
-                    f"best.pt), which are absent here; run {trained.label!r} again with overwrite=True to re-create "
-                    "them")
-            if file_sha256(rd.checkpoint_path / "best.pt") != self._weights_sha256(trained, partition, seed):
-                raise FileNotFoundError(
-                    f"{display(rd.checkpoint_path)}/best.pt is not the checkpoint that made {display(rd.path)} "
-                    f"(sha256 differs from its weights.json); run {trained.label!r} again with overwrite=True")
+                    f"evaluation-only rows of {trained.label!r} need its weights "
+                    f"({display(self.run_dir(trained, partition, seed).checkpoint_path)}/best.pt), which are absent "
+                    f"here; run {trained.label!r} again with overwrite=True to re-create them")
             self._probs[key] = self._predict_test(model, self.variant_params(trained), self.data(trained), partition)
         return self._probs[key]
+
+    def run_best_model(self, trained: Variant, partition: str, seed: int):
+        """:meth:`best_model` of a finished run, checked to be the checkpoint that made its folder
+        (the sha256 in its weights.json): None when the checkpoint is absent; FileNotFoundError when
+        the one on disk is another (e.g. from a later re-training)."""
+        model = self.best_model(trained, partition, seed)
+        rd = self.run_dir(trained, partition, seed)
+        if model is not None and file_sha256(rd.checkpoint_path / "best.pt") != self._weights_sha256(trained, partition,
+                                                                                                     seed):
+            raise FileNotFoundError(
+                f"{display(rd.checkpoint_path)}/best.pt is not the checkpoint that made {display(rd.path)} "
+                f"(sha256 differs from its weights.json); run {trained.label!r} again with overwrite=True")
+        return model
 
     def best_model(self, variant: Variant | str, partition: str | None = None, seed: int | None = None):
         """The best-on-validation model of a finished run, or None when its checkpoint is absent
