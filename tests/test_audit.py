@@ -137,7 +137,7 @@ def test_asm_activity_reads_beta_and_the_modules_relative_contribution(tmp_path)
 
     loaded = []
 
-    def run_best_model(v, part, seed):
+    def best_model(v, part, seed):
         loaded.append((v.label, part))
         b = betas.get((v.label, part))
         return None if b is None else Net(b).to(torch.bfloat16).eval()
@@ -145,38 +145,43 @@ def test_asm_activity_reads_beta_and_the_modules_relative_contribution(tmp_path)
     def run_dir(v, part, seed):
         return SimpleNamespace(path=tmp_path / v.slug / part / f"seed{seed}")
 
-    for (label, part) in [*betas, ("w/o SA", "fold1")]:  # every run but ASNet fold0 w/o its weights.json: finished
+    # w/o SA fold1 is finished without a checkpoint here; ASNet fold2 unfinished, fold3 of another config: neither
+    # is measured (their checkpoints would say 1.0)
+    status = {("ASNet", "fold2"): "unfinished", ("ASNet", "fold3"): "other config"}
+    betas.update({k: 1.0 for k in status})
+    for label, part in [*betas, ("w/o SA", "fold1")]:
         run_dir(spec.variant(label), part, 0).path.mkdir(parents=True)
-        if (label, part) != ("w/o SA", "fold1"):
-            (run_dir(spec.variant(label), part, 0).path / "weights.json").write_text(
-                json.dumps({"best_sha256": f"sha-{label}-{part}"}))
+        (run_dir(spec.variant(label), part, 0).path / "weights.json").write_text(
+            json.dumps({"best_sha256": f"sha-{label}-{part}"}))
     images = [{"image": torch.zeros(3, 8, 8, dtype=torch.uint8)} for _ in range(5)]
-    exp = SimpleNamespace(spec=spec, partitions=lambda v: ["fold0", "fold1"], seeds=lambda v: [0],
-                          run_best_model=run_best_model, run_dir=run_dir,
+    exp = SimpleNamespace(spec=spec, partitions=lambda v: ["fold0", "fold1", "fold2", "fold3"], seeds=lambda v: [0],
+                          run_status=lambda v, part, seed: status.get((v.label, part), "finished"),
+                          best_model=best_model, run_dir=run_dir,
                           variant_params=lambda v: {"normalization": "imagenet"}, data=lambda v: None,
                           dataset=lambda data, part, split, p: images, params={"device": "cpu"})
     t = audit.asm_activity(exp, ["ASNet", "w/o SA"], n_images=3)
     fused = 3 * 2 / math.sqrt(1 + 1e-5)  # three branches summed, per element; ‖x‖ per element is 1
-    assert t.loc["ASNet", "β"].tolist() == [0.25, -0.5]
-    assert t.loc["ASNet", audit.ACTIVITY].tolist() == pytest.approx([25 * fused, 50 * fused], rel=1e-5)  # in %
+    assert t.loc["ASNet", "β"].tolist()[:2] == [0.25, -0.5]
+    assert t.loc["ASNet", audit.ACTIVITY].tolist()[:2] == pytest.approx([25 * fused, 50 * fused], rel=1e-5)  # in %
+    assert t.loc["ASNet"].iloc[[2, 3, 6, 7]].isna().all() and not {("ASNet", "fold2"), ("ASNet", "fold3")} & set(loaded)
     assert t.loc["w/o SA", ("β", "fold0")] == 0.0 and t.loc["w/o SA", (audit.ACTIVITY, "fold0")] == 0.0
-    # a run without weights.json (unfinished) is not measured: its checkpoint is not even loaded
     assert pd.isna(t.loc["w/o SA", ("β", "fold1")]) and pd.isna(t.loc["w/o SA", (audit.ACTIVITY, "fold1")])
-    assert ("w/o SA", "fold1") not in loaded
-    kept = json.loads((run_dir(spec.variant("ASNet"), "fold1", 0).path / audit.ACTIVITY_FILE).read_text())
-    assert kept == {"beta": -0.5, "activity_pct": pytest.approx(50 * fused, rel=1e-5), "n_images": 3,
-                    "best_sha256": "sha-ASNet-fold1"}
+    kept_file = run_dir(spec.variant("ASNet"), "fold1", 0).path / audit.ACTIVITY_FILE
+    assert json.loads(kept_file.read_text()) == {
+        "best_sha256": "sha-ASNet-fold1", "by_n_images": {"3": {"beta": -0.5, "activity_pct": pytest.approx(50 * fused)}}}
+    assert not (run_dir(spec.variant("ASNet"), "fold2", 0).path / audit.ACTIVITY_FILE).exists()
 
+    # another number of images is another measurement, added beside the first
+    audit.asm_activity(exp, ["ASNet"], n_images=2)
+    assert set(json.loads(kept_file.read_text())["by_n_images"]) == {"2", "3"}
     # the checkpoints gone (another machine): the kept measurements print the same table
     betas.clear()
     loaded.clear()
     pd.testing.assert_frame_equal(audit.asm_activity(exp, ["ASNet", "w/o SA"], n_images=3), t)
-    assert loaded == []
-    # another number of images is another measurement: not the kept one (and none here without weights)
-    assert audit.asm_activity(exp, ["ASNet"], n_images=2).isna().all().all()
+    assert ("ASNet", "fold0") not in loaded and ("w/o SA", "fold0") not in loaded  # only those never measured look
     # a run trained again over its folder: the kept figures belong to other weights
-    (run_dir(spec.variant("ASNet"), "fold1", 0).path / "weights.json").write_text(json.dumps({"best_sha256": "new"}))
-    with pytest.raises(ValueError, match=r"asm_activity\.json was measured on weights other than .*delete it"):
+    (kept_file.parent / "weights.json").write_text(json.dumps({"best_sha256": "new"}))
+    with pytest.raises(ValueError, match=r"asm_activity\.json was measured on other weights than .*delete it"):
         audit.asm_activity(exp, ["ASNet"], n_images=3)
 
 
@@ -190,7 +195,7 @@ def test_asm_activity_sentence_says_when_the_module_hardly_takes_part():
     large[(audit.ACTIVITY, "fold1")] = 30.0
     assert "hardly" not in audit.asm_activity_sentence(large)
     absent = small.copy() * np.nan
-    assert audit.asm_activity_sentence(absent).startswith("No run's checkpoint")
+    assert audit.asm_activity_sentence(absent).startswith("No run's checkpoint or kept measurement is on this machine")
 
 
 def test_match_log_finds_truncated_values_and_offsets():

@@ -202,6 +202,12 @@ def test_evaluation_only_rows_refuse_weights_that_did_not_make_the_trained_row(t
     torch.save(ck, best)  # e.g. a local checkpoint from another machine under the same config
     with pytest.raises(FileNotFoundError, match="not the checkpoint that made"):
         Experiment({**p, "variants": "no post-processing"}, paper="lesionseg2017").run_all()
+    # every reader of the weights (figures, audits, cross-dataset scores) goes through the same check
+    exp = Experiment(p, paper="lesionseg2017")
+    with pytest.raises(FileNotFoundError, match=r"best\.pt is not the checkpoint .* delete it .* overwrite=True"):
+        exp.best_model("LesionSeg")
+    best.unlink()
+    assert exp.best_model("LesionSeg") is None
 
 
 def test_max_images_is_named_in_the_dataset_label(tmp_path):

@@ -208,19 +208,20 @@ def _measure_asm(model, images, device, normalization) -> tuple[float, float]:
     return float(model.asm.beta.detach().float()), 100 * float(seen["added"].norm() / seen["x"].norm())
 
 
-def _kept_activity(run_path, n_images: int) -> dict | None:
-    """The run folder's :data:`ACTIVITY_FILE` if it was measured on ``n_images`` images; None when
-    absent or measured on another number. Raises when it was measured on other weights than the
-    folder's ``weights.json`` records (the run was trained again over it)."""
+def _kept_activity(run_path, n_images: int) -> tuple[dict, str | None]:
+    """The run folder's :data:`ACTIVITY_FILE` as ``({n_images: {"beta", "activity_pct"}}, sha256
+    of the weights they were measured on)``; empty when absent. Raises when it was measured on
+    other weights than the folder's ``weights.json`` records (a re-trained run under an old file)."""
     f = run_path / ACTIVITY_FILE
+    best = _best_sha256(run_path)
     if not f.is_file():
-        return None
-    kept, best = json.loads(f.read_text()), _best_sha256(run_path)
+        return {}, best
+    kept = json.loads(f.read_text())
     if kept.get("best_sha256") != best:
-        raise ValueError(f"{display(f)} was measured on weights other than {display(run_path / 'weights.json')} "
-                         f"records (sha256 {str(kept.get('best_sha256'))[:12]}… vs {str(best)[:12]}…); delete it "
-                         "to measure again")
-    return kept if kept.get("n_images") == n_images else None
+        raise ValueError(f"{display(f)} was measured on other weights than {display(run_path / 'weights.json')} "
+                         f"records; delete it (its figures are measured again where the checkpoint is here, "
+                         f"and print as NaN where it is not)")
+    return {int(n): m for n, m in kept["by_n_images"].items()}, best
 
 
 def _best_sha256(run_path) -> str | None:
@@ -236,34 +237,41 @@ def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:
     ``(quantity, partition)`` (first seed). β starts at 0, so the module adds nothing until
     training moves it, and rows that differ only inside the module (ASNet, w/o DI, w/o SA)
     compute the same function at the start: with a ratio near 0 their comparison says little
-    about the module. A finished run's measurement is kept in its folder (:data:`ACTIVITY_FILE`,
-    with the sha256 of the weights it was measured on) and read from there when the checkpoint
-    is gone. NaN where neither is on this machine, or the run has not finished."""
+    about the module. Only finished runs of the current config count (``exp.run_status``). Each
+    measurement is kept in the run folder (:data:`ACTIVITY_FILE`, per ``n_images``, with the
+    sha256 of the weights it was measured on) and read from there where the checkpoint is gone.
+    NaN where neither is on this machine."""
     from torch.utils.data import DataLoader, Subset
 
     beta, ratio = {}, {}
     for label in rows:
         v = exp.spec.variant(label)
-        p, seed = exp.variant_params(v), exp.seeds(v)[0]
+        trained = exp.spec.variant(v.eval_of) if v.eval_of else v  # an evaluation-only row: its trained row's weights
+        p, seed = exp.variant_params(trained), exp.seeds(trained)[0]
         beta[label], ratio[label] = {}, {}
-        for part in exp.partitions(v):
-            run_path = exp.run_dir(v, part, seed).path
-            kept = _kept_activity(run_path, n_images)
-            model = None if kept or _best_sha256(run_path) is None else exp.run_best_model(v, part, seed)
-            if model is not None:
-                ds = exp.dataset(exp.data(v), part, "test", p)
+        for part in exp.partitions(trained):
+            beta[label][part] = ratio[label][part] = np.nan
+            if exp.run_status(trained, part, seed) != "finished":
+                continue
+            run_path = exp.run_dir(trained, part, seed).path
+            kept, sha = _kept_activity(run_path, n_images)
+            if n_images not in kept:
+                model = exp.best_model(trained, part, seed)
+                if model is None:
+                    continue
+                ds = exp.dataset(exp.data(trained), part, "test", p)
                 images = next(iter(DataLoader(Subset(ds, range(min(n_images, len(ds)))), batch_size=n_images)))
                 b, r = _measure_asm(model, images["image"], exp.params["device"], p["normalization"])
-                kept = {"beta": b, "activity_pct": r, "n_images": n_images, "best_sha256": _best_sha256(run_path)}
-                if not (run_path / ACTIVITY_FILE).is_file():  # one measured on another n_images stays
-                    write_json(run_path / ACTIVITY_FILE, kept)
-            beta[label][part], ratio[label][part] = (kept["beta"], kept["activity_pct"]) if kept else (np.nan, np.nan)
+                kept[n_images] = {"beta": b, "activity_pct": r}
+                if sha is not None:  # a measurement is kept only with the weights it belongs to
+                    write_json(run_path / ACTIVITY_FILE, {"best_sha256": sha, "by_n_images": kept})
+            beta[label][part], ratio[label][part] = kept[n_images]["beta"], kept[n_images]["activity_pct"]
     return pd.concat({"β": pd.DataFrame.from_dict(beta, orient="index"),
                       ACTIVITY: pd.DataFrame.from_dict(ratio, orient="index")}, axis=1).rename_axis("row")
 
 
 def asm_activity_sentence(activity: pd.DataFrame, small: float = 5.0) -> str:
-    """One sentence on an :func:`asm_activity` table: over the runs with a checkpoint, the largest
+    """One sentence on an :func:`asm_activity` table: over the runs measured, the largest
     |β| and the median and largest ``‖β·fused‖ / ‖x‖``; when even the largest is below ``small``
     % (the module changes the feature it refines by less than that share of its size), it says
     the module hardly takes part, so the rows that differ only inside it say little about it."""

@@ -286,7 +286,7 @@ class Experiment:
     def _trained_predictions(self, trained: Variant, partition: str, seed: int):
         key = (trained.label, partition, seed)
         if key not in self._probs:
-            model = self.run_best_model(trained, partition, seed)
+            model = self.best_model(trained, partition, seed)
             if model is None:
                 raise FileNotFoundError(
                     f"evaluation-only rows of {trained.label!r} need its weights "
@@ -295,29 +295,24 @@ class Experiment:
             self._probs[key] = self._predict_test(model, self.variant_params(trained), self.data(trained), partition)
         return self._probs[key]
 
-    def run_best_model(self, trained: Variant, partition: str, seed: int):
-        """:meth:`best_model` of a finished run, checked to be the checkpoint that made its folder
-        (the sha256 in its weights.json): None when the checkpoint is absent; FileNotFoundError when
-        the one on disk is another (e.g. from a later re-training)."""
-        model = self.best_model(trained, partition, seed)
-        rd = self.run_dir(trained, partition, seed)
-        if model is not None and file_sha256(rd.checkpoint_path / "best.pt") != self._weights_sha256(trained, partition,
-                                                                                                     seed):
-            raise FileNotFoundError(
-                f"{display(rd.checkpoint_path)}/best.pt is not the checkpoint that made {display(rd.path)} "
-                f"(sha256 differs from its weights.json); run {trained.label!r} again with overwrite=True")
-        return model
-
     def best_model(self, variant: Variant | str, partition: str | None = None, seed: int | None = None):
         """The best-on-validation model of a finished run, or None when its checkpoint is absent
-        (e.g. results reused from a committed run)."""
+        (e.g. results reused from a committed run). Where the run folder records the sha256 of its
+        best weights (``weights.json``), the checkpoint must be those weights: FileNotFoundError
+        otherwise (e.g. a checkpoint left from before a re-training that git brought in)."""
         v = self.spec.variant(variant)
         v = self.spec.variant(v.eval_of) if v.eval_of else v
         partition = partition or self.partitions(v)[0]
         seed = self.seeds(v)[0] if seed is None else seed
         rd = self.run_dir(v, partition, seed)
-        if not (rd.checkpoint_path / "best.pt").is_file():
+        best, recorded = rd.checkpoint_path / "best.pt", rd.path / "weights.json"
+        if not best.is_file():
             return None
+        if recorded.is_file() and file_sha256(best) != json.loads(recorded.read_text())["best_sha256"]:
+            raise FileNotFoundError(
+                f"{display(best)} is not the checkpoint that made {display(rd.path)} (its sha256 differs from the "
+                f"one in weights.json): delete it (the run's results stay; what needs its weights then says so) "
+                f"or run {v.label!r} again with overwrite=True")
         model = build_model(v.model, **v.model_kwargs)
         return load_best(model, rd.checkpoint_path, self.params["device"], self.run_config(v, partition, seed)).eval()
 

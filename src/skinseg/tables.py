@@ -19,7 +19,7 @@ def dataset_used(exp, variant=None) -> str:
     sizes = {image_size(s.image) for s in data.samples.values()}  # headers only
     src = f"{'×'.join(map(str, next(iter(sizes))))} source" if len(sizes) == 1 else "mixed-size source"
     # a held-out protocol's note says which source split the test images are; the K-fold note only repeats the counts
-    tested = "" if p["protocol"] == "kfold" else f", {data.note}"
+    tested = f", {data.note}" if data.note and p["protocol"] != "kfold" else ""
     return (f"{data.label}; {split_sizes(data, p['protocol'] == 'kfold')}{tested}; {src}, "
             f"{p['image_height']}×{p['image_width']} input")
 
