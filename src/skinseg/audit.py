@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from skinseg.paths import display
-from skinseg.results import select_metrics, write_json
+from skinseg.results import recorded_weights_sha256, select_metrics, write_json
 from skinseg.tables import paired_runs
 
 POOLED = "pooled (micro), or per-image mean with little spread"
@@ -213,7 +213,7 @@ def _kept_activity(run_path, n_images: int) -> tuple[dict, str | None]:
     of the weights they were measured on)``; empty when absent. Raises when it was measured on
     other weights than the folder's ``weights.json`` records (a re-trained run under an old file)."""
     f = run_path / ACTIVITY_FILE
-    best = _best_sha256(run_path)
+    best = recorded_weights_sha256(run_path)
     if not f.is_file():
         return {}, best
     kept = json.loads(f.read_text())
@@ -222,11 +222,6 @@ def _kept_activity(run_path, n_images: int) -> tuple[dict, str | None]:
                          f"records; delete it (its figures are measured again where the checkpoint is here, "
                          f"and print as NaN where it is not)")
     return {int(n): m for n, m in kept["by_n_images"].items()}, best
-
-
-def _best_sha256(run_path) -> str | None:
-    f = run_path / "weights.json"
-    return json.loads(f.read_text())["best_sha256"] if f.is_file() else None
 
 
 def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:

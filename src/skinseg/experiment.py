@@ -9,7 +9,6 @@ weights and change only how the predictions are scored.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ from skinseg.metrics import REDUCTIONS
 from skinseg.models import build_model, count_parameters, loads_encoder_weights
 from skinseg.papers import PaperSpec, Variant, get_paper
 from skinseg.paths import display, resolve
-from skinseg.results import (RunDir, git_state, provenance, same_run, select_metrics, tidy_metrics, write_csv,
-                             write_json)
+from skinseg.results import (RunDir, git_state, provenance, recorded_weights_sha256, same_run, select_metrics,
+                             tidy_metrics, write_csv, write_json)
 from skinseg.seed import seed_everything
 from skinseg.train import TrainSettings, fit, load_best
 
@@ -272,11 +271,12 @@ class Experiment:
 
     def _weights_sha256(self, trained: Variant, partition: str, seed: int) -> str:
         """sha256 of a trained run's best weights, as its run folder records it."""
-        f = self.run_dir(trained, partition, seed).path / "weights.json"
-        if not f.is_file():
+        run_path = self.run_dir(trained, partition, seed).path
+        sha = recorded_weights_sha256(run_path)
+        if sha is None:
             raise FileNotFoundError(f"evaluation-only rows of {trained.label!r} need its finished run "
-                                    f"({display(f.parent)}); run {trained.label!r} first (it comes first in plan())")
-        return json.loads(f.read_text())["best_sha256"]
+                                    f"({display(run_path)}); run {trained.label!r} first (it comes first in plan())")
+        return sha
 
     def _predict_test(self, model, p, data, partition):
         test_ds = self.dataset(data, partition, "test", p)
@@ -305,10 +305,10 @@ class Experiment:
         partition = partition or self.partitions(v)[0]
         seed = self.seeds(v)[0] if seed is None else seed
         rd = self.run_dir(v, partition, seed)
-        best, recorded = rd.checkpoint_path / "best.pt", rd.path / "weights.json"
+        best, recorded = rd.checkpoint_path / "best.pt", recorded_weights_sha256(rd.path)
         if not best.is_file():
             return None
-        if recorded.is_file() and file_sha256(best) != json.loads(recorded.read_text())["best_sha256"]:
+        if recorded is not None and file_sha256(best) != recorded:
             raise FileNotFoundError(
                 f"{display(best)} is not the checkpoint that made {display(rd.path)} (its sha256 differs from the "
                 f"one in weights.json): delete it (the run's results stay; what needs its weights then says so) "

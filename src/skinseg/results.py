@@ -51,6 +51,13 @@ def _provenance(run_path: Path) -> dict:
     return json.loads(f.read_text()) if f.is_file() else {}
 
 
+def recorded_weights_sha256(run_path: Path) -> str | None:
+    """sha256 of a trained run's best weights as its ``weights.json`` records it; None where the
+    folder has none (an unfinished or evaluation-only run)."""
+    f = Path(run_path) / "weights.json"
+    return json.loads(f.read_text())["best_sha256"] if f.is_file() else None
+
+
 def training_seconds(run_path: Path) -> float:
     """Wall seconds a finished run spent training, from its ``provenance.json``: ``train_seconds``
     (its epochs, summed over resumes) where recorded (NaN for an evaluation-only row); for runs made
