@@ -305,9 +305,10 @@ class Experiment:
         partition = partition or self.partitions(v)[0]
         seed = self.seeds(v)[0] if seed is None else seed
         rd = self.run_dir(v, partition, seed)
-        best, recorded = rd.checkpoint_path / "best.pt", recorded_weights_sha256(rd.path)
+        best = rd.checkpoint_path / "best.pt"
         if not best.is_file():
             return None
+        recorded = recorded_weights_sha256(rd.path)
         if recorded is not None and file_sha256(best) != recorded:
             raise FileNotFoundError(
                 f"{display(best)} is not the checkpoint that made {display(rd.path)} (its sha256 differs from the "
