@@ -389,14 +389,16 @@ def _step_faults(mode: str, **env) -> tuple[bool, int, list[str]]:
 
 @pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="mallopt's settings are glibc's")
 def test_keep_freed_memory_stops_each_training_step_faulting_its_buffers_in_again():
-    """Under glibc's defaults one step's faults vary from process to process: 364 to 4,721 per step
-    after the warm-up in 10 processes (the same figures every time only with address-space
-    randomisation off, one thread and a fixed hash seed), and 5 steps once summed to 3,831. So the
-    test sums 20 steps (52,805 to 76,708 in 6 processes) against the bound per step it always had:
-    1,000."""
+    """Under glibc's defaults one step's faults vary from process to process: 0 to 6,306 per step
+    after the warm-up in 16 processes (the same figures every time only with address-space
+    randomisation off, one thread and a fixed hash seed; glibc's adaptive mmap threshold sometimes
+    climbs early and the faults then stop), and 5 steps once summed to 3,831 against the old bound
+    of 5,000. So the test sums 20 steps: 52,805 to 76,708 in 6 processes with 2 threads, 22,236 to
+    87,228 in 6 with one; the bound is 500 per step, and keeping freed memory must cut the faults
+    five-fold (its 20 steps: 3 and 578 in two processes)."""
     default, keep, off = _step_faults("default"), _step_faults("keep"), _step_faults("keep", SKINSEG_MALLOC_DEFAULT="1")
     # glibc's defaults (also under the off-switch): the activations go back to the kernel every step
-    assert not off[0] and min(default[1], off[1]) > 1_000 * _MEASURED_STEPS
+    assert not off[0] and min(default[1], off[1]) > 500 * _MEASURED_STEPS
     assert keep[0] and keep[1] < min(default[1], off[1]) / 5
     assert default[2] == keep[2] == off[2]  # where memory comes from changes no weight
 
