@@ -1,7 +1,10 @@
 """Train (or reuse) every run of one paper notebook under a profile, without executing the
 notebook: for long profiles, so each finished run folder can be committed as it lands
 (``--commit`` does it: one commit per run, its message saying whether the run converged). The
-notebook, run afterwards with the same profile, reuses these runs (same config).
+notebook, run afterwards with the same profile, reuses these runs (same config). A run whose model
+has an adaptive scale module (ASNet's rows) gets the module's figures measured on its checkpoint
+and kept in its folder before the commit (``skinseg.audit.run_asm_activity``): the checkpoints are
+not committed, so the notebook, run later or on another machine, prints them from there.
 
     python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0] [--data DIR]
     python reproduce/train_runs.py --profile cpu-real --notebook 05 --set epochs=24 --set run_set=e24-eq3 --set ce_weight=0.5 --commit
@@ -18,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from skinseg.audit import asm_rows, run_asm_activity
 from skinseg.convergence import WINDOW, run_convergence
 from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
@@ -155,11 +159,17 @@ def main(argv=None) -> int:
         return 0
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
     failed = 0
+    measured = set(asm_rows(exp))
     for v, part, seed in plan:
         t = time.time()
         o = exp.run(v, part, seed)
         print(f"{o.status:<6} {v.label} [{part}, seed {seed}] in {time.time() - t:.0f} s -> {display(o.run.path)}",
               flush=True)
+        if o.status != "reuse" and v.label in measured:
+            m = run_asm_activity(exp, v.label, part, seed)
+            if m:
+                print(f"adaptive scale module: beta {m['beta']:+.4f}, adds {m['activity_pct']:.2g} % of the feature "
+                      "it refines", flush=True)
         if a.commit and o.status != "reuse":
             message = commit_message(exp, o)
             why = git_commit([o.run.path, *committable_split(o.run.path, exp.data(v).split_file)], message)

@@ -88,3 +88,25 @@ def test_commit_refuses_before_training_where_git_cannot_commit(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode != 0 and "git ignores" in r.stderr and ".gitignore:3:**/scratch-set/" in r.stderr, r.stderr
     assert not (repo / "results").exists()
+
+
+def test_a_trained_asnet_run_keeps_its_modules_figures_beside_it(tmp_path):
+    """The checkpoints are not committed: what the notebook's ASM table needs is measured when the
+    run lands, on the checkpoint it was scored with, and kept in the run folder."""
+    cmd = [sys.executable, str(ROOT / "reproduce" / "train_runs.py"), "--profile", "smoke", "--notebook", "05",
+           "--variants", "ASNet,Baseline", "--set", "max_folds=1", "--set", "synthetic_n=20", "--set", "epochs=1",
+           "--set", "image_height=64", "--set", "image_width=64", "--set", f"results_dir={tmp_path / 'results'}",
+           "--set", f"checkpoint_dir={tmp_path / 'ck'}"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    kept = list((tmp_path / "results").rglob("asm_activity.json"))
+    assert [f.relative_to(tmp_path / "results").parts[2] for f in kept] == ["asnet"]  # not the Baseline (no module)
+    run = kept[0].parent
+    figures = json.loads(kept[0].read_text())
+    assert figures["best_sha256"] == json.loads((run / "weights.json").read_text())["best_sha256"]
+    m = figures["by_n_images"]["16"]
+    assert m["activity_pct"] >= 0 and f"beta {m['beta']:+.4f}, adds" in r.stdout
+    # reused: read back, not measured again, and the file is left as it was
+    before = kept[0].stat().st_mtime_ns
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "adds" not in r.stdout and kept[0].stat().st_mtime_ns == before

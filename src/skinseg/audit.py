@@ -224,7 +224,44 @@ def _kept_activity(run_path, n_images: int) -> tuple[dict, str | None]:
     return {int(n): m for n, m in kept["by_n_images"].items()}, best
 
 
-def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:
+# the models with an adaptive scale module (ASNet and its two ablations inside the module)
+ASM_MODELS = ("asnet", "asnet_wo_di", "asnet_wo_sa")
+ASM_IMAGES = 16  # test images per measurement (the notebook's and train_runs' default)
+
+
+def asm_rows(exp) -> list[str]:
+    """Labels of ``exp``'s rows whose model has an adaptive scale module (:data:`ASM_MODELS`)."""
+    return [v.label for v in exp.variants() if v.model in ASM_MODELS]
+
+
+def run_asm_activity(exp, label: str, part: str, seed: int, n_images: int = ASM_IMAGES) -> dict | None:
+    """One run's ``{"beta", "activity_pct"}`` (see :func:`asm_activity`): read from its run folder's
+    :data:`ACTIVITY_FILE`, else measured on its best checkpoint and kept there (with the sha256 of
+    the weights measured). ``None`` where the run is not finished under the current config, or
+    neither the file nor the checkpoint is on this machine."""
+    from torch.utils.data import DataLoader, Subset
+
+    v = exp.spec.variant(label)
+    trained = exp.spec.variant(v.eval_of) if v.eval_of else v  # an evaluation-only row: its trained row's weights
+    if exp.run_status(trained, part, seed) != "finished":
+        return None
+    run_path = exp.run_dir(trained, part, seed).path
+    kept, sha = _kept_activity(run_path, n_images)
+    if n_images not in kept:
+        model = exp.best_model(trained, part, seed)
+        if model is None:
+            return None
+        p = exp.variant_params(trained)
+        ds = exp.dataset(exp.data(trained), part, "test", p)
+        images = next(iter(DataLoader(Subset(ds, range(min(n_images, len(ds)))), batch_size=n_images)))
+        b, r = _measure_asm(model, images["image"], exp.params["device"], p["normalization"])
+        kept[n_images] = {"beta": b, "activity_pct": r}
+        if sha is not None:  # a measurement is kept only with the weights it belongs to
+            write_json(run_path / ACTIVITY_FILE, {"best_sha256": sha, "by_n_images": kept})
+    return kept[n_images]
+
+
+def asm_activity(exp, rows, n_images: int = ASM_IMAGES) -> pd.DataFrame:
     """How much each run's adaptive scale module takes part, from its best checkpoint: the learned
     β (the module's output is ``x + β · fused``) and ``‖β · fused‖ / ‖x‖`` in %, the size of what
     the module adds relative to the encoder feature it refines (Frobenius norms over the
@@ -234,33 +271,17 @@ def asm_activity(exp, rows, n_images: int = 16) -> pd.DataFrame:
     compute the same function at the start: with a ratio near 0 their comparison says little
     about the module. Only finished runs of the current config count (``exp.run_status``). Each
     measurement is kept in the run folder (:data:`ACTIVITY_FILE`, per ``n_images``, with the
-    sha256 of the weights it was measured on) and read from there where the checkpoint is gone.
-    NaN where neither is on this machine."""
-    from torch.utils.data import DataLoader, Subset
-
+    sha256 of the weights it was measured on) and read from there where the checkpoint is gone
+    (:func:`run_asm_activity`). NaN where neither is on this machine."""
     beta, ratio = {}, {}
     for label in rows:
         v = exp.spec.variant(label)
-        trained = exp.spec.variant(v.eval_of) if v.eval_of else v  # an evaluation-only row: its trained row's weights
-        p, seed = exp.variant_params(trained), exp.seeds(trained)[0]
+        trained = exp.spec.variant(v.eval_of) if v.eval_of else v
+        seed = exp.seeds(trained)[0]
         beta[label], ratio[label] = {}, {}
         for part in exp.partitions(trained):
-            beta[label][part] = ratio[label][part] = np.nan
-            if exp.run_status(trained, part, seed) != "finished":
-                continue
-            run_path = exp.run_dir(trained, part, seed).path
-            kept, sha = _kept_activity(run_path, n_images)
-            if n_images not in kept:
-                model = exp.best_model(trained, part, seed)
-                if model is None:
-                    continue
-                ds = exp.dataset(exp.data(trained), part, "test", p)
-                images = next(iter(DataLoader(Subset(ds, range(min(n_images, len(ds)))), batch_size=n_images)))
-                b, r = _measure_asm(model, images["image"], exp.params["device"], p["normalization"])
-                kept[n_images] = {"beta": b, "activity_pct": r}
-                if sha is not None:  # a measurement is kept only with the weights it belongs to
-                    write_json(run_path / ACTIVITY_FILE, {"best_sha256": sha, "by_n_images": kept})
-            beta[label][part], ratio[label][part] = kept[n_images]["beta"], kept[n_images]["activity_pct"]
+            m = run_asm_activity(exp, label, part, seed, n_images) or {"beta": np.nan, "activity_pct": np.nan}
+            beta[label][part], ratio[label][part] = m["beta"], m["activity_pct"]
     return pd.concat({"β": pd.DataFrame.from_dict(beta, orient="index"),
                       ACTIVITY: pd.DataFrame.from_dict(ratio, orient="index")}, axis=1).rename_axis("row")
 
