@@ -23,6 +23,7 @@ from pathlib import Path
 
 from skinseg.audit import asm_rows, run_asm_activity
 from skinseg.convergence import WINDOW, run_convergence
+from skinseg.data.protocols import split_record
 from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
 from skinseg.paths import display
@@ -77,13 +78,16 @@ def check_committable(run_paths) -> None:
 
 
 def committable_split(run_path, split_file) -> list:
-    """``[split_file]`` when it belongs with the run's commit (a new split lands with the first run
-    that uses it): in the run's repository and not ignored; else ``[]``."""
+    """``[split_file, its record]`` when they belong with the run's commit (a new split lands with
+    the first run that uses it, with the record of what made it): in the run's repository and not
+    ignored; else ``[]``."""
     top = Path(_git(run_path, "rev-parse", "--show-toplevel").stdout.strip())
     split = Path(split_file).resolve()
     if not split.is_file() or not split.is_relative_to(top.resolve()):
         return []
-    return [] if _git(top, "check-ignore", "-q", str(split)).returncode == 0 else [split]
+    if _git(top, "check-ignore", "-q", str(split)).returncode == 0:
+        return []
+    return [f for f in (split, split_record(split)) if f.is_file()]
 
 
 def git_commit(paths, message: str, tries: int = 30) -> str:
@@ -166,10 +170,19 @@ def main(argv=None) -> int:
         print(f"{o.status:<6} {v.label} [{part}, seed {seed}] in {time.time() - t:.0f} s -> {display(o.run.path)}",
               flush=True)
         if o.status != "reuse" and v.label in measured:
-            m = run_asm_activity(exp, v.label, part, seed)
+            try:  # a failed measurement must not stop the batch nor keep the run from its commit
+                m = run_asm_activity(exp, v.label, part, seed)
+            except Exception as e:  # noqa: BLE001 - reported, counted in the exit status, and the batch goes on
+                m, why = None, f"{type(e).__name__}: {e}"
+            else:
+                why = "no finished run or checkpoint to measure"
             if m:
                 print(f"adaptive scale module: beta {m['beta']:+.4f}, adds {m['activity_pct']:.2g} % of the feature "
                       "it refines", flush=True)
+            else:
+                failed += 1
+                print(f"warning: the adaptive scale module's figures not kept beside {display(o.run.path)} ({why}); "
+                      "notebook 05 measures them while the checkpoint is on this machine", file=sys.stderr, flush=True)
         if a.commit and o.status != "reuse":
             message = commit_message(exp, o)
             why = git_commit([o.run.path, *committable_split(o.run.path, exp.data(v).split_file)], message)
@@ -178,7 +191,7 @@ def main(argv=None) -> int:
                 print(f"warning: {display(o.run.path)} not committed: {why}", file=sys.stderr, flush=True)
             else:
                 print(f"committed: {message}", flush=True)
-    return 1 if failed else 0
+    return 1 if failed else 0  # a commit or a measurement failed (each warned above)
 
 
 if __name__ == "__main__":

@@ -378,7 +378,7 @@ _MEASURED_STEPS = 20
 
 
 def _step_faults(mode: str, **env) -> tuple[bool, int, list[str]]:
-    """(settings taken, minor page faults in 20 steps, weight checksums) of a fresh process."""
+    """(settings taken, minor page faults in ``_MEASURED_STEPS`` steps, weight checksums) of a fresh process."""
     import os
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", "SKINSEG_MALLOC"))}
@@ -389,13 +389,14 @@ def _step_faults(mode: str, **env) -> tuple[bool, int, list[str]]:
 
 @pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="mallopt's settings are glibc's")
 def test_keep_freed_memory_stops_each_training_step_faulting_its_buffers_in_again():
-    """Under glibc's defaults one step's faults vary from process to process: 0 to 6,306 per step
-    after the warm-up in 16 processes (the same figures every time only with address-space
-    randomisation off, one thread and a fixed hash seed; glibc's adaptive mmap threshold sometimes
-    climbs early and the faults then stop), and 5 steps once summed to 3,831 against the old bound
-    of 5,000. So the test sums 20 steps: 52,805 to 76,708 in 6 processes with 2 threads, 22,236 to
-    87,228 in 6 with one; the bound is 500 per step, and keeping freed memory must cut the faults
-    five-fold (its 20 steps: 3 and 578 in two processes)."""
+    """Under glibc's defaults one step's faults vary from process to process: 364 to 4,721 per step
+    after the warm-up in 4 processes with 2 threads, 0 to 6,306 in 6 with one (the same figures
+    every time only with address-space randomisation off, one thread and a fixed hash seed; glibc's
+    adaptive mmap threshold sometimes climbs early and the faults then stop), and 5 steps once
+    summed to 3,831 against the old bound of 5,000. So the test sums 20 steps: 52,805 to 76,708 in
+    6 other processes with 2 threads, 22,236 to 87,228 in the 6 with one; the bound is 500 per step,
+    and keeping freed memory must cut the faults five-fold (its 20 steps: 3 and 578 in two
+    processes)."""
     default, keep, off = _step_faults("default"), _step_faults("keep"), _step_faults("keep", SKINSEG_MALLOC_DEFAULT="1")
     # glibc's defaults (also under the off-switch): the activations go back to the kernel every step
     assert not off[0] and min(default[1], off[1]) > 500 * _MEASURED_STEPS

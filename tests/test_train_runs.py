@@ -4,6 +4,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -39,10 +40,13 @@ def test_commit_lands_each_finished_run_once(tmp_path):
     took = json.loads((run / "provenance.json").read_text())["train_seconds"]
     assert log[0].endswith(f"; {took:.0f} s of training")  # the epochs' time, not the call's
     committed = set(_git(repo, "show", "--name-only", "--format=", "HEAD").split())
-    split = [str(f.relative_to(repo)) for f in (repo / "results").rglob("splits/*.csv")]
-    assert len(split) == 1  # the split made for this run lands with it
+    split = [str(f.relative_to(repo)) for f in (repo / "results").rglob("splits/*")]
+    assert sorted(Path(f).suffix for f in split) == [".csv", ".json"]  # the split made for this run lands with it,
+    # and the record of what made it (without which the next checkout refuses the split)
     assert committed == {str(f.relative_to(repo)) for f in run.iterdir()} | set(split)  # and nothing else
     assert _git(repo, "diff", "--cached", "--name-only").split() == ["staged.txt"]  # left staged, uncommitted
+    assert _git(repo, "status", "--porcelain", "--untracked-files=all").split() == ["A", "staged.txt", "??",
+                                                                                  ".gitignore"]
     # a second pass reuses the finished run: nothing new to commit
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and r.stdout.count("reuse") == 1, r.stdout + r.stderr[-2000:]
@@ -92,21 +96,34 @@ def test_commit_refuses_before_training_where_git_cannot_commit(tmp_path):
 
 def test_a_trained_asnet_run_keeps_its_modules_figures_beside_it(tmp_path):
     """The checkpoints are not committed: what the notebook's ASM table needs is measured when the
-    run lands, on the checkpoint it was scored with, and kept in the run folder."""
+    run lands, on the checkpoint it was scored with, and committed with the run folder."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@example.org")
+    _git(repo, "config", "user.name", "t")
+    (repo / ".gitignore").write_text("results/*\n!results/smoke/\n")
+    _git(repo, "add", ".gitignore")
+    _git(repo, "commit", "-q", "-m", "ignore")
     cmd = [sys.executable, str(ROOT / "reproduce" / "train_runs.py"), "--profile", "smoke", "--notebook", "05",
-           "--variants", "ASNet,Baseline", "--set", "max_folds=1", "--set", "synthetic_n=20", "--set", "epochs=1",
-           "--set", "image_height=64", "--set", "image_width=64", "--set", f"results_dir={tmp_path / 'results'}",
-           "--set", f"checkpoint_dir={tmp_path / 'ck'}"]
+           "--variants", "ASNet,Baseline", "--commit", "--set", "max_folds=1", "--set", "synthetic_n=20",
+           "--set", "epochs=1", "--set", "image_height=64", "--set", "image_width=64",
+           "--set", f"results_dir={repo / 'results'}", "--set", f"checkpoint_dir={tmp_path / 'ck'}"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
-    kept = list((tmp_path / "results").rglob("asm_activity.json"))
-    assert [f.relative_to(tmp_path / "results").parts[2] for f in kept] == ["asnet"]  # not the Baseline (no module)
+    kept = list((repo / "results").rglob("asm_activity.json"))
+    assert [f.parts[-4] for f in kept] == ["asnet"]  # <row>/<fold>/<seed>/: not beside the Baseline (no module)
     run = kept[0].parent
     figures = json.loads(kept[0].read_text())
     assert figures["best_sha256"] == json.loads((run / "weights.json").read_text())["best_sha256"]
     m = figures["by_n_images"]["16"]
-    assert m["activity_pct"] >= 0 and f"beta {m['beta']:+.4f}, adds" in r.stdout
+    assert m["activity_pct"] >= 0 and f"adaptive scale module: beta {m['beta']:+.4f}, adds" in r.stdout
+    # in ASNet's own commit, with its run
+    commits = _git(repo, "log", "--format=%H %s").splitlines()
+    asnet = next(c.split()[0] for c in commits if ": ASNet [" in c)
+    assert str(kept[0].relative_to(repo)) in _git(repo, "show", "--name-only", "--format=", asnet).split()
     # reused: read back, not measured again, and the file is left as it was
     before = kept[0].stat().st_mtime_ns
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0 and "adds" not in r.stdout and kept[0].stat().st_mtime_ns == before
+    assert r.returncode == 0 and "adaptive scale module:" not in r.stdout and kept[0].stat().st_mtime_ns == before
+    assert _git(repo, "status", "--porcelain", "--untracked-files=all") == ""  # nothing left uncommitted

@@ -236,9 +236,11 @@ def asm_rows(exp) -> list[str]:
 
 def run_asm_activity(exp, label: str, part: str, seed: int, n_images: int = ASM_IMAGES) -> dict | None:
     """One run's ``{"beta", "activity_pct"}`` (see :func:`asm_activity`): read from its run folder's
-    :data:`ACTIVITY_FILE`, else measured on its best checkpoint and kept there (with the sha256 of
-    the weights measured). ``None`` where the run is not finished under the current config, or
-    neither the file nor the checkpoint is on this machine."""
+    :data:`ACTIVITY_FILE`, else measured on its best checkpoint and kept there with the sha256 of
+    the weights measured (only where the folder's ``weights.json`` records one). ``None`` where the
+    run is not finished under the current config, or neither the file nor the checkpoint is on this
+    machine. Raises ``ValueError`` for a kept file of other weights and ``FileNotFoundError`` for a
+    checkpoint that is not the run's (:meth:`Experiment.best_model`)."""
     from torch.utils.data import DataLoader, Subset
 
     v = exp.spec.variant(label)

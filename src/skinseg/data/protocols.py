@@ -171,11 +171,16 @@ def table(parts: dict[str, dict[str, list[str]]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["partition", "image_id", "split"])
 
 
+def split_record(path: Path) -> Path:
+    """Where the inputs that made the split file ``path`` are recorded: beside it, ``.json``."""
+    return Path(path).with_suffix(".json")
+
+
 def load_or_make(path: Path, inputs: SplitInputs, make, overwrite: bool = False) -> pd.DataFrame:
-    """The split at ``path`` (CSV) with its inputs beside it (``.json``). Inputs that
+    """The split at ``path`` (CSV) with its inputs beside it (:func:`split_record`). Inputs that
     differ from the recorded ones raise DataError naming each, unless ``overwrite``
     (then it is rebuilt)."""
-    path, meta = Path(path), Path(path).with_suffix(".json")
+    path, meta = Path(path), split_record(path)
     want = asdict(inputs)
     if path.is_file() and not overwrite:
         if not meta.is_file():
