@@ -13,16 +13,22 @@ def _git(repo, *args):
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=True).stdout
 
 
-def test_commit_lands_each_finished_run_once(tmp_path):
+def _repo(tmp_path, gitignore: str):
+    """A new git repository ``tmp_path/repo`` with a committer and ``gitignore`` written (not added)."""
     repo = tmp_path / "repo"
     repo.mkdir()
     _git(repo, "init", "-q")
     _git(repo, "config", "user.email", "t@example.org")
     _git(repo, "config", "user.name", "t")
+    (repo / ".gitignore").write_text(gitignore)
+    return repo
+
+
+def test_commit_lands_each_finished_run_once(tmp_path):
     # as in this repository: results/ ignored, the committed profile's folder re-included (the check asks
     # about the folder the runs land in, not results_dir itself)
     # (and a negated pattern matching the probe file: `check-ignore -v` prints it, yet git keeps the file)
-    (repo / ".gitignore").write_text("results/*\n!results/smoke/\n!metrics.csv\n")
+    repo = _repo(tmp_path, "results/*\n!results/smoke/\n!metrics.csv\n")
     (repo / "staged.txt").write_text("someone else's staged change\n")
     _git(repo, "add", "staged.txt")
     cmd = [sys.executable, str(ROOT / "reproduce" / "train_runs.py"), "--profile", "smoke", "--notebook", "01",
@@ -97,12 +103,7 @@ def test_commit_refuses_before_training_where_git_cannot_commit(tmp_path):
 def test_a_trained_asnet_run_keeps_its_modules_figures_beside_it(tmp_path):
     """The checkpoints are not committed: what the notebook's ASM table needs is measured when the
     run lands, on the checkpoint it was scored with, and committed with the run folder."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    _git(repo, "init", "-q")
-    _git(repo, "config", "user.email", "t@example.org")
-    _git(repo, "config", "user.name", "t")
-    (repo / ".gitignore").write_text("results/*\n!results/smoke/\n")
+    repo = _repo(tmp_path, "results/*\n!results/smoke/\n")
     _git(repo, "add", ".gitignore")
     _git(repo, "commit", "-q", "-m", "ignore")
     cmd = [sys.executable, str(ROOT / "reproduce" / "train_runs.py"), "--profile", "smoke", "--notebook", "05",
