@@ -49,7 +49,10 @@ def commit_message(exp: Experiment, o) -> str:
         state = (f"{c['epochs']} epochs, {'converged' if c['converged'] else 'NOT converged'} (best epoch "
                  f"{c['best epoch']}, last-{WINDOW * 100:g} % gain {c['gain in window']:+.4f})")
     seconds = training_seconds(o.run.path)
-    took = "" if math.isnan(seconds) else f"; {seconds:.0f} s of training" + (" (resumed)" if o.status == "resume" else "")
+    # an unfinished folder without a checkpoint (a new checkout, a stop before the first epoch) starts again at epoch 1
+    after = o.history.attrs.get("resumed_after_epochs", 0) if o.status == "resume" else 0
+    took = "" if math.isnan(seconds) else f"; {seconds:.0f} s of training" + (
+        f" (resumed after epoch {after})" if after else "")
     return f"{where}: {o.variant} [{o.partition}, seed {o.seed}], {state}; test Jaccard {jac:.3f} ({res} resolution){took}"
 
 

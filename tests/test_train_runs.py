@@ -128,3 +128,33 @@ def test_a_trained_asnet_run_keeps_its_modules_figures_beside_it(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0 and "adaptive scale module:" not in r.stdout and kept[0].stat().st_mtime_ns == before
     assert _git(repo, "status", "--porcelain", "--untracked-files=all") == ""  # nothing left uncommitted
+
+
+def test_commit_message_says_resumed_only_where_epochs_were_carried_over(tmp_path):
+    """A folder left unfinished without a checkpoint (a new checkout) trains again from epoch 1: its
+    status is "resume", but nothing was resumed, and the message must not say so."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from skinseg.papers.spec import PaperSpec, Variant
+
+    spec_ = importlib.util.spec_from_file_location("train_runs", ROOT / "reproduce" / "train_runs.py")
+    train_runs = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(train_runs)
+    spec = PaperSpec("t", "nb", "", "", {}, {}, variants=(Variant("ASNet", "asnet", main=True),))
+    exp = SimpleNamespace(params={"profile": "cpu-real", "run_set": ""}, spec=spec,
+                          variant_params=lambda v: {"monitor": "jaccard"})
+    (tmp_path / "provenance.json").write_text(json.dumps({"train_seconds": 3632.0}))
+    metrics = pd.DataFrame([{"metric": "jaccard", "target": "lesion", "resolution": "original", "reduction": "macro",
+                             "value": 0.811}])
+    history = pd.DataFrame({"epoch": range(1, 11), "val_jaccard": [0.5 + 0.01 * e for e in range(10)]})
+    messages = {}
+    for after in (0, 7):
+        history.attrs["resumed_after_epochs"] = after
+        o = SimpleNamespace(metrics=metrics, variant="ASNet", history=history, run=SimpleNamespace(path=tmp_path),
+                            status="resume", partition="fold4", seed=0)
+        messages[after] = train_runs.commit_message(exp, o)
+    assert messages[0].endswith("; test Jaccard 0.811 (original resolution); 3632 s of training"), messages[0]
+    assert messages[7].endswith("; 3632 s of training (resumed after epoch 7)"), messages[7]
