@@ -75,6 +75,14 @@ def test_spec_rejects_inconsistent_rows():
         "slsdeep-plus-asc-isbi-2016"
 
 
+def test_an_evaluation_only_row_selects_and_scores_its_trained_row():
+    base = dict(key="x", notebook="99_x", citation="", claim="", recipe={}, recipe_sources={})
+    spec = PaperSpec(**base, variants=(Variant("A", "unet"), Variant("B", "unet"),
+                                       Variant("A no post", "unet", eval_of="A", overrides={"postprocess": "none"})))
+    assert spec.trained("A no post").label == "A" and spec.trained("b").label == "B"
+    assert [v.label for v in spec.select("A no post, B")] == ["A", "A no post", "B"]
+
+
 def test_profiles_resolve_recipe_then_profile():
     spec = get_paper("delatorre2018")
     smoke, real = resolve(spec, load_profile("smoke")), resolve(spec, load_profile("cpu-real"))

@@ -243,8 +243,7 @@ def run_asm_activity(exp, label: str, part: str, seed: int, n_images: int = ASM_
     checkpoint that is not the run's (:meth:`Experiment.best_model`)."""
     from torch.utils.data import DataLoader, Subset
 
-    v = exp.spec.variant(label)
-    trained = exp.spec.variant(v.eval_of) if v.eval_of else v  # an evaluation-only row: its trained row's weights
+    trained = exp.spec.trained(label)  # an evaluation-only row: its trained row's weights
     if exp.run_status(trained, part, seed) != "finished":
         return None
     run_path = exp.run_dir(trained, part, seed).path
@@ -277,8 +276,7 @@ def asm_activity(exp, rows, n_images: int = ASM_IMAGES) -> pd.DataFrame:
     (:func:`run_asm_activity`). NaN where neither is on this machine."""
     beta, ratio = {}, {}
     for label in rows:
-        v = exp.spec.variant(label)
-        trained = exp.spec.variant(v.eval_of) if v.eval_of else v
+        trained = exp.spec.trained(label)
         seed = exp.seeds(trained)[0]
         beta[label], ratio[label] = {}, {}
         for part in exp.partitions(trained):

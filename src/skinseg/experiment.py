@@ -74,8 +74,7 @@ class Experiment:
         return {**base, **v.overrides}
 
     def seeds(self, v: Variant) -> list[int]:
-        if v.eval_of:
-            return self.seeds(self.spec.variant(v.eval_of))
+        v = self.spec.trained(v)
         name = "seeds" if v.seeds_from == "main" else "ablation_seeds"
         return P.seed_list(self.params[name], name)
 
@@ -118,7 +117,7 @@ class Experiment:
     def run_config(self, v: Variant, partition: str, seed: int) -> dict:
         p, data = self.variant_params(v), self.data(v)
         paths = {k: display(p[k]) for k in ("data_root", "original_masks_root") if p[k] and p[k] != "synthetic"}
-        trained = self.spec.variant(v.eval_of) if v.eval_of else v
+        trained = self.spec.trained(v)
         extra = {"trained_weights_sha256": self._weights_sha256(trained, partition, seed)} if v.eval_of else {}
         weights = self._encoder_weights(trained, p)
         if weights:  # the file's content makes the run, not where it lies (no machine path either)
@@ -300,8 +299,7 @@ class Experiment:
         (e.g. results reused from a committed run). Where the run folder records the sha256 of its
         best weights (``weights.json``), the checkpoint must be those weights: FileNotFoundError
         otherwise (e.g. a checkpoint left from before a re-training that git brought in)."""
-        v = self.spec.variant(variant)
-        v = self.spec.variant(v.eval_of) if v.eval_of else v
+        v = self.spec.trained(variant)
         partition = partition or self.partitions(v)[0]
         seed = self.seeds(v)[0] if seed is None else seed
         rd = self.run_dir(v, partition, seed)

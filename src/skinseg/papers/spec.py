@@ -148,6 +148,12 @@ class PaperSpec:
                 return v
         raise KeyError(f"{self.key} has no row {label!r}; rows: {', '.join(v.label for v in self.variants)}")
 
+    def trained(self, label: "str | Variant") -> Variant:
+        """The row whose weights this row scores: an evaluation-only row's trained row
+        (``eval_of``), any other row itself."""
+        v = self.variant(label)
+        return self.variant(v.eval_of) if v.eval_of else v
+
     def select(self, labels: str | list[str] = "") -> list[Variant]:
         """The rows named in ``labels`` (comma-separated or a list; empty: all), with every
         evaluation-only row's trained row added before it."""
@@ -155,8 +161,8 @@ class PaperSpec:
         chosen = [self.variant(n) for n in names] if names else list(self.variants)
         out: list[Variant] = []
         for v in chosen:
-            if v.eval_of and self.variant(v.eval_of) not in out:
-                out.append(self.variant(v.eval_of))
+            if self.trained(v) not in out:
+                out.append(self.trained(v))
             if v not in out:
                 out.append(v)
         return out
