@@ -166,7 +166,9 @@ def main(argv=None) -> int:
         return 0
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
     failed = 0
-    measured = set(asm_rows(exp))
+    # measured as the trained row lands (select() plans it before any row that scores its weights), so the
+    # file goes into that row's folder and commit, never into another row's
+    measured = {spec.trained(label).label for label in asm_rows(exp)}
     for v, part, seed in plan:
         t = time.time()
         o = exp.run(v, part, seed)
