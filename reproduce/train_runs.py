@@ -7,7 +7,7 @@ and kept in its folder before the commit (``skinseg.audit.run_asm_activity``): t
 not committed, so the notebook, run later or on another machine, prints them from there.
 
     python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0] [--data DIR]
-    python reproduce/train_runs.py --profile cpu-real --notebook 05 --set epochs=24 --set run_set=e24-eq3 --set ce_weight=0.5 --commit
+    python reproduce/train_runs.py --profile cpu-real --notebook 06 --set epochs=48 --set run_set=e48 --commit
 
 ``--status`` (with the same options) trains nothing: it lists every planned run (finished,
 unfinished, absent; epochs; converged) and the training time left at each row's pace so far.
