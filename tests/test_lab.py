@@ -46,3 +46,21 @@ def test_jupyterlab_installed():
     jupyter = Path(sys.executable).parent / "jupyter"
     out = subprocess.run([str(jupyter), "lab", "--version"], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "4.6.6"
+
+
+def test_make_test_runs_one_worker_per_core_each_on_one_thread():
+    """`make test` spreads the pytest suite over one worker per core (at most 4); each worker, and what
+    it starts, runs torch on one thread (tests/conftest.py), so workers never oversubscribe the cores."""
+    import os
+
+    import torch
+
+    _, test_recipe = _rules()["test"]
+    assert test_recipe[0].endswith("-m pytest -q -n $(TEST_WORKERS) --dist worksteal tests")
+    assert "--nbval" in test_recipe[1] and " -n " not in test_recipe[1]  # the notebooks: one after another
+    workers = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(ROOT),
+                              "--eval=print-workers: ; @echo $(TEST_WORKERS)", "print-workers"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert workers == str(min(len(os.sched_getaffinity(0)), 4))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"

@@ -87,7 +87,8 @@ def test_otsu_clearly_worse_than_linknet64_which_reaches_080(tmp_path):
     model = build_model("linknet64")
     fit(model, SegmentationDataset(train, (64, 64), cache, augmentation="flip_rot90"),
         SegmentationDataset(val, (64, 64), cache), dice_loss,
-        TrainSettings(epochs=16, batch_size=16, lr=1e-3, progress=False), tmp_path / "ck", tmp_path / "h.csv", 0)
+        TrainSettings(epochs=16, batch_size=16, lr=1e-3, precision="bf16", channels_last=True, progress=False),
+        tmp_path / "ck", tmp_path / "h.csv", 0)  # bf16 + channels_last, as every cpu-real run trains
     load_best(model, tmp_path / "ck")
     cnn = evaluate(model, SegmentationDataset(test, (64, 64), cache)).summary()["original"]["jaccard"]
     cms = [confusion(torch.from_numpy(otsu_segment(load_image(s.image)))[None],
