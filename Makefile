@@ -17,7 +17,7 @@ JOBS ?= $(if $(filter smoke,$(PROFILE)),2,)
 LAB_ARGS ?=
 # pytest workers for `make test` (pytest-xdist, one thread each: tests/conftest.py): one per core, at most 4
 # (each imports torch and trains small models; nproc counts the cores this process may use, not
-# OMP_NUM_THREADS, which it would otherwise follow). On 2 cores: the suite in 344 s against 534 s in one process.
+# OMP_NUM_THREADS, which it would otherwise follow). On 2 cores (2026-12-05): 336 s on a fresh clone against 534 s in one process.
 # The notebooks (nbval) run one after another: the summary reads what the five paper notebooks wrote.
 TEST_WORKERS ?= $(shell n=$$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 KERNEL := $(VENV)/share/jupyter/kernels/skinseg/kernel.json
