@@ -3,18 +3,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
-import pytest
-from PIL import Image
-
-# `make test` runs the suite in one worker process per core (pytest-xdist): each worker, and every
-# process it starts, takes one thread, else two workers' thread pools on two cores would spin against
-# each other (`make test` beside a 2-thread training run: 41.6 min against 12.5 alone).
+# `make test` runs the suite in one worker process per core (pytest-xdist): each worker takes one
+# thread, and so do the processes its tests start (but the runner's --jobs, which splits the cores
+# itself), else the workers' thread pools would spin against each other on the same cores (`make
+# test` beside a 2-thread training run: 41.6 min against 12.5 alone). Set before numpy and torch
+# size their pools.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import torch
 
     torch.set_num_threads(1)
+
+import numpy as np
+import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

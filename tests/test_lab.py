@@ -58,9 +58,11 @@ def test_make_test_runs_one_worker_per_core_each_on_one_thread():
     _, test_recipe = _rules()["test"]
     assert test_recipe[0].endswith("-m pytest -q -n $(TEST_WORKERS) --dist worksteal tests")
     assert "--nbval" in test_recipe[1] and " -n " not in test_recipe[1]  # the notebooks: one after another
+    # the default: without what an enclosing `make test TEST_WORKERS=n` passes down
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "TEST_WORKERS")}
     workers = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(ROOT),
                               "--eval=print-workers: ; @echo $(TEST_WORKERS)", "print-workers"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+                             capture_output=True, text=True, check=True, env=env).stdout.strip()
     assert workers == str(min(len(os.sched_getaffinity(0)), 4))
     if os.environ.get("PYTEST_XDIST_WORKER"):
         assert torch.get_num_threads() == 1 and os.environ["OMP_NUM_THREADS"] == "1"

@@ -54,7 +54,7 @@ def test_paper_profile_starts_on_cpu_with_overrides(tmp_path):
                         "--set", "image_width=32", "--set", "seeds='0'", "--set", "ablation_seeds='0'",
                         "--set", "num_workers=0", "--set", "batch_size=4", "--set", "max_folds=1",  # one of ASNet's 5 folds
                         "--set", f"results_dir={tmp_path / 'results'}", "--set", f"checkpoint_dir={tmp_path / 'ck'}"],
-                       capture_output=True, text=True, timeout=900)
+                       capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     for nb, recipe in PAPER_RECIPES.items():
         cfg = json.loads(next((tmp_path / "results" / "paper-gpu" / PAPER_KEYS[nb]).rglob("config.json")).read_text())
