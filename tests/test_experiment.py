@@ -163,6 +163,7 @@ def test_evaluation_only_rows_reuse_the_trained_weights(tmp_path):
     trained, scored = (json.loads((outs[k].run.path / "provenance.json").read_text())
                         for k in ("LesionSeg", "no post-processing"))
     assert trained["train_seconds"] > 0 and scored["train_seconds"] is None  # only the trained row trained
+    assert trained["train_cpu_seconds"] > 0 and scored["train_cpu_seconds"] is None
     assert training_seconds(outs["LesionSeg"].run.path) == trained["train_seconds"]
     assert training_seconds(outs["no post-processing"].run.path) != training_seconds(outs["no post-processing"].run.path)
 

@@ -111,6 +111,10 @@ def test_tidy_metrics_and_provenance(tmp_path):
     ({"device": "cpu", "train_seconds": 300.0}, float("nan")),  # made before threads were recorded
     ({"device": "cuda:0", "cpu_threads": 2, "train_seconds": 300.0}, float("nan")),  # GPU time is not CPU time
     ({"device": "cpu", "cpu_threads": 2, "train_seconds": None}, float("nan")),  # evaluation-only row
+    # measured CPU time first: 5 wall minutes of which 2 stopped (SIGSTOP) or shared, 6 CPU-minutes used
+    ({"device": "cpu", "cpu_threads": 2, "train_seconds": 300.0, "train_cpu_seconds": 360.0}, 6.0),
+    ({"device": "cpu", "cpu_threads": 2, "train_seconds": 300.0, "train_cpu_seconds": None}, 10.0),  # resumed legacy
+    ({"device": "cuda:0", "cpu_threads": 2, "train_seconds": 300.0, "train_cpu_seconds": 360.0}, float("nan")),
 ])
 def test_training_cpu_minutes(tmp_path, prov, minutes):
     from skinseg.results import training_cpu_minutes

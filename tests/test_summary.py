@@ -197,6 +197,34 @@ def test_gallery_draws_each_models_prediction_or_says_its_checkpoint_is_absent()
     assert [t.get_text() for t in empty.axes[0].texts] == ["no image or model to show"]
 
 
+def test_one_protocol_costs_are_the_median_run_so_a_paused_run_does_not_set_them(tmp_path):
+    """Three seeds, one of them paused (SIGSTOP) for most of its wall time: the wall minutes per run are
+    the median run's; the CPU-minutes come from the measured CPU time where a run recorded it and from
+    wall time × threads where it did not."""
+    import json
+
+    provs = [{"device": "cpu", "cpu_threads": 2, "train_seconds": 600.0, "train_cpu_seconds": 1140.0},
+             {"device": "cpu", "cpu_threads": 2, "train_seconds": 660.0},  # before train_cpu_seconds: 22 CPU-min
+             {"device": "cpu", "cpu_threads": 2, "train_seconds": 6000.0, "train_cpu_seconds": 1200.0}]  # paused
+    outcomes = []
+    for seed, prov in enumerate(provs):
+        (tmp_path / str(seed)).mkdir()
+        (tmp_path / str(seed) / "provenance.json").write_text(json.dumps(prov))
+        metrics = pd.DataFrame({"metric": ["jaccard", "threshold_jaccard"], "value": [0.7 + seed / 100, 0.6],
+                                "target": "lesion", "resolution": "original", "reduction": "macro"})
+        history = pd.DataFrame({"epoch": range(1, 11), "val_jaccard": [0.5] * 10})
+        outcomes.append(SimpleNamespace(variant="U-Net", partition="holdout", seed=seed, metrics=metrics,
+                                        history=history, run=SimpleNamespace(path=tmp_path / str(seed))))
+    exp = SimpleNamespace(size=(32, 32), variants=lambda: [SimpleNamespace(label="U-Net", model="unet", model_kwargs={})],
+                          partitions=lambda v: ["holdout"], seeds=lambda v: [0, 1, 2],
+                          spec=SimpleNamespace(variant=lambda label: SimpleNamespace(eval_of=None)),
+                          variant_params=lambda label: {"monitor": "jaccard"})
+    row = summary.one_protocol_table(exp, outcomes).iloc[0]
+    assert row["training minutes per run"] == pytest.approx(11.0)  # median of 10, 11 and 100 (the mean: 40.3)
+    assert row["training CPU-minutes per run"] == pytest.approx(20.0)  # median of 19, 22 and 20
+    assert (row["runs"], row["jaccard mean"], row["converged"]) == (3, pytest.approx(0.71), "yes (3/3 runs)")
+
+
 def test_figures_and_tables_say_so_when_no_run_has_finished():
     """The cpu-real summary runs before the one-protocol runs exist: every step says 'nothing yet'."""
     import matplotlib

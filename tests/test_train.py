@@ -1,4 +1,5 @@
 """Trainer: determinism, resume after an interruption, NaN stop, schedules, early stopping."""
+import math
 import signal
 import subprocess
 import sys
@@ -326,15 +327,17 @@ def test_history_records_training_jaccard(synth_small, tmp_path):
     assert h.train_jaccard.between(0, 1).all() and h.train_dice_loss.between(0, 1).all()
 
 
-def test_training_seconds_add_up_over_a_resume(synth_small, tmp_path, monkeypatch):
+def test_training_wall_and_cpu_seconds_add_up_over_a_resume(synth_small, tmp_path, monkeypatch):
     import itertools
     from types import SimpleNamespace
 
     import skinseg.train as train
 
-    # a clock that advances 1 s per reading: each epoch reads it twice, so it adds exactly 1 s
-    clock = itertools.count()
-    monkeypatch.setattr(train, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    # a wall clock that advances 1 s per reading: each epoch reads it twice, so it adds exactly 1 s; a
+    # CPU clock that advances 2 s per reading (two busy threads), so 2 s an epoch
+    clock, cpu_clock = itertools.count(), itertools.count(step=2)
+    monkeypatch.setattr(train, "time", SimpleNamespace(perf_counter=lambda: float(next(clock)),
+                                                       process_time=lambda: float(next(cpu_clock))))
 
     def crash(epoch, step):
         if epoch == 1:  # epoch 1 finished and checkpointed
@@ -343,15 +346,17 @@ def test_training_seconds_add_up_over_a_resume(synth_small, tmp_path, monkeypatc
     for name in ("resumed", "legacy"):
         with pytest.raises(KeyboardInterrupt):
             _train(synth_small, tmp_path, name, on_step=crash, epochs=3)
-    assert torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)["train_seconds"] == 1.0
+    ck = torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)
+    assert (ck["train_seconds"], ck["train_cpu_seconds"]) == (1.0, 2.0)
     _, h = _train(synth_small, tmp_path, "resumed", epochs=3)
-    assert h.attrs["train_seconds"] == 3.0  # 1 s before the kill + 2 s after it; the killed epoch is not counted
-    # a checkpoint written before the record: the total is unknown, so NaN rather than a partial figure
+    # 1 s before the kill + 2 s after it; the killed epoch is not counted
+    assert (h.attrs["train_seconds"], h.attrs["train_cpu_seconds"]) == (3.0, 6.0)
+    # a checkpoint written before the records: the totals are unknown, so NaN rather than partial figures
     ck = torch.load(tmp_path / "legacy" / "last.pt", weights_only=True)
-    del ck["train_seconds"]
+    del ck["train_seconds"], ck["train_cpu_seconds"]
     torch.save(ck, tmp_path / "legacy" / "last.pt")
     _, h = _train(synth_small, tmp_path, "legacy", epochs=3)
-    assert len(h) == 3 and h.attrs["train_seconds"] != h.attrs["train_seconds"]
+    assert len(h) == 3 and math.isnan(h.attrs["train_seconds"]) and math.isnan(h.attrs["train_cpu_seconds"])
 
 
 _STEP_FAULTS = """

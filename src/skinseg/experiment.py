@@ -174,7 +174,9 @@ class Experiment:
                                                  # wall time of this call (training since the resume, if any)
                                                  "run_seconds": round(time.time() - started, 1),
                                                  # the epochs alone, over every resume (None: evaluation-only row)
-                                                 "train_seconds": _rounded(history.attrs.get("train_seconds"))})
+                                                 "train_seconds": _rounded(history.attrs.get("train_seconds")),
+                                                 # the process's CPU time over those epochs (None: not recorded)
+                                                 "train_cpu_seconds": _rounded(history.attrs.get("train_cpu_seconds"))})
         write_csv(rd.path / "metrics_per_image.csv", per_image)
         write_csv(rd.path / "metrics.csv", metrics)  # last: marks the run finished
         # a finished run is reused from its folder, never resumed: only best.pt (evaluation-only rows,

@@ -163,11 +163,17 @@ def _cpu_threads() -> int:
 
 
 def training_cpu_minutes(run_path: Path) -> float:
-    """CPU-minutes a finished run on a CPU spent training: :func:`training_seconds` times the threads
-    it trained with (``cpu_threads`` in its provenance; NaN for runs made before that record, and for
-    runs on a GPU, whose cost is not CPU time)."""
+    """CPU-minutes a finished run on a CPU spent training: the process's CPU time over its epochs
+    (``train_cpu_seconds`` in its provenance, recorded since 2026-12-05), which a paused process or
+    other work on the cores does not inflate; for earlier runs, :func:`training_seconds` times the
+    threads it trained with (``cpu_threads``). NaN for runs with neither, for evaluation-only rows,
+    and for runs on a GPU, whose cost is not CPU time."""
     prov = _provenance(run_path)
-    if prov.get("device") != "cpu" or not prov.get("cpu_threads"):
+    if prov.get("device") != "cpu":
+        return float("nan")
+    if prov.get("train_cpu_seconds") is not None:
+        return float(prov["train_cpu_seconds"]) / 60
+    if not prov.get("cpu_threads"):
         return float("nan")
     return _training_seconds(prov) * prov["cpu_threads"] / 60
 
@@ -181,7 +187,7 @@ def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dic
         "platform": platform.platform(),
         "device": device,
         "gpu": _gpu_name(device),
-        "cpu_threads": _cpu_threads(),  # training wall time x threads: the CPU time a run took on a CPU
+        "cpu_threads": _cpu_threads(),  # wall time x threads: the CPU time of runs before train_cpu_seconds
         "keep_freed_memory": kept_freed_memory(),  # speed only (skinseg.allocator); absent before that setting
         "seed": seed,
         "dataset_fingerprint": dataset_fingerprint,

@@ -22,11 +22,13 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     """Per model of the one-protocol comparison: parameters, forward GFLOPs per image at the protocol's
     input size, finished and planned runs, per-image mean Jaccard and thresholded Jaccard at
     original resolution (mean ± sd over seeds, and the mean as a number; empty for a model with no
-    finished run, which is listed all the same), and the training minutes per run (wall time of the
-    epochs on the run's device, from its provenance: :func:`skinseg.results.training_seconds`; runs
-    that shared the CPU with other work took longer than alone) and, for runs on a CPU, those minutes
-    times the threads they trained with (:func:`skinseg.results.training_cpu_minutes`; empty for runs
-    made before the threads were recorded); ``converged``: how many of its runs converged
+    finished run, which is listed all the same), and the training minutes per run, the median over
+    its runs (wall time of the epochs on the run's device, from its provenance:
+    :func:`skinseg.results.training_seconds`; a run that shared the CPU with other work or was paused
+    took longer than alone, and the median keeps one such run from setting the figure) and, for runs on
+    a CPU, the CPU-minutes (:func:`skinseg.results.training_cpu_minutes`: the process's CPU time where
+    recorded, else wall minutes times threads; empty for runs with neither), median likewise;
+    ``converged``: how many of its runs converged
     (:mod:`skinseg.convergence`)."""
     import torch
 
@@ -46,9 +48,9 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
             line[metric] = tables.mean_sd(vals) if vals else ""
             line[f"{metric} mean"] = float(np.mean(vals)) if vals else float("nan")
         secs = [training_seconds(o.run.path) for o in mine]
-        line["training minutes per run"] = np.nanmean(secs) / 60 if np.isfinite(secs).any() else float("nan")
+        line["training minutes per run"] = np.nanmedian(secs) / 60 if np.isfinite(secs).any() else float("nan")
         cpu = [training_cpu_minutes(o.run.path) for o in mine]
-        line["training CPU-minutes per run"] = np.nanmean(cpu) if np.isfinite(cpu).any() else float("nan")
+        line["training CPU-minutes per run"] = np.nanmedian(cpu) if np.isfinite(cpu).any() else float("nan")
         line["converged"] = converged_cell(*converged_runs(exp, mine, outcomes))
         rows.append(line)
     return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "planned runs", "jaccard",
@@ -307,7 +309,9 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "*jaccard* and *threshold_jaccard*: per-image means over the test images at original resolution "
              "(thresholded: an image below 0.65 counts 0), mean ± sd over seeds; *GFLOPs*: one forward pass of one "
              "image at the protocol's input size; *training minutes per run*: wall time of the training and "
-             "validation epochs; *training CPU-minutes per run*: those minutes × the threads the run trained with.",
+             "validation epochs, median over the model's runs (a run paused or sharing the cores took longer); "
+             "*training CPU-minutes per run*: the process's CPU time over those epochs where recorded (runs from "
+             "2026-12-05 on), else the wall minutes × the threads the run trained with; median likewise.",
              "",
              *([markdown_table(one_protocol)] if len(one_protocol) and (one_protocol["runs"] > 0).any() else
                ["No finished run under this profile."]), "",

@@ -170,7 +170,10 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     the best-on-validation weights in ``checkpoint_dir/best.pt``. Returns the
     per-epoch history (also written to ``history_path``); its ``attrs["train_seconds"]`` is the wall
     time of all epochs (training and validation), summed over resumes (NaN after resuming a
-    checkpoint written before this was recorded); ``attrs["resumed_after_epochs"]`` the epochs in the
+    checkpoint written before this was recorded); ``attrs["train_cpu_seconds"]`` the CPU time this
+    process used over those epochs, every thread counted (``time.process_time``), summed over resumes
+    (NaN likewise): unlike the wall time, it does not count a stopped process (SIGSTOP) or the other
+    work that shared the cores; ``attrs["resumed_after_epochs"]`` the epochs in the
     ``last.pt`` this call started from (0: none).
 
     ``run_config``: the run's config; its comparable part is stored in ``last.pt`` and
@@ -194,6 +197,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     history: list[dict] = []
     best, bad_epochs, start_epoch, stopped = -math.inf, 0, 0, False
     train_seconds = 0.0  # wall time of the epochs (training + validation), summed over resumes
+    train_cpu_seconds = 0.0  # the process's CPU time over the same epochs
 
     last = ckdir / "last.pt"
     if last.is_file():
@@ -210,6 +214,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         history, best, bad_epochs, stopped = ck["history"], ck["best"], ck["bad_epochs"], ck["stopped"]
         start_epoch = ck["epoch"] + 1
         train_seconds = ck.get("train_seconds", math.nan)  # NaN: a checkpoint from before this record
+        train_cpu_seconds = ck.get("train_cpu_seconds", math.nan)
 
     stored = None if run_config is None else json.loads(json.dumps(comparable(run_config), default=str))
     last_written = time.perf_counter()
@@ -219,7 +224,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     for epoch in range(start_epoch, s.epochs):
         if stopped:
             break
-        epoch_started = time.perf_counter()
+        epoch_started, epoch_cpu_started = time.perf_counter(), time.process_time()
         train_ds.set_epoch(epoch)
         if hasattr(val_ds, "set_epoch"):
             val_ds.set_epoch(epoch)  # matters only when validation is augmented too
@@ -271,6 +276,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         row["best"] = improved
         history.append(row)
         train_seconds += time.perf_counter() - epoch_started
+        train_cpu_seconds += time.process_time() - epoch_cpu_started
         stopped = bool(s.early_stopping_patience and bad_epochs >= s.early_stopping_patience)
         final = stopped or epoch + 1 == s.epochs
         if final or time.perf_counter() - last_written >= s.checkpoint_interval_s:
@@ -283,7 +289,8 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                 "rng": _rng_to_safe(rng_state())}
             save_torch(last, {"model": model.state_dict(), **resumable, "history": history, "best": best,
                               "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
-                              "settings": asdict(s), "config": stored, "train_seconds": train_seconds})
+                              "settings": asdict(s), "config": stored, "train_seconds": train_seconds,
+                              "train_cpu_seconds": train_cpu_seconds})
             last_written = time.perf_counter()
         write_csv(history_path, pd.DataFrame(history))
         if s.progress:
@@ -291,6 +298,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                   f"val_{s.monitor} {val[s.monitor]:.4f}{'  *best' if improved else ''}", flush=True)
     out = pd.DataFrame(history)
     out.attrs["train_seconds"] = train_seconds
+    out.attrs["train_cpu_seconds"] = train_cpu_seconds
     out.attrs["resumed_after_epochs"] = start_epoch  # history.csv may be ahead of last.pt (checkpoint_interval_s)
     return out
 
