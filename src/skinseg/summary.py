@@ -310,8 +310,9 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "(thresholded: an image below 0.65 counts 0), mean ± sd over seeds; *GFLOPs*: one forward pass of one "
              "image at the protocol's input size; *training minutes per run*: wall time of the training and "
              "validation epochs, median over the model's runs (a run paused or sharing the cores took longer); "
-             "*training CPU-minutes per run*: the process's CPU time over those epochs where recorded (runs from "
-             "2026-12-05 on), else the wall minutes × the threads the run trained with; median likewise.",
+             "*training CPU-minutes per run*: the CPU time used over those epochs where the run recorded it "
+             "(`train_cpu_seconds` in its provenance), else the wall minutes × the threads the run trained with; "
+             "median likewise.",
              "",
              *([markdown_table(one_protocol)] if len(one_protocol) and (one_protocol["runs"] > 0).any() else
                ["No finished run under this profile."]), "",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import resource
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -170,10 +171,11 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     the best-on-validation weights in ``checkpoint_dir/best.pt``. Returns the
     per-epoch history (also written to ``history_path``); its ``attrs["train_seconds"]`` is the wall
     time of all epochs (training and validation), summed over resumes (NaN after resuming a
-    checkpoint written before this was recorded); ``attrs["train_cpu_seconds"]`` the CPU time this
-    process used over those epochs, every thread counted (``time.process_time``), summed over resumes
-    (NaN likewise): unlike the wall time, it does not count a stopped process (SIGSTOP) or the other
-    work that shared the cores; ``attrs["resumed_after_epochs"]`` the epochs in the
+    checkpoint written before this was recorded); ``attrs["train_cpu_seconds"]`` the CPU time used
+    over those epochs (:func:`cpu_seconds`: this process's threads and its finished data-loader
+    workers), summed over resumes (NaN likewise): unlike the wall time, it does not count a stopped
+    process (SIGSTOP) or the time other work held the cores (threads spin-waiting for a pre-empted
+    sibling still count); ``attrs["resumed_after_epochs"]`` the epochs in the
     ``last.pt`` this call started from (0: none).
 
     ``run_config``: the run's config; its comparable part is stored in ``last.pt`` and
@@ -224,7 +226,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     for epoch in range(start_epoch, s.epochs):
         if stopped:
             break
-        epoch_started, epoch_cpu_started = time.perf_counter(), time.process_time()
+        epoch_started, epoch_cpu_started = time.perf_counter(), cpu_seconds()
         train_ds.set_epoch(epoch)
         if hasattr(val_ds, "set_epoch"):
             val_ds.set_epoch(epoch)  # matters only when validation is augmented too
@@ -276,7 +278,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         row["best"] = improved
         history.append(row)
         train_seconds += time.perf_counter() - epoch_started
-        train_cpu_seconds += time.process_time() - epoch_cpu_started
+        train_cpu_seconds += cpu_seconds() - epoch_cpu_started
         stopped = bool(s.early_stopping_patience and bad_epochs >= s.early_stopping_patience)
         final = stopped or epoch + 1 == s.epochs
         if final or time.perf_counter() - last_written >= s.checkpoint_interval_s:
@@ -301,6 +303,13 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     out.attrs["train_cpu_seconds"] = train_cpu_seconds
     out.attrs["resumed_after_epochs"] = start_epoch  # history.csv may be ahead of last.pt (checkpoint_interval_s)
     return out
+
+
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process (every thread: ``time.process_time``) and by its child
+    processes that have ended and been waited for (data-loader workers, which end with each epoch)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def checkpoint_epochs(checkpoint_dir) -> int:

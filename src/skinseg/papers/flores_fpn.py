@@ -24,8 +24,9 @@ SPEC = PaperSpec(
                         "step", lr_step_epochs="code: from epoch index 11", lr_step_gamma="code: 1e-4 -> 1e-5",
                         threshold="not stated in the paper; code: IoU(threshold=0.5)",
                         normalization="not stated in the paper; code: imagenet encoder preprocessing",
-                        encoder_weights="Table 1, the proposal's row: \"Pre-trained\" ticked (the dataset is not "
-                        "named); code: imagenet weights (model_parameters.py:11-15)",
+                        encoder_weights="Table 1, the proposal's row ticks \"Pre-trained\" (§3.1: \"can initialize "
+                        "the model with pre-trained weights\"; no dataset named); code: imagenet weights "
+                        "(model_parameters.py:11-15)",
                         protocol="code: 70/30 of the first 300 files", val_fraction="code: 0.3",
                         image_width="code: 320×320",
                         max_images="code: the first 300 files of the folder listing",
