@@ -134,7 +134,7 @@ def test_checkpoint_interval_mid_run_resumes_from_the_last_write_and_early_stop_
 
     plain, h_plain = _train(synth_small, tmp_path, "plain", epochs=5)
     clock = [0.0]
-    monkeypatch.setattr(T, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    monkeypatch.setattr(T, "time", types.SimpleNamespace(perf_counter=lambda: clock[0], process_time=lambda: clock[0]))
     written = checkpoint_writes
     written.clear()
 
@@ -336,8 +336,8 @@ def test_training_wall_and_cpu_seconds_add_up_over_a_resume(synth_small, tmp_pat
     # a wall clock that advances 1 s per reading: each epoch reads it twice, so it adds exactly 1 s; a
     # CPU clock that advances 2 s per reading (two busy threads), so 2 s an epoch
     clock, cpu_clock = itertools.count(), itertools.count(step=2)
-    monkeypatch.setattr(train, "time", SimpleNamespace(perf_counter=lambda: float(next(clock)),
-                                                       process_time=lambda: float(next(cpu_clock))))
+    monkeypatch.setattr(train, "time", SimpleNamespace(perf_counter=lambda: float(next(clock))))
+    monkeypatch.setattr(train, "cpu_seconds", lambda: float(next(cpu_clock)))
 
     def crash(epoch, step):
         if epoch == 1:  # epoch 1 finished and checkpointed
@@ -357,6 +357,17 @@ def test_training_wall_and_cpu_seconds_add_up_over_a_resume(synth_small, tmp_pat
     torch.save(ck, tmp_path / "legacy" / "last.pt")
     _, h = _train(synth_small, tmp_path, "legacy", epochs=3)
     assert len(h) == 3 and math.isnan(h.attrs["train_seconds"]) and math.isnan(h.attrs["train_cpu_seconds"])
+
+
+def test_cpu_seconds_count_finished_child_processes():
+    """A data-loader worker is a child process: its CPU time counts once it has ended, as this
+    process's own does (a child that burns ~0.5 s of CPU while this process waits)."""
+    from skinseg.train import cpu_seconds
+
+    before, own_before = cpu_seconds(), time.process_time()
+    subprocess.run([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                    "while time.process_time() - t < 0.5: pass"], check=True)
+    assert cpu_seconds() - before >= 0.45 and time.process_time() - own_before < 0.2
 
 
 _STEP_FAULTS = """
