@@ -163,11 +163,11 @@ def _cpu_threads() -> int:
 
 
 def training_cpu_minutes(run_path: Path) -> float:
-    """CPU-minutes a finished run on a CPU spent training: the process's CPU time over its epochs
-    (``train_cpu_seconds`` in its provenance, where recorded: :func:`skinseg.train.fit`), which a paused
-    process does not inflate, nor, but for spin-waiting threads, other work on the cores; for earlier runs, :func:`training_seconds` times the
-    threads it trained with (``cpu_threads``). NaN for runs with neither, for evaluation-only rows,
-    and for runs on a GPU, whose cost is not CPU time."""
+    """CPU-minutes a finished run on a CPU spent training: the CPU time used over its epochs
+    (``train_cpu_seconds`` in its provenance, where recorded: :func:`skinseg.train.fit`), which a
+    paused process does not inflate, nor, but for spin-waiting threads, other work on the cores; for
+    earlier runs, :func:`training_seconds` times the threads it trained with (``cpu_threads``). NaN
+    for runs with neither, for evaluation-only rows, and for runs on a GPU, whose cost is not CPU time."""
     prov = _provenance(run_path)
     if prov.get("device") != "cpu":
         return float("nan")

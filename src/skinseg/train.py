@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -307,7 +306,12 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
 
 def cpu_seconds() -> float:
     """CPU seconds used so far by this process (every thread: ``time.process_time``) and by its child
-    processes that have ended and been waited for (data-loader workers, which end with each epoch)."""
+    processes that have ended and been waited for (data-loader workers, which end with each epoch;
+    counted where the ``resource`` module exists, i.e. not on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime
 
