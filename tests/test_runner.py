@@ -42,26 +42,42 @@ PAPER_RECIPES = {
 PAPER_KEYS = {"01": "delatorre2018", "02": "lesionseg2017", "03": "slsdeep2018", "04": "flores_fpn", "05": "asnet2020"}
 
 
+# what the test below overrides: a CPU, 8 synthetic 32x32 images, one epoch of one seed (one of ASNet's 5 folds)
+PAPER_ON_CPU = ["device=cpu", "data_root=synthetic", "dataset=auto", "max_images=8", "epochs=1", "image_height=32",
+                "image_width=32", "seeds='0'", "ablation_seeds='0'", "num_workers=0", "batch_size=4", "max_folds=1"]
+
+
+def _check_paper_config(nb: str, cfg: dict):
+    for name, value in PAPER_RECIPES[nb].items():
+        assert cfg[name] == value, (nb, name)
+    assert cfg["precision"] == "bf16" and cfg["epochs"] == 1 and cfg["device"] == "cpu", nb
+    assert cfg["image_height"] == 32 and cfg["max_images"] == 8, nb
+
+
 def test_paper_profile_starts_on_cpu_with_overrides(tmp_path):
-    """The `paper` profile (GPU, real downloads) runs one small step of all five notebooks here, with
-    --set overrides, two at a time (the threads split between them, as a user's --jobs 2 would): one
-    batch, not five, since each start costs a kernel and the imports. Each config records its paper's
-    recipe and the overrides."""
+    """The `paper` profile (GPU, real downloads) with --set overrides: every notebook's parameters hold
+    its paper's recipe and the overrides; two notebooks (01, and 05 with its folds) run one small step
+    here, two at a time (the threads split between them, as a user's --jobs 2 would), and each run's
+    config records the same. The other three run under every other profile (nbval, `make reproduce`):
+    executing them here too cost ~100 s of the suite for no path of their own."""
+    from skinseg.papers import paper_for_notebook
+    from skinseg.profiles import load_profile, parse_sets, resolve
+
+    overrides = parse_sets(PAPER_ON_CPU)
+    stems = {p.stem[:2]: p.stem for p in (ROOT / "notebooks").glob("0[1-5]_*.ipynb")}
+    assert sorted(stems) == sorted(PAPER_RECIPES)
+    for nb, stem in stems.items():  # what run.py hands each notebook
+        _check_paper_config(nb, {**resolve(paper_for_notebook(stem), load_profile("paper")), **overrides})
+
+    run = ["01", "05"]
+    sets = [a for item in PAPER_ON_CPU + [f"results_dir={tmp_path / 'results'}", f"checkpoint_dir={tmp_path / 'ck'}"]
+            for a in ("--set", item)]
     r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", "paper", "--jobs", "2",
-                        "--notebooks", *sorted(PAPER_RECIPES),
-                        "--set", "device=cpu", "--set", "data_root=synthetic", "--set", "dataset=auto",
-                        "--set", "max_images=8", "--set", "epochs=1", "--set", "image_height=32",
-                        "--set", "image_width=32", "--set", "seeds='0'", "--set", "ablation_seeds='0'",
-                        "--set", "num_workers=0", "--set", "batch_size=4", "--set", "max_folds=1",  # one of ASNet's 5 folds
-                        "--set", f"results_dir={tmp_path / 'results'}", "--set", f"checkpoint_dir={tmp_path / 'ck'}"],
-                       capture_output=True, text=True, timeout=1800)
+                        "--notebooks", *run, *sets], capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    for nb, recipe in PAPER_RECIPES.items():
-        cfg = json.loads(next((tmp_path / "results" / "paper-gpu" / PAPER_KEYS[nb]).rglob("config.json")).read_text())
-        for name, value in recipe.items():
-            assert cfg[name] == value, (nb, name)
-        assert cfg["precision"] == "bf16" and cfg["epochs"] == 1 and cfg["device"] == "cpu", nb
-        assert cfg["image_height"] == 32 and cfg["max_images"] == 8, nb
+    for nb in run:
+        _check_paper_config(nb, json.loads(next((tmp_path / "results" / "paper-gpu" / PAPER_KEYS[nb])
+                                                .rglob("config.json")).read_text()))
 
 
 def test_killed_batch_continues_where_it_stopped(tmp_path):

@@ -18,6 +18,11 @@ def load_papers(profile: str, keys=None, **overrides) -> dict:
     return {k: load(k, profile, **overrides) for k in (keys or PAPERS)}
 
 
+def _median_of_recorded(values) -> float:
+    """Median over the runs that recorded the figure (NaN marks one that did not); NaN when none did."""
+    return float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
+
+
 def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     """Per model of the one-protocol comparison: parameters, forward GFLOPs per image at the protocol's
     input size, finished and planned runs, per-image mean Jaccard and thresholded Jaccard at
@@ -48,9 +53,8 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
             line[metric] = tables.mean_sd(vals) if vals else ""
             line[f"{metric} mean"] = float(np.mean(vals)) if vals else float("nan")
         secs = [training_seconds(o.run.path) for o in mine]
-        line["training minutes per run"] = np.nanmedian(secs) / 60 if np.isfinite(secs).any() else float("nan")
-        cpu = [training_cpu_minutes(o.run.path) for o in mine]
-        line["training CPU-minutes per run"] = np.nanmedian(cpu) if np.isfinite(cpu).any() else float("nan")
+        line["training minutes per run"] = _median_of_recorded(secs) / 60
+        line["training CPU-minutes per run"] = _median_of_recorded([training_cpu_minutes(o.run.path) for o in mine])
         line["converged"] = converged_cell(*converged_runs(exp, mine, outcomes))
         rows.append(line)
     return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "planned runs", "jaccard",
