@@ -11,7 +11,7 @@ PROFILE ?= smoke
 DATA ?=
 NOTEBOOKS ?=
 OVERWRITE ?=
-# smoke notebooks two at a time (one thread each), in the profile's start_order: 158 s for the five on a fresh clone;
+# smoke notebooks two at a time (one thread each), in the profile's start_order: about 150 s for the five on a fresh clone (2026-12-05);
 # a real-data profile runs one notebook at a time unless JOBS is given
 JOBS ?= $(if $(filter smoke,$(PROFILE)),2,)
 LAB_ARGS ?=
