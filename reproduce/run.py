@@ -58,7 +58,7 @@ def main(argv=None) -> int:
             print(f"skip {nb.name}: profile {a.profile} has no entry for it")
             continue
         try:
-            params = {**resolve(paper_for_notebook(nb.stem), profile, a.data, a.overwrite), **overrides}
+            params = resolve(paper_for_notebook(nb.stem), profile, a.data, a.overwrite, overrides)
         except (KeyError, ValueError) as e:
             raise SystemExit(f"error: {nb.name} under profile {a.profile}: {e}") from None
         # executed notebooks live beside the runs: <results_dir>/<profile>/notebooks/

@@ -137,7 +137,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"error: --notebook {a.notebook!r} matches {len(specs)} papers' notebooks")
     spec = specs[0]
     try:
-        params = {**resolve(spec, load_profile(a.profile), a.data, a.overwrite), **parse_sets(a.set)}
+        params = resolve(spec, load_profile(a.profile), a.data, a.overwrite, parse_sets(a.set))
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: {e}") from None
     if a.variants:

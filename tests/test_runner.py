@@ -67,7 +67,7 @@ def test_paper_profile_starts_on_cpu_with_overrides(tmp_path):
     stems = {p.stem[:2]: p.stem for p in (ROOT / "notebooks").glob("0[1-5]_*.ipynb")}
     assert sorted(stems) == sorted(PAPER_RECIPES)
     for nb, stem in stems.items():  # what run.py hands each notebook
-        _check_paper_config(nb, {**resolve(paper_for_notebook(stem), load_profile("paper")), **overrides})
+        _check_paper_config(nb, resolve(paper_for_notebook(stem), load_profile("paper"), overrides=overrides))
 
     run = ["01", "05"]
     sets = [a for item in PAPER_ON_CPU + [f"results_dir={tmp_path / 'results'}", f"checkpoint_dir={tmp_path / 'ck'}"]

@@ -85,8 +85,10 @@ def parse_sets(items: list[str]) -> dict:
     return out
 
 
-def resolve(spec: PaperSpec, profile: dict, data: str | None = None, overwrite: bool = False) -> dict:
-    """The full parameter set of ``spec``'s notebook under ``profile`` (validated types)."""
+def resolve(spec: PaperSpec, profile: dict, data: str | None = None, overwrite: bool = False,
+            overrides: dict | None = None) -> dict:
+    """The full parameter set of ``spec``'s notebook under ``profile`` (validated types); ``overrides``
+    (e.g. :func:`parse_sets` of ``--set`` items, checked there) come last and win over everything else."""
     out = {**P.defaults(), **spec.recipe, **(profile.get("default") or {}), **(profile.get(spec.notebook) or {})}
     if data:
         out["data_root"] = data
@@ -94,4 +96,4 @@ def resolve(spec: PaperSpec, profile: dict, data: str | None = None, overwrite: 
         out["overwrite"] = True
     for k, v in out.items():
         P.check(k, v)
-    return out
+    return {**out, **(overrides or {})}  # parse_sets has checked --set items

@@ -388,6 +388,6 @@ def load(key: str, profile: str, data: str | None = None, **overrides):
     marker = resolve_path(results_dir) / profile / "notebooks" / f"{spec.notebook}.run.json"
     ran = json.loads(marker.read_text()).get("params") if marker.is_file() else None
     # a marker written before a parameter existed ran with its default (as skinseg.results.same_run reads configs)
-    params = {**P.defaults(), **ran} if ran else {**resolve(spec, load_profile(profile), data), **overrides}
+    params = {**P.defaults(), **ran} if ran else resolve(spec, load_profile(profile), data, overrides=overrides)
     exp = Experiment({**params, "train_missing": False}, spec)
     return exp, exp.run_all(allow_none=True)  # a paper without runs yet still gets its reported-only rows
