@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from skinseg import batch, summary, verdicts
+from skinseg.results import metric_value
 
 
 def test_markdown_table_formats_and_escapes():
@@ -270,3 +271,36 @@ def test_the_summary_html_lies_beside_summary_md_once(tmp_path, fails):
     # done: one HTML copy, beside summary.md; failed: beside the executed notebook, for its traceback
     assert (tmp_path / "results" / "smoke" / "summary.html").is_file() is not fails
     assert out.with_suffix(".html").is_file() is fails
+
+
+def test_budget_table_lists_each_models_finished_runs_at_every_epoch_budget(tmp_path, monkeypatch):
+    """The one protocol trained at 1 epoch (its own folder) and at 2 (run_set e2), plus a run of
+    another learning rate in run_set lr: the table shows the two budgets of the one model, each with
+    its own run's Jaccard, and not the run of other settings; summary.md prints it under the
+    one-protocol table; one budget alone prints no such section."""
+    import skinseg.data.sources as src
+    from helpers_experiment import small_params
+    from skinseg.experiment import Experiment
+
+    real = src.resolve
+    monkeypatch.setattr(src, "resolve", lambda p: tmp_path / "data" if p == "data" else real(p))
+    base = small_params(tmp_path, variants="LinkNet-64", seeds="0")
+    one, two = (Experiment({**base, **kw}, paper="one_protocol").run_all()[0]
+                for kw in ({"epochs": 1}, {"epochs": 2, "run_set": "e2"}))
+    Experiment({**base, "epochs": 2, "run_set": "lr", "lr": 5e-4}, paper="one_protocol").run_all()
+    exp = Experiment({**base, "epochs": 2, "run_set": "e2", "train_missing": False}, paper="one_protocol")
+
+    assert summary.run_sets(exp) == [("", 1), ("e2", 2), ("lr", 2)]
+    budgets = summary.budget_table(exp)
+    assert budgets[["model", "epochs", "run_set", "runs", "planned runs"]].values.tolist() == \
+        [["LinkNet-64", 1, "", 1, 1], ["LinkNet-64", 2, "e2", 1, 1]]
+    assert budgets["jaccard mean"].tolist() == pytest.approx([metric_value(one.metrics, "jaccard"),
+                                                              metric_value(two.metrics, "jaccard")])
+
+    v = pd.DataFrame({"verdict": ["reproduced"], "data used": ["ISIC 2017"]})
+    for table, shown in ((budgets, True), (budgets.iloc[:1], False)):
+        summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"]}),
+                              verdicts.TOLERANCE, budgets=table)
+        text = (tmp_path / "s.md").read_text()
+        assert ("### The one protocol at each epoch budget" in text) is shown
+        assert ("| LinkNet-64 | 2 | e2 | 1 | 1 |" in text) is shown

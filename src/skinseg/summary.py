@@ -43,23 +43,75 @@ def one_protocol_table(exp, outcomes) -> pd.DataFrame:
     h, w = exp.size
     rows = []
     for v in exp.variants():
-        mine = [o for o in outcomes if o.variant == v.label]
         model = build_model(v.model, **v.model_kwargs).eval()
         gflops = forward_flops(model, torch.zeros(1, 3, h, w)) / 1e9
-        line = {"model": v.label, "parameters": sum(p.numel() for p in model.parameters()), "GFLOPs": gflops,
-                "runs": len(mine), "planned runs": len(exp.partitions(v)) * len(exp.seeds(v))}
-        for metric in ("jaccard", "threshold_jaccard"):
-            vals = [metric_value(o.metrics, metric) for o in mine]
-            line[metric] = tables.mean_sd(vals) if vals else ""
-            line[f"{metric} mean"] = float(np.mean(vals)) if vals else float("nan")
-        secs = [training_seconds(o.run.path) for o in mine]
-        line["training minutes per run"] = _median_of_recorded(secs) / 60
-        line["training CPU-minutes per run"] = _median_of_recorded([training_cpu_minutes(o.run.path) for o in mine])
-        line["converged"] = converged_cell(*converged_runs(exp, mine, outcomes))
-        rows.append(line)
-    return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", "runs", "planned runs", "jaccard",
-                                       "jaccard mean", "threshold_jaccard", "threshold_jaccard mean",
-                                       "training minutes per run", "training CPU-minutes per run", "converged"])
+        rows.append({"model": v.label, "parameters": sum(p.numel() for p in model.parameters()), "GFLOPs": gflops,
+                     **_model_runs(exp, v, outcomes)})
+    return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", *_RUN_COLUMNS])
+
+
+_RUN_COLUMNS = ("runs", "planned runs", "jaccard", "jaccard mean", "threshold_jaccard", "threshold_jaccard mean",
+                "training minutes per run", "training CPU-minutes per run", "converged")
+
+
+def _model_runs(exp, v, outcomes) -> dict:
+    """The :data:`_RUN_COLUMNS` of variant ``v`` over its finished runs in ``outcomes`` (see
+    :func:`one_protocol_table`)."""
+    mine = [o for o in outcomes if o.variant == v.label]
+    line = {"runs": len(mine), "planned runs": len(exp.partitions(v)) * len(exp.seeds(v))}
+    for metric in ("jaccard", "threshold_jaccard"):
+        vals = [metric_value(o.metrics, metric) for o in mine]
+        line[metric] = tables.mean_sd(vals) if vals else ""
+        line[f"{metric} mean"] = float(np.mean(vals)) if vals else float("nan")
+    line["training minutes per run"] = _median_of_recorded([training_seconds(o.run.path) for o in mine]) / 60
+    line["training CPU-minutes per run"] = _median_of_recorded([training_cpu_minutes(o.run.path) for o in mine])
+    line["converged"] = converged_cell(*converged_runs(exp, mine, outcomes))
+    return line
+
+
+def run_sets(exp) -> list[tuple[str, int]]:
+    """Every ``(run_set, epochs)`` of the run folders of ``exp``'s paper under its profile: the paper
+    folder's own runs (run_set ``""``) and each run_set folder beside them (e.g. ``e48``), with the
+    epochs each run's ``config.json`` names (finished or not; a folder of runs at several budgets gives
+    one pair per budget), sorted by epochs, then run_set. Reads, never writes."""
+    import json
+
+    from skinseg.paths import resolve
+
+    root = resolve(exp.params["results_dir"]) / exp.params["profile"] / exp.spec.key
+    slugs = {v.slug for v in exp.spec.variants}
+    found = set()
+    for config in root.glob("**/config.json"):
+        parts = config.relative_to(root).parts  # [run_set/]variant/partition/seed<k>/config.json
+        run_set = "" if parts[0] in slugs else parts[0]
+        if len(parts) == (4 if run_set == "" else 5) and parts[len(parts) - 4] in slugs:
+            found.add((run_set, int(json.loads(config.read_text())["epochs"])))
+    return sorted(found, key=lambda pair: (pair[1], pair[0]))
+
+
+def budget_table(exp) -> pd.DataFrame:
+    """``exp``'s models at every epoch budget with finished runs under its profile (:func:`run_sets`):
+    per model and budget, the columns of :func:`one_protocol_table` but its costs of one forward pass,
+    over the finished runs of that budget whose every other setting equals ``exp``'s (a run of other
+    settings is not counted: the table shows what more epochs alone change). One line per model and
+    budget that has a finished run, each model's budgets together, fewest epochs first; ``run_set``
+    names the folder (empty: the paper folder's own). Nothing is trained."""
+    import contextlib
+    import io
+
+    from skinseg.experiment import Experiment
+
+    lines = []
+    for run_set, epochs in run_sets(exp):
+        budget = Experiment({**exp.params, "epochs": epochs, "run_set": run_set, "train_missing": False}, exp.spec)
+        with contextlib.redirect_stdout(io.StringIO()):  # a "reusing <folder>" line per run says nothing here
+            outcomes = budget.run_all(allow_none=True)
+        for order, v in enumerate(budget.variants()):
+            line = _model_runs(budget, v, outcomes)
+            if line["runs"]:
+                lines.append({"model": v.label, "epochs": epochs, "run_set": run_set, **line, "_order": order})
+    table = pd.DataFrame(lines, columns=["model", "epochs", "run_set", *_RUN_COLUMNS, "_order"])
+    return table.sort_values(["_order", "epochs", "run_set"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def protocol_note(exp, one: pd.DataFrame) -> str:
@@ -247,10 +299,11 @@ def _count(n: int, word: str) -> str:
 
 def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
                   tolerance: dict, cross_dataset: pd.DataFrame | str | None = None, runs: pd.DataFrame | None = None,
-                  one_protocol_note: str = "") -> None:
+                  one_protocol_note: str = "", budgets: pd.DataFrame | None = None) -> None:
     """``summary.md``: the verdict table first, then the one-protocol table (after
-    ``one_protocol_note``, see :func:`protocol_note`), the cross-dataset table (a string: why
-    there is none) and the cost table. ``runs``: :func:`setup_table` (and the one-protocol line)."""
+    ``one_protocol_note``, see :func:`protocol_note`) and, where its models ran at more than one epoch
+    budget, ``budgets`` (:func:`budget_table`), the cross-dataset table (a string: why there is none) and
+    the cost table. ``runs``: :func:`setup_table` (and the one-protocol line)."""
     context = context_table(verdicts)
     verdicts = verdicts[verdicts.verdict != CONTEXT]
     counts = verdicts.verdict.value_counts().to_dict()
@@ -320,6 +373,12 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "",
              *([markdown_table(one_protocol)] if len(one_protocol) and (one_protocol["runs"] > 0).any() else
                ["No finished run under this profile."]), "",
+             *(["### The one protocol at each epoch budget", "",
+                "Every budget at which a model has finished runs under this profile, each otherwise on the settings "
+                "above (a run of other settings is not counted), so the lines of one model differ in epochs alone: "
+                "what longer training changes, and whether the table above compares converged models. *run_set*: the "
+                "runs' folder under the protocol's results (empty: its own); columns as above.", "",
+                markdown_table(budgets), ""] if budgets is not None and budgets["epochs"].nunique() > 1 else []),
              "## Cross-dataset test (trained on ISIC, scored on PH2 at original resolution)", "",
              (cross_dataset if isinstance(cross_dataset, str) else
               markdown_table(cross_dataset) if cross_dataset is not None else "Not run."), "",
