@@ -248,8 +248,8 @@ def test_figures_and_tables_say_so_when_no_run_has_finished():
     assert note.startswith("Protocol: ISIC 2017 (synthetic); 1,800 images train, 200 validate (they select the best "
                            "epoch), 150 test; 32×32 input, 2 epochs, batch 4")
     assert "augmentation flip_rot90, bf16 + channels_last on cpu; 3 seeds" in note
-    assert note.endswith("3 seeds per model. Not finished yet: U-Net 0 of 3 runs; a model's mean ± sd is over its "
-                         "finished runs.")
+    assert note.endswith("3 seeds per model. Runs missing at this budget: U-Net 0 of 3 finished; a model's mean ± sd "
+                         "is over its finished runs, and its runs at other budgets are in the budget table.")
     for fig, text in ((plots.pareto(empty_one), "no finished run to place"),
                       (plots.jaccard_distribution(summary.per_image_original([]).assign(resolution="original")),
                        "no per-image scores yet")):

@@ -116,7 +116,8 @@ def budget_table(exp) -> pd.DataFrame:
 
 def protocol_note(exp, one: pd.DataFrame) -> str:
     """One sentence for ``summary.md``: the one-protocol comparison's setup (data, input size, epochs,
-    batch, seeds) and, while runs are missing, which models lack how many."""
+    batch, seeds) and, where runs are missing, which models lack how many (pending or not run: the
+    profile says which; :func:`budget_table` shows their runs at other budgets)."""
     p = exp.params
     seeds = {v.label: len(exp.seeds(v)) for v in exp.variants()}
     few = sorted({k for k, n in seeds.items() if n < max(seeds.values())})
@@ -131,9 +132,10 @@ def protocol_note(exp, one: pd.DataFrame) -> str:
             + (f" ({', '.join(few)}: {_count(min(seeds.values()), 'seed')})" if few else "") + ".")
     short = one[one["runs"] < one["planned runs"]]
     if len(short):
-        text += " Not finished yet: " + ", ".join(f"{m} {k} of {n}" for m, k, n in
-                                               zip(short["model"], short["runs"], short["planned runs"])) + \
-                " runs; a model's mean ± sd is over its finished runs."
+        text += " Runs missing at this budget: " + ", ".join(
+            f"{m} {k} of {n}" for m, k, n in zip(short["model"], short["runs"], short["planned runs"])) + \
+            " finished; a model's mean ± sd is over its finished runs, and its runs at other budgets are in the " \
+            "budget table."
     return text
 
 
