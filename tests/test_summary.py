@@ -274,10 +274,11 @@ def test_the_summary_html_lies_beside_summary_md_once(tmp_path, fails):
 
 
 def test_budget_table_lists_each_models_finished_runs_at_every_epoch_budget(tmp_path, monkeypatch):
-    """The one protocol trained at 1 epoch (its own folder) and at 2 (run_set e2), plus a run of
-    another learning rate in run_set lr: the table shows the two budgets of the one model, each with
-    its own run's Jaccard, and not the run of other settings; summary.md prints it under the
-    one-protocol table; one budget alone prints no such section."""
+    """The one protocol trained at 1 epoch (its own folder), at 2 (run_set e2), at 3 in a run_set named
+    like a model, plus a run of another learning rate in run_set lr: the table shows the three budgets of
+    the one model, each with its own run's Jaccard, and not the run of other settings; with
+    ``overwrite`` set it still deletes and retrains nothing; summary.md prints it under the one-protocol
+    table, and one budget alone prints no such section; a run folder's unreadable config.json is named."""
     import skinseg.data.sources as src
     from helpers_experiment import small_params
     from skinseg.experiment import Experiment
@@ -285,17 +286,19 @@ def test_budget_table_lists_each_models_finished_runs_at_every_epoch_budget(tmp_
     real = src.resolve
     monkeypatch.setattr(src, "resolve", lambda p: tmp_path / "data" if p == "data" else real(p))
     base = small_params(tmp_path, variants="LinkNet-64", seeds="0")
-    one, two = (Experiment({**base, **kw}, paper="one_protocol").run_all()[0]
-                for kw in ({"epochs": 1}, {"epochs": 2, "run_set": "e2"}))
+    one, two, three = (Experiment({**base, **kw}, paper="one_protocol").run_all()[0]
+                       for kw in ({"epochs": 1}, {"epochs": 2, "run_set": "e2"}, {"epochs": 3, "run_set": "linknet-64"}))
     Experiment({**base, "epochs": 2, "run_set": "lr", "lr": 5e-4}, paper="one_protocol").run_all()
-    exp = Experiment({**base, "epochs": 2, "run_set": "e2", "train_missing": False}, paper="one_protocol")
+    exp = Experiment({**base, "epochs": 2, "run_set": "e2", "train_missing": False, "overwrite": True},
+                     paper="one_protocol")
+    written = {p: p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("metrics.csv")}
 
-    assert summary.run_sets(exp) == [("", 1), ("e2", 2), ("lr", 2)]
+    assert summary.run_sets(exp) == [("", 1), ("e2", 2), ("lr", 2), ("linknet-64", 3)]
     budgets = summary.budget_table(exp)
-    assert budgets[["model", "epochs", "run_set", "runs", "planned runs"]].values.tolist() == \
-        [["LinkNet-64", 1, "", 1, 1], ["LinkNet-64", 2, "e2", 1, 1]]
-    assert budgets["jaccard mean"].tolist() == pytest.approx([metric_value(one.metrics, "jaccard"),
-                                                              metric_value(two.metrics, "jaccard")])
+    assert budgets[["model", "epochs", "run_set", "runs"]].values.tolist() == \
+        [["LinkNet-64", 1, "", 1], ["LinkNet-64", 2, "e2", 1], ["LinkNet-64", 3, "linknet-64", 1]]
+    assert budgets["jaccard mean"].tolist() == pytest.approx([metric_value(o.metrics, "jaccard") for o in (one, two, three)])
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("metrics.csv")} == written
 
     v = pd.DataFrame({"verdict": ["reproduced"], "data used": ["ISIC 2017"]})
     for table, shown in ((budgets, True), (budgets.iloc[:1], False)):
@@ -303,4 +306,10 @@ def test_budget_table_lists_each_models_finished_runs_at_every_epoch_budget(tmp_
                               verdicts.TOLERANCE, budgets=table)
         text = (tmp_path / "s.md").read_text()
         assert ("### The one protocol at each epoch budget" in text) is shown
-        assert ("| LinkNet-64 | 2 | e2 | 1 | 1 |" in text) is shown
+        assert ("| LinkNet-64 | 2 | e2 | 1 |" in text) is shown
+
+    broken = tmp_path / "results" / "smoke" / "one_protocol" / "e9" / "linknet-64" / "holdout" / "seed0"
+    broken.mkdir(parents=True)
+    (broken / "config.json").write_text("{")
+    with pytest.raises(ValueError, match="e9/linknet-64/holdout/seed0/config.json: not a run's config"):
+        summary.run_sets(exp)

@@ -76,26 +76,33 @@ def run_sets(exp) -> list[tuple[str, int]]:
     one pair per budget), sorted by epochs, then run_set. Reads, never writes."""
     import json
 
-    from skinseg.paths import resolve
+    from skinseg.paths import display, resolve
 
     root = resolve(exp.params["results_dir"]) / exp.params["profile"] / exp.spec.key
     slugs = {v.slug for v in exp.spec.variants}
     found = set()
     for config in root.glob("**/config.json"):
         parts = config.relative_to(root).parts  # [run_set/]variant/partition/seed<k>/config.json
-        run_set = "" if parts[0] in slugs else parts[0]
-        if len(parts) == (4 if run_set == "" else 5) and parts[len(parts) - 4] in slugs:
-            found.add((run_set, int(json.loads(config.read_text())["epochs"])))
+        if len(parts) not in (4, 5) or parts[-4] not in slugs:
+            continue  # not a run folder (its depth tells the run_set apart, even one named like a variant)
+        try:
+            epochs = int(json.loads(config.read_text())["epochs"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{display(config)}: not a run's config ({err!r}); delete the folder or re-run it "
+                             "(train_runs.py --overwrite)") from err
+        found.add((parts[0] if len(parts) == 5 else "", epochs))
     return sorted(found, key=lambda pair: (pair[1], pair[0]))
 
 
 def budget_table(exp) -> pd.DataFrame:
     """``exp``'s models at every epoch budget with finished runs under its profile (:func:`run_sets`):
-    per model and budget, the columns of :func:`one_protocol_table` but its costs of one forward pass,
-    over the finished runs of that budget whose every other setting equals ``exp``'s (a run of other
-    settings is not counted: the table shows what more epochs alone change). One line per model and
-    budget that has a finished run, each model's budgets together, fewest epochs first; ``run_set``
-    names the folder (empty: the paper folder's own). Nothing is trained."""
+    per model and ``(run_set, epochs)``, the columns of :func:`one_protocol_table` but its costs of one
+    forward pass and its planned runs (the profile plans one budget; a probe at another may hold one
+    seed on purpose), over the finished runs of that budget whose every other setting equals ``exp``'s
+    (a run of other settings is not counted). One line per model and ``(run_set, epochs)`` with a
+    finished run, each model's budgets together, fewest epochs first; ``run_set`` names the folder
+    (empty: the paper folder's own). Nothing is trained or deleted, whatever ``exp``'s
+    ``overwrite``."""
     import contextlib
     import io
 
@@ -103,14 +110,16 @@ def budget_table(exp) -> pd.DataFrame:
 
     lines = []
     for run_set, epochs in run_sets(exp):
-        budget = Experiment({**exp.params, "epochs": epochs, "run_set": run_set, "train_missing": False}, exp.spec)
+        budget = Experiment({**exp.params, "epochs": epochs, "run_set": run_set, "train_missing": False,
+                             "overwrite": False}, exp.spec)  # overwrite would delete a finished run to retrain it
         with contextlib.redirect_stdout(io.StringIO()):  # a "reusing <folder>" line per run says nothing here
             outcomes = budget.run_all(allow_none=True)
         for order, v in enumerate(budget.variants()):
             line = _model_runs(budget, v, outcomes)
             if line["runs"]:
                 lines.append({"model": v.label, "epochs": epochs, "run_set": run_set, **line, "_order": order})
-    table = pd.DataFrame(lines, columns=["model", "epochs", "run_set", *_RUN_COLUMNS, "_order"])
+    columns = [c for c in _RUN_COLUMNS if c != "planned runs"]
+    table = pd.DataFrame(lines, columns=["model", "epochs", "run_set", *columns, "_order"])
     return table.sort_values(["_order", "epochs", "run_set"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
@@ -377,9 +386,11 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
                ["No finished run under this profile."]), "",
              *(["### The one protocol at each epoch budget", "",
                 "Every budget at which a model has finished runs under this profile, each otherwise on the settings "
-                "above (a run of other settings is not counted), so the lines of one model differ in epochs alone: "
-                "what longer training changes, and whether the table above compares converged models. *run_set*: the "
-                "runs' folder under the protocol's results (empty: its own); columns as above.", "",
+                "above (a run of other settings is not counted), so the lines of one model differ in the epoch budget "
+                "alone (the poly schedule stretches with it): what longer training changes, and whether the table "
+                "above compares converged models. *run_set*: the runs' folder under the protocol's results (empty: "
+                "its own); a budget other than the one above may hold fewer seeds (a probe); columns as above (the "
+                "minutes come from runs on different days, so compare them within one budget).", "",
                 markdown_table(budgets), ""] if budgets is not None and budgets["epochs"].nunique() > 1 else []),
              "## Cross-dataset test (trained on ISIC, scored on PH2 at original resolution)", "",
              (cross_dataset if isinstance(cross_dataset, str) else
