@@ -271,3 +271,15 @@ def test_encoder_weights_fit_exactly_the_models_with_that_encoder(tmp_path):
     torch.save(resnet_encoder("resnet50").state_dict(), resnet50)
     assert loads_encoder_weights("slsdeep", resnet50, stem="standard")
     assert not loads_encoder_weights("slsdeep", resnet50)
+
+
+@pytest.mark.parametrize("flags, emulated", [("fpu avx512f amx_bf16 amx_tile", False), ("fpu avx512f avx512_bf16", False),
+                                             ("fpu sse avx512f", True)], ids=["amx", "avx512-bf16", "neither"])
+def test_a_cpu_without_bf16_instructions_is_said_to_emulate_it(tmp_path, flags, emulated):
+    from skinseg.cpuinfo import cpu_flags, emulates_bf16
+
+    info = tmp_path / "cpuinfo"
+    info.write_text(f"processor\t: 0\nmodel name\t: Xeon\nflags\t\t: {flags}\n")
+    assert cpu_flags(str(info)) == set(flags.split())
+    assert emulates_bf16(str(info)) is emulated
+    assert emulates_bf16(str(tmp_path / "absent")) is False and cpu_flags(str(tmp_path / "absent")) is None

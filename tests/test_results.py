@@ -101,6 +101,9 @@ def test_tidy_metrics_and_provenance(tmp_path):
     import torch
 
     assert prov["cpu_threads"] == torch.get_num_threads()
+    from skinseg.cpuinfo import cpu_name
+
+    assert prov["cpu"] == cpu_name() != ""
     from skinseg.allocator import kept_freed_memory
 
     assert prov["keep_freed_memory"] is kept_freed_memory()  # which allocator setting the run's speed came from

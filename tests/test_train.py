@@ -446,3 +446,28 @@ def test_foreach_and_fused_optimisers_make_the_same_steps_as_auto(optimizer):
         assert (weights[impl] - start).abs().min() > 1e-3  # every weight moved
     torch.testing.assert_close(weights["foreach"], weights["auto"], rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(weights["fused"], weights["auto"], rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("emulated", [True, False], ids=["no-bf16-instructions", "amx"])
+def test_bf16_on_a_cpu_that_emulates_it_warns_and_trains_the_same(synth_small, tmp_path, monkeypatch, emulated):
+    """bf16 on a CPU without AMX/AVX512-BF16 is slower than fp32 (skinseg.cpuinfo): fit says so, naming
+    the CPU; the run itself is the same (same weights as with the warning off); fp32 never warns."""
+    import warnings
+
+    import skinseg.train as T
+
+    monkeypatch.setattr(T, "emulates_bf16", lambda: emulated)
+    monkeypatch.setattr(T, "cpu_name", lambda: "Test Xeon")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model, _ = _train(synth_small, tmp_path, "bf16", epochs=1, **FAST)
+        _train(synth_small, tmp_path, "fp32", epochs=1)
+    said = [str(w.message) for w in caught if "AVX512-BF16" in str(w.message)]
+    assert said == (["precision bf16 on a CPU without AMX or AVX512-BF16 (Test Xeon): PyTorch emulates it, so each "
+                     "step is slower than fp32 (about 0.45x its speed, skinseg.cpuinfo); the run's config is "
+                     "unchanged, its time is not comparable with runs on an AMX CPU (provenance.json 'cpu' says "
+                     "which). precision=fp32 is faster here, but it is another config: finished bf16 runs are not "
+                     "reused under it."] if emulated else [])
+    monkeypatch.setattr(T, "emulates_bf16", lambda: not emulated)
+    again, _ = _train(synth_small, tmp_path, "bf16-again", epochs=1, **FAST)
+    assert _same_weights(model, again)

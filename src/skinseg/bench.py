@@ -19,7 +19,6 @@ of the per-round ratios with their range. Training's allocator setting
 from __future__ import annotations
 
 import multiprocessing as mp
-import platform
 import resource
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from skinseg.cpuinfo import cpu_name
 from skinseg.results import write_csv
 
 # Input size (H, W) each paper used; None where the paper does not say (256x256 then).
@@ -217,16 +217,3 @@ def run(models, size=None, batch: int = 2, device: str = "cpu", repeats: int = 3
     if out is not None:
         write_csv(Path(out), df)
     return df
-
-
-def cpu_name(cpuinfo: str = "/proc/cpuinfo") -> str:
-    """The CPU's model name (Linux ``/proc/cpuinfo``), with "AMX" when it has the AMX tile
-    instructions that make bf16 fast; else the platform's processor or architecture string."""
-    try:
-        lines = Path(cpuinfo).read_text().splitlines()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
-    flags = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
-    name = name or platform.processor() or platform.machine()
-    return f"{name} (AMX)" if "amx_bf16" in flags else name

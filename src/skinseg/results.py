@@ -180,6 +180,8 @@ def training_cpu_minutes(run_path: Path) -> float:
 
 def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dict | None = None) -> dict:
     """``git``: the state when the code that made the run was loaded (default: now)."""
+    from skinseg.cpuinfo import cpu_name
+
     return {
         "git": git or git_state(),
         "packages": package_versions(),
@@ -188,6 +190,8 @@ def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dic
         "device": device,
         "gpu": _gpu_name(device),
         "cpu_threads": _cpu_threads(),  # wall time x threads: the CPU time of runs before train_cpu_seconds
+        # "(AMX)" or not: bf16 wall times compare only between like CPUs (skinseg.cpuinfo); absent before 2026-12-06
+        "cpu": cpu_name(),
         "keep_freed_memory": kept_freed_memory(),  # speed only (skinseg.allocator); absent before that setting
         "seed": seed,
         "dataset_fingerprint": dataset_fingerprint,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
@@ -36,6 +37,7 @@ from tqdm import tqdm
 
 from skinseg import params as P
 from skinseg.allocator import keep_freed_memory
+from skinseg.cpuinfo import cpu_name, emulates_bf16
 from skinseg.inference import autocast, predict, prepare_images
 from skinseg.losses import foreground_prob
 from skinseg.metrics import confusion, summarize
@@ -186,6 +188,13 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     ckdir = Path(checkpoint_dir)
     cuda = str(device).startswith("cuda")
     keep_freed_memory()  # 9-20 % faster bf16 steps on the CPU; changes no number (see skinseg.allocator)
+    if not cuda and s.precision == "bf16" and emulates_bf16():
+        warnings.warn(f"precision bf16 on a CPU without AMX or AVX512-BF16 ({cpu_name()}): PyTorch emulates it, "
+                      "so each step is slower than fp32 (about 0.45x its speed, skinseg.cpuinfo); the run's "
+                      "config is unchanged, its time is not comparable with runs on an AMX CPU (provenance.json "
+                      "'cpu' says which). precision=fp32 is faster here, but it is another config: finished "
+                      "bf16 runs are not reused under it.",
+                      stacklevel=2)
     model.to(device)
     if s.channels_last:
         model.to(memory_format=torch.channels_last)
