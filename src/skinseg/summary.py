@@ -221,11 +221,12 @@ def separation_notes(verdicts: pd.DataFrame, min_rows: int = 3) -> list[str]:
 
 
 def cost_spread_note(costs: pd.DataFrame) -> str:
-    """One sentence on settings benchmarked in more than one file (session): how far their inference
-    figures lie apart ("" when no setting repeats). Sessions differ in the machine's load and in the
-    benchmark's own settings (rounds, allocator: the README's "Models" section), so ratios hold
-    within a file, not across files."""
-    key = [c for c in ("model", "size", "batch", "device", "precision", "channels_last") if c in costs]
+    """One sentence on settings benchmarked in more than one file (session) on one machine: how far
+    their inference figures lie apart ("" when no setting repeats). Sessions differ in the machine's
+    load and in the benchmark's own settings (rounds, allocator: the README's "Models" section), so
+    ratios hold within a file, not across files. The same setting on another CPU (``machine``: with or
+    without AMX, bf16 runs up to 8x apart) is another setting, not a repeat."""
+    key = [c for c in ("model", "size", "batch", "device", "precision", "channels_last", "machine") if c in costs]
     col = COST_UNITS["inference_img_s"]
     if not key or col not in costs or "file" not in costs:
         return ""
@@ -240,7 +241,9 @@ def cost_spread_note(costs: pd.DataFrame) -> str:
             f"(file); their inference figures differ by up to {ratio.max():.1f}× "
             f"({', '.join(map(str, worst if isinstance(worst, tuple) else (worst,)))}: {g.loc[worst, 'min']:.2f}–"
             f"{g.loc[worst, 'max']:.2f} images/s): sessions differ in the machine's load and in the benchmark's own "
-            "settings (rounds, allocator: the README's section \"Models\"). Compare figures within one file.")
+            "settings (rounds, allocator: the README's section \"Models\"). Compare figures within one file"
+            + ("; a figure on another CPU (*machine*) is not a repeat: bf16 is fast only where the CPU has AMX."
+               if "machine" in costs and costs["machine"].nunique() > 1 else "."))
 
 
 COST_UNITS = {"inference_img_s": "inference images/s", "train_img_s": "training images/s"}
