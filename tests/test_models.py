@@ -254,6 +254,8 @@ def test_bench_names_the_cpu_and_whether_it_has_amx(tmp_path):
     assert cpu_name(str(info)) == "Some CPU @ 2.0GHz (AMX)"
     info.write_text("processor\t: 0\nmodel name\t: Old CPU\nflags\t\t: fpu sse avx2\n")
     assert cpu_name(str(info)) == "Old CPU"
+    info.write_text("processor\t: 0\nmodel name\t: Mid CPU\nflags\t\t: fpu avx512f avx512_bf16\n")
+    assert cpu_name(str(info)) == "Mid CPU (AVX512-BF16)"
     assert cpu_name(str(tmp_path / "absent")) != ""  # no /proc: the platform's own string
 
 
@@ -283,3 +285,14 @@ def test_a_cpu_without_bf16_instructions_is_said_to_emulate_it(tmp_path, flags, 
     assert cpu_flags(str(info)) == set(flags.split())
     assert emulates_bf16(str(info)) is emulated
     assert emulates_bf16(str(tmp_path / "absent")) is False and cpu_flags(str(tmp_path / "absent")) is None
+    info.write_text("processor\t: 0\nFeatures\t: fp asimd bf16\n")  # ARM: no x86 flags line, unknown
+    assert cpu_flags(str(info)) is None and emulates_bf16(str(info)) is False
+
+
+def test_a_benchmark_machine_label_says_whether_bf16_ran_in_hardware():
+    from skinseg.cpuinfo import bf16_in_hardware
+
+    assert bf16_in_hardware("Intel(R) Xeon(R) Processor (AMX), 2 threads")
+    assert bf16_in_hardware("Xeon (AVX512-BF16), 2 threads")
+    assert bf16_in_hardware("x86_64, 2 threads")  # written before the CPU was named
+    assert not bf16_in_hardware("Intel(R) Xeon(R) Processor, 2 threads")

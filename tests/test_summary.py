@@ -117,12 +117,13 @@ def test_cost_spread_note_names_the_widest_repeat():
         "(m, 96×96, 16, cpu, bf16, True: 100.00–190.00 images/s)")
     assert summary.cost_spread_note(costs.iloc[[0, 2]]) == ""
     assert "(m: 100.00–190.00 images/s)" in summary.cost_spread_note(costs[["model", "inference images/s", "file"]])
-    # the same setting on a CPU without AMX (a third file) is another setting, not a repeat 10x apart
-    other_cpu = pd.concat([costs.assign(machine="Xeon (AMX), 2 threads"),
+    # the same setting on a CPU that emulates bf16 (a third file) is another setting, not a repeat 10x apart;
+    # a file from before the CPU was named ("x86_64") still counts as a repeat of the AMX one
+    other_cpu = pd.concat([costs.assign(machine=["Xeon (AMX), 2 threads", "x86_64, 2 threads"] * 2),
                            costs.iloc[[0]].assign(machine="Xeon, 2 threads", file="c.csv", **{"inference images/s": 19.0})])
     note = summary.cost_spread_note(other_cpu)
-    assert "differ by up to 1.9× (m, 96×96, 16, cpu, bf16, True, Xeon (AMX), 2 threads: 100.00–190.00" in note
-    assert note.endswith("a figure on another CPU (*machine*) is not a repeat: bf16 is fast only where the CPU has AMX.")
+    assert "differ by up to 1.9× (m, 96×96, 16, cpu, bf16, True, bf16 in hardware: 100.00–190.00" in note
+    assert note.endswith("is not counted as a repeat of one from a CPU with them.")
 
 
 def test_competitor_numbers_are_context_beside_the_verdicts_not_counted_among_them(tmp_path):

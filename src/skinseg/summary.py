@@ -221,12 +221,18 @@ def separation_notes(verdicts: pd.DataFrame, min_rows: int = 3) -> list[str]:
 
 
 def cost_spread_note(costs: pd.DataFrame) -> str:
-    """One sentence on settings benchmarked in more than one file (session) on one machine: how far
-    their inference figures lie apart ("" when no setting repeats). Sessions differ in the machine's
-    load and in the benchmark's own settings (rounds, allocator: the README's "Models" section), so
-    ratios hold within a file, not across files. The same setting on another CPU (``machine``: with or
-    without AMX, bf16 runs up to 8x apart) is another setting, not a repeat."""
-    key = [c for c in ("model", "size", "batch", "device", "precision", "channels_last", "machine") if c in costs]
+    """One sentence on settings benchmarked in more than one file (session): how far their inference
+    figures lie apart ("" when no setting repeats). Sessions differ in the machine's load and in the
+    benchmark's own settings (rounds, allocator: the README's "Models" section), so ratios hold
+    within a file, not across files. A figure from a CPU that emulates bf16 (``machine`` names a CPU
+    without a bf16 tag: :func:`skinseg.cpuinfo.bf16_in_hardware`) is another setting, not a repeat
+    of one from a CPU with AMX (bf16 inference 11.6x apart there, training 8.2x)."""
+    from skinseg.cpuinfo import bf16_in_hardware
+
+    if "machine" in costs:
+        costs = costs.assign(**{"bf16 in hardware": costs["machine"].map(bf16_in_hardware)})
+    key = [c for c in ("model", "size", "batch", "device", "precision", "channels_last", "bf16 in hardware")
+           if c in costs]
     col = COST_UNITS["inference_img_s"]
     if not key or col not in costs or "file" not in costs:
         return ""
@@ -237,13 +243,16 @@ def cost_spread_note(costs: pd.DataFrame) -> str:
         return ""
     ratio = g["max"] / g["min"]
     worst = ratio.idxmax()
+    named = dict(zip(key, worst if isinstance(worst, tuple) else (worst,)))
+    hardware = {None: "", True: ", bf16 in hardware", False: ", bf16 emulated"}[named.pop("bf16 in hardware", None)]
     return (f"{_count(len(g), 'setting')} {'was' if len(g) == 1 else 'were'} benchmarked in more than one session "
             f"(file); their inference figures differ by up to {ratio.max():.1f}× "
-            f"({', '.join(map(str, worst if isinstance(worst, tuple) else (worst,)))}: {g.loc[worst, 'min']:.2f}–"
+            f"({', '.join(map(str, named.values()))}{hardware}: {g.loc[worst, 'min']:.2f}–"
             f"{g.loc[worst, 'max']:.2f} images/s): sessions differ in the machine's load and in the benchmark's own "
             "settings (rounds, allocator: the README's section \"Models\"). Compare figures within one file"
-            + ("; a figure on another CPU (*machine*) is not a repeat: bf16 is fast only where the CPU has AMX."
-               if "machine" in costs and costs["machine"].nunique() > 1 else "."))
+            + ("; a figure from a CPU without bf16 instructions (*machine* names it without \"(AMX)\") is not "
+               "counted as a repeat of one from a CPU with them." if "machine" in costs and
+               costs["bf16 in hardware"].nunique() > 1 else "."))
 
 
 COST_UNITS = {"inference_img_s": "inference images/s", "train_img_s": "training images/s"}
