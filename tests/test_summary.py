@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skinseg import batch, summary, verdicts
+from skinseg import batch, comparison, summary, verdicts
 from skinseg.results import metric_value
 
 
@@ -227,7 +227,7 @@ def test_one_protocol_costs_are_the_median_run_so_a_paused_run_does_not_set_them
                           partitions=lambda v: ["holdout"], seeds=lambda v: [0, 1, 2],
                           spec=SimpleNamespace(variant=lambda label: SimpleNamespace(eval_of=None)),
                           variant_params=lambda label: {"monitor": "jaccard"})
-    row = summary.one_protocol_table(exp, outcomes).iloc[0]
+    row = comparison.one_protocol_table(exp, outcomes).iloc[0]
     assert row["training minutes per run"] == pytest.approx(11.0)  # median of 10, 11 and 100 (the mean: 40.3)
     assert row["training CPU-minutes per run"] == pytest.approx(20.0)  # median of 19, 22 and 20
     assert (row["runs"], row["jaccard mean"], row["converged"]) == (3, pytest.approx(0.71), "yes (3/3 runs)")
@@ -247,11 +247,11 @@ def test_figures_and_tables_say_so_when_no_run_has_finished():
                                       augmentation="flip_rot90", precision="bf16", channels_last=True, device="cpu"),
                           data=lambda: SimpleNamespace(label="ISIC 2017 (synthetic)", counts=lambda: pd.DataFrame(
                               {"partition": ["holdout"], "train": [1800], "val": [200], "test": [150]})))
-    empty_one = summary.one_protocol_table(exp, [])  # the model is listed, with none of its 3 runs
+    empty_one = comparison.one_protocol_table(exp, [])  # the model is listed, with none of its 3 runs
     row = empty_one.iloc[0]
     assert (row["model"], row["runs"], row["planned runs"], row["jaccard"]) == ("U-Net", 0, 3, "")
     assert pd.isna(row["jaccard mean"]) and pd.isna(row["training minutes per run"]) and row["parameters"] > 1e6
-    note = summary.protocol_note(exp, empty_one)
+    note = comparison.protocol_note(exp, empty_one)
     assert note.startswith("Protocol: ISIC 2017 (synthetic); 1,800 images train, 200 validate (they select the best "
                            "epoch), 150 test; 32×32 input, 2 epochs, batch 4")
     assert "augmentation flip_rot90, bf16 + channels_last on cpu; 3 seeds" in note
@@ -300,8 +300,8 @@ def test_budget_table_lists_each_models_finished_runs_at_every_epoch_budget(tmp_
                      paper="one_protocol")
     written = {p: p.stat().st_mtime_ns for p in (tmp_path / "results").rglob("metrics.csv")}
 
-    assert summary.run_sets(exp) == [("", 1), ("e2", 2), ("lr", 2), ("linknet-64", 3)]
-    budgets = summary.budget_table(exp)
+    assert comparison.run_sets(exp) == [("", 1), ("e2", 2), ("lr", 2), ("linknet-64", 3)]
+    budgets = comparison.budget_table(exp)
     assert budgets[["model", "epochs", "run_set", "runs"]].values.tolist() == \
         [["LinkNet-64", 1, "", 1], ["LinkNet-64", 2, "e2", 1], ["LinkNet-64", 3, "linknet-64", 1]]
     assert budgets["jaccard mean"].tolist() == pytest.approx([metric_value(o.metrics, "jaccard") for o in (one, two, three)])
@@ -319,4 +319,4 @@ def test_budget_table_lists_each_models_finished_runs_at_every_epoch_budget(tmp_
     broken.mkdir(parents=True)
     (broken / "config.json").write_text("{")
     with pytest.raises(ValueError, match="e9/linknet-64/holdout/seed0/config.json: not a run's config"):
-        summary.run_sets(exp)
+        comparison.run_sets(exp)

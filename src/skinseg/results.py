@@ -190,7 +190,7 @@ def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dic
         "device": device,
         "gpu": _gpu_name(device),
         "cpu_threads": _cpu_threads(),  # wall time x threads: the CPU time of runs before train_cpu_seconds
-        # "(AMX)" or not: bf16 wall times compare only between like CPUs (skinseg.cpuinfo); absent before 2026-12-06
+        # "(AMX)" or not: bf16 wall times compare only between like CPUs (skinseg.cpuinfo); absent before e987c2c
         "cpu": cpu_name(),
         "keep_freed_memory": kept_freed_memory(),  # speed only (skinseg.allocator); absent before that setting
         "seed": seed,

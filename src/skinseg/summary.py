@@ -1,13 +1,13 @@
-"""What the summary notebook (06) computes: the five papers read under one profile, the
-one-protocol comparison table, the hardest images, and ``summary.md``."""
+"""What the summary notebook (06) computes: the five papers read under one profile, the setup and
+cost tables, the hardest images, and ``summary.md`` (the one-protocol tables: :mod:`skinseg.comparison`)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from skinseg import notebook, tables
-from skinseg.convergence import BAND, WINDOW, converged_cell, converged_runs
-from skinseg.results import metric_value, training_cpu_minutes, training_seconds, write_text
+from skinseg.convergence import BAND, WINDOW
+from skinseg.results import write_text
 from skinseg.verdicts import CONTEXT, is_claim_line
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
@@ -16,136 +16,6 @@ def load_papers(profile: str, keys=None, **overrides) -> dict:
     from skinseg.verdicts import load
 
     return {k: load(k, profile, **overrides) for k in (keys or PAPERS)}
-
-
-def _median_of_recorded(values) -> float:
-    """Median over the runs that recorded the figure (NaN marks one that did not); NaN when none did."""
-    return float(np.nanmedian(values)) if np.isfinite(values).any() else float("nan")
-
-
-def one_protocol_table(exp, outcomes) -> pd.DataFrame:
-    """Per model of the one-protocol comparison: parameters, forward GFLOPs per image at the protocol's
-    input size, finished and planned runs, per-image mean Jaccard and thresholded Jaccard at
-    original resolution (mean ± sd over seeds, and the mean as a number; empty for a model with no
-    finished run, which is listed all the same), and the training minutes per run, the median over
-    its runs (wall time of the epochs on the run's device, from its provenance:
-    :func:`skinseg.results.training_seconds`; a run that shared the CPU with other work or was paused
-    took longer than alone, and the median keeps one such run from setting the figure) and, for runs on
-    a CPU, the CPU-minutes (:func:`skinseg.results.training_cpu_minutes`: the process's CPU time where
-    recorded, else wall minutes times threads; empty for runs with neither), median likewise;
-    ``converged``: how many of its runs converged
-    (:mod:`skinseg.convergence`)."""
-    import torch
-
-    from skinseg.bench import forward_flops
-    from skinseg.models import build_model
-
-    h, w = exp.size
-    rows = []
-    for v in exp.variants():
-        model = build_model(v.model, **v.model_kwargs).eval()
-        gflops = forward_flops(model, torch.zeros(1, 3, h, w)) / 1e9
-        rows.append({"model": v.label, "parameters": sum(p.numel() for p in model.parameters()), "GFLOPs": gflops,
-                     **_model_runs(exp, v, outcomes)})
-    return pd.DataFrame(rows, columns=["model", "parameters", "GFLOPs", *_RUN_COLUMNS])
-
-
-_RUN_COLUMNS = ("runs", "planned runs", "jaccard", "jaccard mean", "threshold_jaccard", "threshold_jaccard mean",
-                "training minutes per run", "training CPU-minutes per run", "converged")
-
-
-def _model_runs(exp, v, outcomes) -> dict:
-    """The :data:`_RUN_COLUMNS` of variant ``v`` over its finished runs in ``outcomes`` (see
-    :func:`one_protocol_table`)."""
-    mine = [o for o in outcomes if o.variant == v.label]
-    line = {"runs": len(mine), "planned runs": len(exp.partitions(v)) * len(exp.seeds(v))}
-    for metric in ("jaccard", "threshold_jaccard"):
-        vals = [metric_value(o.metrics, metric) for o in mine]
-        line[metric] = tables.mean_sd(vals) if vals else ""
-        line[f"{metric} mean"] = float(np.mean(vals)) if vals else float("nan")
-    line["training minutes per run"] = _median_of_recorded([training_seconds(o.run.path) for o in mine]) / 60
-    line["training CPU-minutes per run"] = _median_of_recorded([training_cpu_minutes(o.run.path) for o in mine])
-    line["converged"] = converged_cell(*converged_runs(exp, mine, outcomes))
-    return line
-
-
-def run_sets(exp) -> list[tuple[str, int]]:
-    """Every ``(run_set, epochs)`` of the run folders of ``exp``'s paper under its profile: the paper
-    folder's own runs (run_set ``""``) and each run_set folder beside them (e.g. ``e48``), with the
-    epochs each run's ``config.json`` names (finished or not; a folder of runs at several budgets gives
-    one pair per budget), sorted by epochs, then run_set. Reads, never writes."""
-    import json
-
-    from skinseg.paths import display, resolve
-
-    root = resolve(exp.params["results_dir"]) / exp.params["profile"] / exp.spec.key
-    slugs = {v.slug for v in exp.spec.variants}
-    found = set()
-    for config in root.glob("**/config.json"):
-        parts = config.relative_to(root).parts  # [run_set/]variant/partition/seed<k>/config.json
-        if len(parts) not in (4, 5) or parts[-4] not in slugs:
-            continue  # not a run folder (its depth tells the run_set apart, even one named like a variant)
-        try:
-            epochs = int(json.loads(config.read_text())["epochs"])
-        except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f"{display(config)}: not a run's config ({err!r}); delete the folder or re-run it "
-                             "(train_runs.py --overwrite)") from err
-        found.add((parts[0] if len(parts) == 5 else "", epochs))
-    return sorted(found, key=lambda pair: (pair[1], pair[0]))
-
-
-def budget_table(exp) -> pd.DataFrame:
-    """``exp``'s models at every epoch budget with finished runs under its profile (:func:`run_sets`):
-    per model and ``(run_set, epochs)``, the columns of :func:`one_protocol_table` but its costs of one
-    forward pass and its planned runs (the profile plans one budget; a probe at another may hold one
-    seed on purpose), over the finished runs of that budget whose every other setting equals ``exp``'s
-    (a run of other settings is not counted). One line per model and ``(run_set, epochs)`` with a
-    finished run, each model's budgets together, fewest epochs first; ``run_set`` names the folder
-    (empty: the paper folder's own). Nothing is trained or deleted, whatever ``exp``'s
-    ``overwrite``."""
-    import contextlib
-    import io
-
-    from skinseg.experiment import Experiment
-
-    lines = []
-    for run_set, epochs in run_sets(exp):
-        budget = Experiment({**exp.params, "epochs": epochs, "run_set": run_set, "train_missing": False,
-                             "overwrite": False}, exp.spec)  # overwrite would delete a finished run to retrain it
-        with contextlib.redirect_stdout(io.StringIO()):  # a "reusing <folder>" line per run says nothing here
-            outcomes = budget.run_all(allow_none=True)
-        for order, v in enumerate(budget.variants()):
-            line = _model_runs(budget, v, outcomes)
-            if line["runs"]:
-                lines.append({"model": v.label, "epochs": epochs, "run_set": run_set, **line, "_order": order})
-    columns = [c for c in _RUN_COLUMNS if c != "planned runs"]
-    table = pd.DataFrame(lines, columns=["model", "epochs", "run_set", *columns, "_order"])
-    return table.sort_values(["_order", "epochs", "run_set"], kind="stable").drop(columns="_order").reset_index(drop=True)
-
-
-def protocol_note(exp, one: pd.DataFrame) -> str:
-    """One sentence for ``summary.md``: the one-protocol comparison's setup (data, input size, epochs,
-    batch, seeds) and, where runs are missing, which models lack how many (pending or not run: the
-    profile says which; :func:`budget_table` shows their runs at other budgets)."""
-    p = exp.params
-    seeds = {v.label: len(exp.seeds(v)) for v in exp.variants()}
-    few = sorted({k for k, n in seeds.items() if n < max(seeds.values())})
-    data = exp.data()
-    split = data.counts().iloc[0]
-    text = (f"Protocol: {data.label}; {split['train']:,} images train, {split['val']:,} validate (they select the best "
-            f"epoch), {split['test']:,} test; {p['image_height']}×{p['image_width']} input, "
-            f"{_count(p['epochs'], 'epoch')}, batch {p['batch_size']}, {p['loss']} loss, {p['optimizer']} lr {p['lr']:g} "
-            f"({p['lr_schedule']}), augmentation {p['augmentation']}, {p['precision']}"
-            f"{' + channels_last' if p['channels_last'] else ''} on {p['device']}; "
-            f"{_count(max(seeds.values()), 'seed')} per model"
-            + (f" ({', '.join(few)}: {_count(min(seeds.values()), 'seed')})" if few else "") + ".")
-    short = one[one["runs"] < one["planned runs"]]
-    if len(short):
-        text += " Runs missing at this budget: " + ", ".join(
-            f"{m} {k} of {n}" for m, k, n in zip(short["model"], short["runs"], short["planned runs"])) + \
-            " finished; a model's mean ± sd is over its finished runs, and its runs at other budgets are in the " \
-            "budget table."
-    return text
 
 
 # where the data lies and what runs it: not a setting of the recipe (the data used is its own column)
@@ -245,7 +115,7 @@ def cost_spread_note(costs: pd.DataFrame) -> str:
     worst = ratio.idxmax()
     named = dict(zip(key, worst if isinstance(worst, tuple) else (worst,)))
     hardware = {None: "", True: ", bf16 in hardware", False: ", bf16 emulated"}[named.pop("bf16 in hardware", None)]
-    return (f"{_count(len(g), 'setting')} {'was' if len(g) == 1 else 'were'} benchmarked in more than one session "
+    return (f"{tables.counted(len(g), 'setting')} {'was' if len(g) == 1 else 'were'} benchmarked in more than one session "
             f"(file); their inference figures differ by up to {ratio.max():.1f}× "
             f"({', '.join(map(str, named.values()))}{hardware}: {g.loc[worst, 'min']:.2f}–"
             f"{g.loc[worst, 'max']:.2f} images/s): sessions differ in the machine's load and in the benchmark's own "
@@ -316,17 +186,14 @@ def context_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index().rename_axis(columns=None)
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("s" if n != 1 else "")
-
-
 def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
                   tolerance: dict, cross_dataset: pd.DataFrame | str | None = None, runs: pd.DataFrame | None = None,
                   one_protocol_note: str = "", budgets: pd.DataFrame | None = None) -> None:
     """``summary.md``: the verdict table first, then the one-protocol table (after
-    ``one_protocol_note``, see :func:`protocol_note`) and, where its models ran at more than one epoch
-    budget, ``budgets`` (:func:`budget_table`), the cross-dataset table (a string: why there is none) and
-    the cost table. ``runs``: :func:`setup_table` (and the one-protocol line)."""
+    ``one_protocol_note``, see :func:`skinseg.comparison.protocol_note`) and, where its models ran at
+    more than one epoch budget, ``budgets`` (:func:`skinseg.comparison.budget_table`), the
+    cross-dataset table (a string: why there is none) and the cost table. ``runs``:
+    :func:`setup_table` (and the one-protocol line)."""
     context = context_table(verdicts)
     verdicts = verdicts[verdicts.verdict != CONTEXT]
     counts = verdicts.verdict.value_counts().to_dict()

@@ -36,6 +36,11 @@ def split_sizes(data, folds: bool = False) -> str:
     return sizes if len(c) == 1 else f"{len(c)} {'folds' if folds else 'partitions'} of {sizes}"
 
 
+def counted(n: int, word: str) -> str:
+    """``"1 seed"``, ``"3 seeds"``: ``n`` and ``word``, plural unless ``n`` is 1."""
+    return f"{n} {word}" + ("s" if n != 1 else "")
+
+
 def mean_sd(values) -> str:
     """``"mean ± sd (n=k)"`` of ``values`` (sample sd, ddof 1; 4 decimals), or the value alone for one."""
     v = pd.Series(values, dtype=float)
