@@ -69,9 +69,9 @@ def run_sets(exp) -> list[tuple[str, int]]:
     one pair per budget), sorted by epochs, then run_set. Reads, never writes."""
     import json
 
-    from skinseg.paths import display, resolve
+    from skinseg.paths import display
 
-    root = resolve(exp.params["results_dir"]) / exp.params["profile"] / exp.spec.key
+    root = exp.results_root
     slugs = {v.slug for v in exp.spec.variants}
     found = set()
     for config in root.glob("**/config.json"):
