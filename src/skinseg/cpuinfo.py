@@ -24,12 +24,15 @@ def _cpuinfo_lines(cpuinfo: str) -> list[str] | None:
         return None
 
 
+def _flags(lines: list[str]) -> set[str] | None:
+    line = next((ln for ln in lines if ln.startswith("flags")), None)
+    return None if line is None else set(line.split(":", 1)[1].split())
+
+
 def cpu_flags(cpuinfo: str = CPUINFO) -> set[str] | None:
     """The first processor's x86 flags (Linux ``/proc/cpuinfo``); None where the file or its
     ``flags`` line is absent (off Linux; an ARM CPU lists "Features" instead): unknown."""
-    lines = _cpuinfo_lines(cpuinfo) or []
-    line = next((ln for ln in lines if ln.startswith("flags")), None)
-    return None if line is None else set(line.split(":", 1)[1].split())
+    return _flags(_cpuinfo_lines(cpuinfo) or [])
 
 
 def cpu_name(cpuinfo: str = CPUINFO) -> str:
@@ -41,7 +44,7 @@ def cpu_name(cpuinfo: str = CPUINFO) -> str:
         return platform.processor() or platform.machine()
     name = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), "")
     name = name or platform.processor() or platform.machine()
-    flags = cpu_flags(cpuinfo) or set()
+    flags = _flags(lines) or set()
     tag = next((t for f, t in BF16_FLAGS.items() if f in flags), None)
     return f"{name} ({tag})" if tag else name
 
