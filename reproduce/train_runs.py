@@ -10,7 +10,13 @@ not committed, so the notebook, run later or on another machine, prints them fro
     python reproduce/train_runs.py --profile cpu-real --notebook 06 --set epochs=48 --set run_set=e48 --commit
 
 ``--status`` (with the same options) trains nothing: it lists every planned run (finished,
-unfinished, absent; epochs; converged) and the training time left at each row's pace so far.
+unfinished, absent; epochs, those in an unfinished run's checkpoint; converged; the CPU it ran on) and
+the hours left for each at its row's pace on this CPU (:func:`skinseg.progress.row_pace`).
+
+Long profiles (``cpu-real``, ``paper``) keep checkpoints outside the checkout (``checkpoint_dir:
+user-cache``: ``$SKINSEG_CHECKPOINTS``, else ``$XDG_CACHE_HOME/skinseg/checkpoints``, else
+``~/.cache/skinseg/checkpoints``): a job killed at a wall-clock limit is started again, from a fresh
+clone too, with the same command and resumes after the checkpoint's last epoch.
 """
 from __future__ import annotations
 
@@ -27,7 +33,8 @@ from skinseg.data.protocols import split_record
 from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
 from skinseg.paths import display
-from skinseg.progress import progress_summary, run_progress
+from skinseg.cpuinfo import cpu_name
+from skinseg.progress import hours_left, progress_summary, run_progress
 from skinseg.profiles import load_profile, parse_sets, resolve
 from skinseg.results import metric_value, training_seconds
 
@@ -158,11 +165,17 @@ def main(argv=None) -> int:
     plan = [run for run in exp.plan() if wanted is None or run[2] in wanted]
     if a.status:
         progress = run_progress(exp, plan)
+        here = cpu_name()
         where = f" (run_set {params['run_set']})" if params["run_set"] else ""
-        print(f"{spec.key} under profile {a.profile}{where}:")
-        shown = progress.assign(converged=progress.converged.map({True: "yes", False: "NO"}))
-        print(shown.to_string(index=False, na_rep="", float_format=lambda x: f"{x:.0f}"))
-        print(progress_summary(progress))
+        print(f"{spec.key} under profile {a.profile}{where}; checkpoints in {display(exp.checkpoint_root)}; "
+              f"this CPU: {here}:")
+        left = hours_left(progress, here)
+        shown = progress.assign(converged=progress.converged.map({True: "yes", False: "NO"}),
+                                **{"training s": progress["training s"].map(lambda x: "" if x != x else f"{x:.0f}"),
+                                   "h left": left.map(lambda x: "" if x != x or not x else f"{x:.1f}"),
+                                   "cpu": progress.cpu.fillna("")})
+        print(shown.to_string(index=False, na_rep=""))
+        print(progress_summary(progress, here))
         return 0
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
     failed = 0

@@ -14,6 +14,13 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
     torch.set_num_threads(1)
 
+# the user's checkpoint cache (checkpoint_dir: user-cache, the long profiles'): a folder of this test
+# session's, never the user's own, where a campaign's stopped runs wait to resume
+if not os.environ.get("SKINSEG_TEST_KEEPS_CHECKPOINTS"):
+    import tempfile
+
+    os.environ["SKINSEG_CHECKPOINTS"] = tempfile.mkdtemp(prefix="skinseg-test-checkpoints-")
+
 import numpy as np
 import pytest
 from PIL import Image

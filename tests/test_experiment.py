@@ -103,17 +103,109 @@ def test_finished_run_keeps_best_weights_only(tmp_path):
     pd.testing.assert_frame_equal(again.metrics, o.metrics, check_dtype=False)
 
 
-def test_new_run_never_resumes_a_leftover_checkpoint(tmp_path, monkeypatch):
-    """Bug 1: deleting a results folder left its checkpoints, and the 'new' run resumed them."""
+def test_new_run_never_resumes_a_leftover_checkpoint_of_another_config(tmp_path, monkeypatch):
+    """Bug 1: deleting a results folder left its checkpoints, and the 'new' run resumed them. Now such a
+    checkpoint is refused by name (it may be another checkout's run, in the shared user-cache), and
+    overwrite deletes it and trains anew."""
     p = params(tmp_path, variants="LinkNet-64", epochs=2)
-    _, first = interrupted_after_training(monkeypatch, Experiment(p, paper="delatorre2018"))
+    rd, first = interrupted_after_training(monkeypatch, Experiment(p, paper="delatorre2018"))
     import shutil
 
     shutil.rmtree(tmp_path / "results")
     # a different config now: lr changed; the old last.pt (epoch 2 of 2) must not be resumed or re-scored
-    again = Experiment({**p, "lr": 2e-3}, paper="delatorre2018").run_all()[0]
+    with pytest.raises(StaleCheckpointError, match=r"last.pt was written by a run with another config .differs in: lr"):
+        Experiment({**p, "lr": 2e-3}, paper="delatorre2018").run_all()
+    assert (rd.checkpoint_path / "last.pt").is_file() and not rd.path.exists()  # nothing deleted, nothing claimed
+    again = Experiment({**p, "lr": 2e-3, "overwrite": True}, paper="delatorre2018").run_all()[0]
     assert again.status == "new" and len(again.history) == 2
     assert again.history.train_loss.iloc[0] != first.train_loss.iloc[0]
+
+
+def _killed_after_epochs(monkeypatch, exp: Experiment, epochs: int):
+    """Run ``exp``'s first row and kill it as epoch ``epochs + 1`` starts (a wall-clock limit): its
+    ``last.pt`` holds ``epochs`` epochs."""
+    import skinseg.experiment as E
+
+    class Killed(Exception):
+        pass
+
+    def kill(epoch, step):
+        if epoch == epochs:
+            raise Killed
+
+    real = E.fit
+    with monkeypatch.context() as m:
+        m.setattr(E, "fit", lambda *a, **k: real(*a, **k, on_step=kill))
+        with pytest.raises(Killed):
+            exp.run_all()
+
+
+def test_run_killed_in_one_clone_resumes_in_a_fresh_clone_from_the_user_cache(tmp_path, monkeypatch, capsys):
+    """Step 6a: long profiles keep checkpoints outside the checkout (checkpoint_dir: user-cache), so a
+    run stopped in one clone resumes in a second, fresh one (its own results folder, nothing of the
+    first but the cache) and ends with the numbers of an uninterrupted run; its provenance records
+    the resume (epoch, CPU)."""
+    from skinseg.cpuinfo import cpu_name
+    from skinseg.train import checkpoint_epochs
+
+    monkeypatch.setenv("SKINSEG_CHECKPOINTS", str(tmp_path / "cache-of-the-user"))
+    run = dict(variants="LinkNet-64", epochs=3)
+    whole = Experiment(params(tmp_path / "uninterrupted", **run), paper="delatorre2018").run_all()[0]
+    clone_a = Experiment(params(tmp_path / "clone-a", **run, checkpoint_dir="user-cache"), paper="delatorre2018")
+    _killed_after_epochs(monkeypatch, clone_a, 2)
+    ck = clone_a.run_dir(*clone_a.plan()[0]).checkpoint_path
+    assert ck.is_relative_to(tmp_path / "cache-of-the-user") and checkpoint_epochs(ck) == 2
+    clone_b = Experiment(params(tmp_path / "clone-b", **run, checkpoint_dir="user-cache"), paper="delatorre2018")
+    (v, part, seed), = clone_b.plan()
+    assert not clone_b.run_dir(v, part, seed).path.exists() and clone_b.run_status(v, part, seed) == "unfinished"
+    capsys.readouterr()
+    o = clone_b.run_all()[0]
+    assert "resuming from user-cache:smoke/delatorre2018/linknet-64/holdout/seed0/last.pt (2 epochs" in \
+        capsys.readouterr().out
+    assert o.status == "resume" and o.history.attrs["resumed_after_epochs"] == 2
+    pd.testing.assert_frame_equal(o.metrics, whole.metrics)  # bitwise on one CPU
+    pd.testing.assert_frame_equal(o.history.drop(columns="lr"), whole.history.drop(columns="lr"))
+    prov = json.loads((o.run.path / "provenance.json").read_text())
+    assert prov["started_on"]["cpu"] == cpu_name()
+    assert [(r["after_epoch"], r["cpu"]) for r in prov["resumes"]] == [(2, cpu_name())]
+    assert "cache-of-the-user" not in (o.run.path / "config.json").read_text()  # no machine path in results
+
+
+def test_unfinished_run_whose_checkpoint_is_gone_says_it_starts_over(tmp_path, monkeypatch, capsys):
+    p = params(tmp_path, variants="LinkNet-64", epochs=3)
+    exp = Experiment(p, paper="delatorre2018")
+    _killed_after_epochs(monkeypatch, exp, 2)
+    rd = exp.run_dir(*exp.plan()[0])
+    import shutil
+
+    shutil.rmtree(rd.checkpoint_path)  # the results folder came along, the checkpoint did not (another machine)
+    capsys.readouterr()
+    o = Experiment(p, paper="delatorre2018").run_all()[0]
+    assert "no checkpoint at " in capsys.readouterr().out
+    assert o.history.attrs["resumed_after_epochs"] == 0 and len(o.history) == 3
+
+
+def test_precision_auto_is_fixed_when_a_run_starts_and_kept_on_another_cpu(tmp_path, monkeypatch):
+    """precision: auto resolves on the machine that starts a run and is stored in its config; on a CPU
+    that resolves it otherwise, the finished run is reused and an unfinished one resumes at the stored
+    precision (never switched mid-run); a new run there takes the new machine's answer."""
+    import skinseg.experiment as E
+
+    monkeypatch.setattr(E, "auto_precision", lambda device: "bf16")
+    p = params(tmp_path, variants="LinkNet-64", seeds="0,1", epochs=2, precision="auto")
+    exp = Experiment(p, paper="delatorre2018")
+    (v, part, _), _ = exp.plan()
+    done = exp.run(v, part, 0)
+    assert done.config["precision"] == "bf16"
+    _killed_after_epochs(monkeypatch, Experiment({**p, "seeds": "1"}, paper="delatorre2018"), 1)
+    monkeypatch.setattr(E, "auto_precision", lambda device: "fp32")  # another machine
+    there = Experiment(p, paper="delatorre2018")
+    assert [there.run_status(v, part, s) for s in (0, 1)] == ["finished", "unfinished"]
+    assert there.run(v, part, 0).status == "reuse"
+    resumed = there.run(v, part, 1)
+    assert resumed.status == "resume" and resumed.config["precision"] == "bf16"
+    fresh = Experiment({**p, "seeds": "2"}, paper="delatorre2018").run(v, part, 2)
+    assert fresh.config["precision"] == "fp32"
 
 
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path, monkeypatch):

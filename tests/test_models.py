@@ -296,3 +296,18 @@ def test_a_benchmark_machine_label_says_whether_bf16_ran_in_hardware():
     assert bf16_in_hardware("Xeon (AVX512-BF16), 2 threads")
     assert bf16_in_hardware("x86_64, 2 threads")  # written before the CPU was named
     assert not bf16_in_hardware("Intel(R) Xeon(R) Processor, 2 threads")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("model name\t: Xeon\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n", "bf16"),
+    ("model name\t: EPYC\nflags\t\t: fpu avx512f avx512_bf16\n", "bf16"),
+    ("model name\t: EPYC\nflags\t\t: fpu sse avx2 avx512f\n", "fp32"),  # emulated bf16 ran at 0.45x fp32
+    ("model name\t: Graviton\nFeatures\t: fp asimd bf16\n", "fp32"),  # no x86 flags line: unknown, the safe choice
+], ids=["amx", "avx512-bf16", "neither", "unknown"])
+def test_precision_auto_is_bf16_only_where_the_cpu_runs_it_in_hardware(tmp_path, text, expected):
+    from skinseg.cpuinfo import auto_precision
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\n" + text)
+    assert auto_precision("cpu", str(info)) == expected
+    assert auto_precision("cpu", str(tmp_path / "absent")) == "fp32"

@@ -5,7 +5,7 @@ import pandas as pd
 from helpers_experiment import small_params
 
 from skinseg.experiment import Experiment
-from skinseg.progress import COLUMNS, epochs_to_run, progress_summary, run_progress, time_left
+from skinseg.progress import COLUMNS, epochs_to_run, hours_left, progress_summary, row_pace, run_progress, time_left
 from skinseg.results import write_json
 
 
@@ -17,13 +17,13 @@ NAN = float("nan")
 # row A: two finished runs, 400 s over 20 epochs -> 20 s an epoch; one resumes after 4 of 10, one is absent.
 # row B: nothing finished (no pace). Row C: 50 s over 10 epochs; its second folder holds another config.
 PROGRESS = _table([
-    ["A", "f0", 0, "finished", 10, 10, True, 7, 100.0],
-    ["A", "f1", 0, "finished", 10, 10, False, 10, 300.0],
-    ["A", "f2", 0, "unfinished", 4, 10, None, NAN, NAN],
-    ["A", "f3", 0, "absent", 0, 10, None, NAN, NAN],
-    ["B", "f0", 0, "absent", 0, 5, None, NAN, NAN],
-    ["C", "f0", 0, "finished", 10, 10, True, 3, 50.0],
-    ["C", "f1", 0, "other config", 0, 10, None, NAN, NAN],
+    ["A", "f0", 0, "finished", 10, 10, True, 7, 100.0, None],
+    ["A", "f1", 0, "finished", 10, 10, False, 10, 300.0, None],
+    ["A", "f2", 0, "unfinished", 4, 10, None, NAN, NAN, None],
+    ["A", "f3", 0, "absent", 0, 10, None, NAN, NAN, None],
+    ["B", "f0", 0, "absent", 0, 5, None, NAN, NAN, None],
+    ["C", "f0", 0, "finished", 10, 10, True, 3, 50.0, None],
+    ["C", "f1", 0, "other config", 0, 10, None, NAN, NAN, None],
 ])
 
 
@@ -77,3 +77,20 @@ def test_run_progress_reads_finished_unfinished_and_absent_runs_from_their_folde
     torch.save({"epoch": 0}, rd.checkpoint_path / "last.pt")  # one epoch in its checkpoint: resumes after it
     progress = run_progress(exp)
     assert progress.epochs.tolist() == [3, 1, 0, 0] and math.isclose(time_left(progress)[0], (2 + 3 + 3) * pace)
+
+
+def test_pace_is_this_cpus_where_measured_else_the_unfinished_runs_else_another_cpus():
+    lines = [["A", "f0", 0, "finished", 10, 10, True, 7, 100.0, "fast CPU"],
+             ["A", "f1", 0, "finished", 10, 10, True, 7, 300.0, "slow CPU"],
+             ["A", "f2", 0, "absent", 0, 10, None, NAN, NAN, None],
+             ["B", "f0", 0, "unfinished", 4, 10, None, NAN, 80.0, "slow CPU"],
+             ["B", "f1", 0, "absent", 0, 10, None, NAN, NAN, None]]
+    progress = pd.DataFrame(lines, columns=COLUMNS)
+    slow = row_pace(progress, "slow CPU")
+    assert slow.loc["A"].tolist() == [30.0, "this CPU"] and slow.loc["B"].tolist() == [20.0, "this CPU, the unfinished runs so far"]
+    fast = row_pace(progress, "fast CPU")
+    assert fast.loc["A"].tolist() == [10.0, "this CPU"] and "B" not in fast.index  # B never finished nor ran here
+    assert hours_left(progress, "slow CPU").round(4).tolist() == [0, 0, round(10 * 30 / 3600, 4), round(6 * 20 / 3600, 4),
+                                                                 round(10 * 20 / 3600, 4)]
+    text = progress_summary(progress, "another CPU")
+    assert "on another CPU at each row's pace so far" in text and "A: paced on another CPU" in text

@@ -40,13 +40,15 @@ def test_prepare_new_resume_reuse_and_refuse(tmp_path):
     assert not (rd.path / "metrics.csv").exists() and not rd.checkpoint_path.exists()
 
 
-def test_new_run_clears_a_leftover_checkpoint_folder(tmp_path):
-    """Bug 1: a deleted results folder left its checkpoints behind, and the next "new" run resumed them."""
+def test_a_new_results_folder_leaves_the_checkpoint_folder_to_the_caller(tmp_path):
+    """Step 6a: a run stopped in another clone leaves only its checkpoint (user-cache); claiming a new
+    results folder must not delete it. Whether it is resumed or refused is the caller's check
+    (Experiment: skinseg.train.check_checkpoint_folder; tests/test_experiment.py)."""
     rd = RunDir.for_run(tmp_path / "results", "smoke", "p", "v", "holdout", 0, tmp_path / "ck")
     rd.checkpoint_path.mkdir(parents=True)
-    (rd.checkpoint_path / "last.pt").write_text("stale")
+    (rd.checkpoint_path / "last.pt").write_text("the other clone's")
     assert rd.prepare({"lr": 1.0}) == "new"
-    assert not (rd.checkpoint_path / "last.pt").exists()
+    assert (rd.checkpoint_path / "last.pt").read_text() == "the other clone's"
 
 
 def test_a_parameter_added_later_at_its_default_keeps_old_runs_reusable(tmp_path):

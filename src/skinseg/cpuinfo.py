@@ -64,3 +64,15 @@ def bf16_in_hardware(machine: str) -> bool:
     cpu = str(machine).split(",")[0].strip()
     unnamed = cpu in {"x86_64", "AMD64", "aarch64", "arm64", "i386", platform.machine()}
     return unnamed or any(f"({t})" in cpu for t in BF16_FLAGS.values())
+
+
+def auto_precision(device: str = "cpu", cpuinfo: str = CPUINFO) -> str:
+    """What ``precision: auto`` means on ``device``: "bf16" where bf16 runs in hardware (CUDA with
+    bf16 support; a CPU whose flags hold AMX or AVX512-BF16), else "fp32" (a CPU that emulates
+    bf16, where it trained at 0.45x fp32's speed, or whose flags are unknown)."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    flags = cpu_flags(cpuinfo)
+    return "bf16" if flags is not None and flags & set(BF16_FLAGS) else "fp32"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from skinseg import params as P
+from skinseg.cpuinfo import auto_precision
 from skinseg.data import PreprocessCache, SegmentationDataset
 from skinseg.data.fingerprint import file_sha256
 from skinseg.data.protocols import partition_digest
@@ -26,11 +27,12 @@ from skinseg.losses import loss_from_params
 from skinseg.metrics import REDUCTIONS
 from skinseg.models import build_model, count_parameters, loads_encoder_weights
 from skinseg.papers import PaperSpec, Variant, get_paper
-from skinseg.paths import display, resolve
+from skinseg.paths import checkpoint_root, display, resolve
 from skinseg.results import (RunDir, git_state, provenance, recorded_weights_sha256, same_run, select_metrics,
                              tidy_metrics, write_csv, write_json)
 from skinseg.seed import seed_everything
-from skinseg.train import TrainSettings, fit, load_best
+from skinseg.train import (TrainSettings, check_checkpoint_folder, checkpoint_config, checkpoint_epochs, fit,
+                           load_best)
 
 TARGETS = ("lesion", "background")
 
@@ -60,6 +62,7 @@ class Experiment:
         self._probs: dict[tuple, tuple] = {}  # trained run -> test (probs, masks), for evaluation-only rows
         self._n_params: dict[tuple, int] = {}
         self._encoder_files: dict[Path, tuple] = {}  # encoder_weights file -> (sha256, size and mtime, rows it fits)
+        self._auto_precision: str | None = None  # what precision "auto" means here, read once
         # the code that trains is the code loaded now: record its git state, not the state at the end of a
         # long batch (the tree may have been committed or edited meanwhile)
         self.git = git_state()
@@ -68,10 +71,32 @@ class Experiment:
     def variants(self) -> list[Variant]:
         return self.spec.select(self.params["variants"])
 
-    def variant_params(self, v: Variant | str) -> dict:
-        v = self.spec.variant(v)
-        base = self.variant_params(v.eval_of) if v.eval_of else self.params
+    def _raw_params(self, v: Variant) -> dict:
+        base = self._raw_params(self.spec.variant(v.eval_of)) if v.eval_of else self.params
         return {**base, **v.overrides}
+
+    def variant_params(self, v: Variant | str) -> dict:
+        """Row ``v``'s parameters: the notebook's with the row's overrides (an evaluation-only row's: its
+        trained row's, then its own); ``precision: auto`` resolved for this machine
+        (:func:`skinseg.cpuinfo.auto_precision`). A run's own precision is :meth:`run_params`'."""
+        p = self._raw_params(self.spec.variant(v))
+        if p["precision"] == "auto":
+            if self._auto_precision is None:
+                self._auto_precision = auto_precision(p["device"])
+            p["precision"] = self._auto_precision
+        return p
+
+    def run_params(self, v: Variant | str, partition: str, seed: int) -> dict:
+        """:meth:`variant_params` for one run: under ``precision: auto``, a run that has started (its
+        ``config.json``, or its ``last.pt`` from another clone) keeps the precision it started with, so it
+        resumes and is reused on any machine; an evaluation-only row takes its trained run's."""
+        v = self.spec.variant(v)
+        p = self.variant_params(v)
+        if self._raw_params(v)["precision"] == "auto":
+            rd = self.run_dir(self.spec.trained(v), partition, seed)
+            started = rd.existing_config() or checkpoint_config(rd.checkpoint_path) or {}
+            p["precision"] = started.get("precision", p["precision"])
+        return p
 
     def seeds(self, v: Variant) -> list[int]:
         v = self.spec.trained(v)
@@ -90,6 +115,11 @@ class Experiment:
     @property
     def results_root(self) -> Path:
         return resolve(self.params["results_dir"]) / self.params["profile"] / self.spec.key
+
+    @property
+    def checkpoint_root(self) -> Path:
+        """Where this profile's checkpoints lie (:func:`skinseg.paths.checkpoint_root`)."""
+        return checkpoint_root(self.params["checkpoint_dir"]) / self.params["profile"] / self.spec.key
 
     def data(self, v: Variant | str | None = None) -> Data:
         """The split of row ``v`` (default: the paper's recipe split), made once per split inputs."""
@@ -115,7 +145,7 @@ class Experiment:
 
     # -- runs ------------------------------------------------------------------------
     def run_config(self, v: Variant, partition: str, seed: int) -> dict:
-        p, data = self.variant_params(v), self.data(v)
+        p, data = self.run_params(v, partition, seed), self.data(v)
         paths = {k: display(p[k]) for k in ("data_root", "original_masks_root") if p[k] and p[k] != "synthetic"}
         trained = self.spec.trained(v)
         extra = {"trained_weights_sha256": self._weights_sha256(trained, partition, seed)} if v.eval_of else {}
@@ -145,9 +175,12 @@ class Experiment:
         v = self.spec.variant(variant)
         partition = partition or self.partitions(v)[0]
         seed = self.seeds(v)[0] if seed is None else seed
-        p, data = self.variant_params(v), self.data(v)
+        p, data = self.run_params(v, partition, seed), self.data(v)
         rd, config = self.run_dir(v, partition, seed), self.run_config(v, partition, seed)
+        stopped_elsewhere = self._claim_checkpoint(rd, config)
         status = rd.prepare(config, self.params["overwrite"])
+        if status == "new" and stopped_elsewhere:
+            status = "resume"
         n_params = self._parameters(v)
         if status == "reuse":
             print(f"{v.label} [{partition}, seed {seed}]: reusing {display(rd.path)} (same config)")
@@ -171,6 +204,10 @@ class Experiment:
         write_json(rd.path / "provenance.json", {**provenance(seed, p["device"], data.fingerprint, self.git),
                                                  # epochs in the last.pt it resumed from (0: none)
                                                  "resumed_after_epochs": history.attrs.get("resumed_after_epochs", 0),
+                                                 # where epoch 1 ran and each resume (after_epoch, cpu, date): a run
+                                                 # stopped at a wall-clock limit may go on on another machine
+                                                 "started_on": history.attrs.get("started_on"),
+                                                 "resumes": history.attrs.get("resumes", []),
                                                  # wall time of this call (training since the resume, if any)
                                                  "run_seconds": round(time.time() - started, 1),
                                                  # the epochs alone, over every resume (None: evaluation-only row)
@@ -183,6 +220,30 @@ class Experiment:
         # re-scoring) is worth keeping; last.pt holds the optimiser state too (3x best.pt for SLSDeep)
         (rd.checkpoint_path / "last.pt").unlink(missing_ok=True)
         return Outcome(v.label, partition, seed, rd, status, config, history, metrics, per_image, n_params)
+
+    def _claim_checkpoint(self, rd: RunDir, config: dict) -> bool:
+        """Before :meth:`RunDir.prepare`: a run whose results folder is new resumes from a ``last.pt`` of its
+        own config left in its checkpoint folder (stopped in another clone: ``checkpoint_dir: user-cache``)
+        and says so; one of another config is refused (:func:`skinseg.train.check_checkpoint_folder`),
+        or deleted under ``overwrite``. An unfinished run whose checkpoint is gone says it starts over.
+        Returns whether a new results folder resumes such a checkpoint."""
+        if config.get("eval_of"):
+            return False  # trains nothing: no checkpoint of its own
+        old, last = rd.existing_config(), rd.checkpoint_path / "last.pt"
+        if self.params["overwrite"]:
+            if old is None and rd.checkpoint_path.exists():
+                rd.clear()  # overwrite: start over (a folder with a config is cleared by prepare)
+            return False
+        where = f"{config['variant']} [{config['partition']}, seed {config['seed']}]"
+        if old is None:
+            if check_checkpoint_folder(rd.checkpoint_path, config):
+                print(f"{where}: resuming from {display(last)} ({checkpoint_epochs(rd.checkpoint_path)} epochs; "
+                      "the same config, stopped in another checkout or with its results folder removed)", flush=True)
+                return True
+        elif not rd.finished and not last.is_file() and len(rd.history()):
+            print(f"{where}: no checkpoint at {display(last)} (another machine's, or removed): the run starts again at "
+                  f"epoch 1; the {len(rd.history())} epochs in its history.csv are trained again", flush=True)
+        return False
 
     def _parameters(self, v: Variant) -> int:
         """Parameter count of a row's model, built once per model and kwargs (reused runs build nothing else)."""
@@ -210,11 +271,16 @@ class Experiment:
         return [self.run(v, part, s) for v, part, s in plan]
 
     def run_status(self, v: Variant | str, partition: str, seed: int) -> str:
-        """``finished`` (reusable as is), ``unfinished`` (resumes), ``absent``, or ``other config``
-        (a run of another config holds the folder); reads, never writes."""
+        """``finished`` (reusable as is), ``unfinished`` (resumes: its folder, or only its ``last.pt``, as
+        a fresh clone finds a run stopped in another one), ``absent``, or ``other config`` (a run or
+        checkpoint of another config holds the place); reads, never writes."""
         v = self.spec.variant(v)
         rd = self.run_dir(v, partition, seed)
         old = rd.existing_config()
+        if old is None and not v.eval_of:  # a run stopped in another clone: its checkpoint alone (user-cache)
+            stopped = checkpoint_config(rd.checkpoint_path)
+            if stopped is not None:
+                return "unfinished" if same_run(stopped, self.run_config(v, partition, seed)) else "other config"
         if old is None:
             return "absent"
         if v.eval_of and self.run_status(v.eval_of, partition, seed) != "finished":
@@ -293,7 +359,8 @@ class Experiment:
                     f"evaluation-only rows of {trained.label!r} need its weights "
                     f"({display(self.run_dir(trained, partition, seed).checkpoint_path)}/best.pt), which are absent "
                     f"here; run {trained.label!r} again with overwrite=True to re-create them")
-            self._probs[key] = self._predict_test(model, self.variant_params(trained), self.data(trained), partition)
+            self._probs[key] = self._predict_test(model, self.run_params(trained, partition, seed), self.data(trained),
+                                                  partition)
         return self._probs[key]
 
     def best_model(self, variant: Variant | str, partition: str | None = None, seed: int | None = None):

@@ -40,7 +40,7 @@ PROTOCOLS = ("holdout", "official", "kfold", "ratio")
 OPTIMIZERS = ("adam", "sgd")
 OPTIMIZER_IMPLS = ("auto", "foreach", "fused")
 SCHEDULES = ("constant", "poly", "step")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 TARGETS = ("lesion", "background")
 UPSAMPLING = ("bilinear", "bicubic")
 POSTPROCESSING = ("none", "opening")
@@ -121,7 +121,9 @@ SCHEMA: tuple[Param, ...] = (
     _p("augment_validation", bool, False, "validation images go through the training augmentation too (the "
        "public FPN code does this)"),
     _p("target", str, "lesion", "class the model is trained to find: lesion | background", TARGETS),
-    _p("precision", str, "fp32", "fp32 | bf16 (CPU or CUDA autocast) | fp16 (CUDA autocast)", PRECISIONS),
+    _p("precision", str, "fp32", "fp32 | bf16 (CPU or CUDA autocast) | fp16 (CUDA autocast) | auto: bf16 where "
+       "the device runs it in hardware (CUDA with bf16; a CPU with AMX or AVX512-BF16), else fp32, fixed when a run "
+       "starts (its config.json says which; a resume or reuse elsewhere keeps it)", PRECISIONS),
     _p("channels_last", bool, False, "channels_last memory format (fast with bf16 on AMX CPUs and on GPUs)"),
     _p("encoder_weights", str, "", "local encoder checkpoint (torchvision/Cadene names), loaded by the rows whose "
        "encoder it fits; the others train from scratch; empty: all from scratch (nothing is downloaded)", run=False),
@@ -141,7 +143,9 @@ SCHEMA: tuple[Param, ...] = (
     _p("results_dir", str, "results", "relative paths are relative to the project root", run=False),
     _p("run_set", str, "", "a folder under the paper's results for runs of another budget (e.g. e24), kept beside "
        "the paper folder's own runs instead of replacing them; empty: the paper folder", run=False),
-    _p("checkpoint_dir", str, "checkpoints", "git-ignored", run=False),
+    _p("checkpoint_dir", str, "checkpoints", "git-ignored; user-cache: outside the checkout ($SKINSEG_CHECKPOINTS, else "
+       "$XDG_CACHE_HOME/skinseg/checkpoints, else ~/.cache/skinseg/checkpoints), where a run stopped at a wall-clock "
+       "limit resumes from any clone (the long profiles' choice)", run=False),
     _p("cache_dir", str, "cache", "preprocessing cache, git-ignored", run=False),
     _p("overwrite", bool, False, "True replaces finished runs and splits made with another config", run=False),
     _p("ph2_root", str, "", "summary: the unzipped PH2Dataset folder for the cross-dataset test (empty: skipped)",

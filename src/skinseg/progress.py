@@ -9,11 +9,11 @@ from __future__ import annotations
 import pandas as pd
 
 from skinseg.convergence import run_convergence
-from skinseg.results import training_seconds
-from skinseg.train import checkpoint_epochs
+from skinseg.results import read_provenance, training_seconds
+from skinseg.train import checkpoint_summary
 
 COLUMNS = ["row", "partition", "seed", "status", "epochs", "planned epochs", "converged", "best epoch",
-           "training s"]
+           "training s", "cpu"]
 
 
 def run_progress(exp, plan=None) -> pd.DataFrame:
@@ -21,24 +21,29 @@ def run_progress(exp, plan=None) -> pd.DataFrame:
     to list, default all; in the plan's order) with :data:`COLUMNS`:
     ``status`` as :meth:`Experiment.run_status`; ``epochs`` run: a finished run's ``history.csv``
     lines, an unfinished run's epochs in its ``last.pt`` (what it resumes after: 0 without one, when
-    it starts over, even with history lines written since), else 0 (an evaluation-only row trains
-    none and plans none); ``converged``/``best epoch`` from :func:`run_convergence` for a finished
-    trained run (else None/NaN); ``training s`` the finished run's recorded training seconds (else
-    NaN). May write the split file the runs use (as :meth:`Experiment.run_status` does); trains nothing."""
+    it starts over, even with history lines written since; a run stopped in another clone has only its
+    ``last.pt`` in the user's cache), else 0 (an evaluation-only row trains none and plans none);
+    ``converged``/``best epoch`` from :func:`run_convergence` for a finished trained run (else
+    None/NaN); ``training s`` the finished run's recorded training seconds, or the unfinished run's
+    so far (its ``last.pt``'s; else NaN); ``cpu`` where that time was spent (the finished run's
+    ``provenance.json``; the CPU of the checkpoint's last part; None: not recorded). May write the
+    split file the runs use (as :meth:`Experiment.run_status` does); trains nothing."""
     lines = []
     for v, part, seed in exp.plan() if plan is None else plan:
         status, rd = exp.run_status(v, part, seed), exp.run_dir(v, part, seed)
         planned = 0 if v.eval_of else int(exp.variant_params(v)["epochs"])
-        epochs, converged, best, seconds = 0, None, float("nan"), float("nan")
+        epochs, converged, best, seconds, cpu = 0, None, float("nan"), float("nan"), None
         if status == "finished":
             history = rd.history()
             epochs, seconds = len(history), training_seconds(rd.path)
+            cpu = read_provenance(rd.path).get("cpu")
             if not v.eval_of:
                 c = run_convergence(history, exp.variant_params(v)["monitor"])
                 converged, best = c["converged"], c["best epoch"]
         elif status == "unfinished" and not v.eval_of:
-            epochs = checkpoint_epochs(rd.checkpoint_path)
-        lines.append([v.label, part, seed, status, epochs, planned, converged, best, seconds])
+            ck = checkpoint_summary(rd.checkpoint_path)
+            epochs, seconds, cpu = ck["epochs"], ck["train_seconds"], ck["cpu"]
+        lines.append([v.label, part, seed, status, epochs, planned, converged, best, seconds, cpu])
     return pd.DataFrame(lines, columns=COLUMNS)
 
 
@@ -50,13 +55,32 @@ def epochs_to_run(progress: pd.DataFrame) -> pd.Series:
     return (todo["planned epochs"] - ran).clip(lower=0)
 
 
-def time_left(progress: pd.DataFrame) -> tuple[float, list[str]]:
+def row_pace(progress: pd.DataFrame, cpu: str | None = None) -> pd.DataFrame:
+    """Training seconds per epoch of each row of ``progress`` and where that pace was measured
+    (columns ``pace``, ``source``). With ``cpu`` (this machine's :func:`skinseg.cpuinfo.cpu_name`),
+    a row's finished runs on that CPU, else its unfinished runs' epochs so far on it, else its finished
+    runs on other CPUs ("another CPU": the CPU sets the pace, bf16 above all); without ``cpu``, every
+    finished run. A row with none of these has no line."""
+    timed = progress[progress["training s"].notna() & (progress.epochs > 0)]
+    done = timed[timed.status == "finished"]
+    sources = [(done, "all runs")] if cpu is None else [
+        (done[done.cpu == cpu], "this CPU"), (timed[(timed.status == "unfinished") & (timed.cpu == cpu)],
+                                              "this CPU, the unfinished runs so far"),
+        (done, "another CPU")]
+    out = {}
+    for runs, source in sources:
+        pace = runs.groupby("row")["training s"].sum() / runs.groupby("row")["epochs"].sum()
+        for row, value in pace.items():
+            out.setdefault(row, (value, source))
+    return pd.DataFrame.from_dict(out, orient="index", columns=["pace", "source"])
+
+
+def time_left(progress: pd.DataFrame, cpu: str | None = None) -> tuple[float, list[str]]:
     """Seconds of training left for the runs of ``progress`` (:func:`run_progress`) that are not
-    finished: :func:`epochs_to_run` times the row's pace (training seconds over epochs, summed over
-    the row's finished runs with a recorded time). An upper bound where early stopping ends runs
-    sooner. Also returns the rows with epochs left but no measured pace (not in the sum)."""
-    done = progress[(progress.status == "finished") & progress["training s"].notna() & (progress.epochs > 0)]
-    pace = done.groupby("row")["training s"].sum() / done.groupby("row")["epochs"].sum()
+    finished: :func:`epochs_to_run` times the row's pace (:func:`row_pace`, on ``cpu`` where given).
+    An upper bound where early stopping ends runs sooner. Also returns the rows with epochs left but
+    no measured pace (not in the sum)."""
+    pace = row_pace(progress, cpu)["pace"]
     todo = epochs_to_run(progress)
     rows = progress.loc[todo.index, "row"]
     known = rows.isin(pace.index)
@@ -65,9 +89,17 @@ def time_left(progress: pd.DataFrame) -> tuple[float, list[str]]:
     return left, unknown
 
 
-def progress_summary(progress: pd.DataFrame) -> str:
+def hours_left(progress: pd.DataFrame, cpu: str | None = None) -> pd.Series:
+    """Per run of ``progress``: hours of training left at its row's pace (:func:`row_pace`; NaN
+    without one; 0 for a finished run)."""
+    pace = row_pace(progress, cpu)["pace"]
+    todo = epochs_to_run(progress).reindex(progress.index, fill_value=0)
+    return todo * progress.row.map(pace) / 3600
+
+
+def progress_summary(progress: pd.DataFrame, cpu: str | None = None) -> str:
     """One paragraph: runs finished (converged or not), unfinished, absent, held by another config,
-    and the time left (:func:`time_left`)."""
+    and the time left (:func:`time_left`, at the pace on ``cpu`` where given)."""
     n = progress.status.value_counts()
     trained = progress[(progress.status == "finished") & progress.converged.notna()]
     conv = int(trained.converged.astype(bool).sum())
@@ -79,10 +111,16 @@ def progress_summary(progress: pd.DataFrame) -> str:
     text = "; ".join(parts) + "."
     todo = epochs_to_run(progress)
     if todo.sum():
-        left, unknown = time_left(progress)
+        left, unknown = time_left(progress, cpu)
         text += f" Left: {int(todo.sum())} epochs"
         if len(unknown) < progress.loc[todo[todo > 0].index, "row"].nunique():  # some row with epochs left has a pace
-            text += (f", about {left / 3600:.1f} h of training ({left:.0f} s) at each row's pace so far (at most: "
-                     "early stops end sooner)")
+            where = "" if cpu is None else f" on {cpu}"
+            text += (f", about {left / 3600:.1f} h of training ({left:.0f} s){where} at each row's pace so far (at "
+                     "most: early stops end sooner)")
+            if cpu is not None:
+                other = row_pace(progress, cpu).query("source == 'another CPU'").index
+                other = [r for r in other if r in set(progress.loc[todo[todo > 0].index, "row"])]
+                if other:
+                    text += f"; {', '.join(other)}: paced on another CPU (none of its runs ran on this one)"
         text += f"; no pace measured yet for {', '.join(unknown)}." if unknown else "."
     return text

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from skinseg.allocator import kept_freed_memory
-from skinseg.paths import display, project_root, resolve
+from skinseg.paths import checkpoint_root, display, project_root, resolve
 
 METRICS_COLUMNS = ["paper", "variant", "dataset", "split", "seed", "resolution", "target", "reduction", "metric",
                    "value"]
@@ -45,7 +45,7 @@ def metric_value(metrics: pd.DataFrame, metric: str, *, target: str = "lesion", 
     return float(m.value.iloc[0]) if len(m) else float("nan")
 
 
-def _provenance(run_path: Path) -> dict:
+def read_provenance(run_path: Path) -> dict:
     """A run's ``provenance.json``, or {} when it has none."""
     f = Path(run_path) / "provenance.json"
     return json.loads(f.read_text()) if f.is_file() else {}
@@ -63,7 +63,7 @@ def training_seconds(run_path: Path) -> float:
     (its epochs, summed over resumes) where recorded (NaN for an evaluation-only row); for runs made
     before that record, ``run_seconds`` (training *and* scoring) unless the run was resumed (then it
     covers only the time since the resume, so NaN); else NaN."""
-    return _training_seconds(_provenance(run_path))
+    return _training_seconds(read_provenance(run_path))
 
 
 def _training_seconds(prov: dict) -> float:
@@ -168,7 +168,7 @@ def training_cpu_minutes(run_path: Path) -> float:
     paused process does not inflate, nor, but for spin-waiting threads, other work on the cores; for
     earlier runs, :func:`training_seconds` times the threads it trained with (``cpu_threads``). NaN
     for runs with neither, for evaluation-only rows, and for runs on a GPU, whose cost is not CPU time."""
-    prov = _provenance(run_path)
+    prov = read_provenance(run_path)
     if prov.get("device") != "cpu":
         return float("nan")
     if prov.get("train_cpu_seconds") is not None:
@@ -258,10 +258,11 @@ class RunDir:
     def for_run(cls, results_dir, profile, paper, variant, partition, seed: int = 0,
                 checkpoint_dir="checkpoints", run_set: str = "") -> "RunDir":
         """``<results_dir>/<profile>/<paper>/[<run_set>/]<variant>/<partition>/seed<k>`` and the same
-        path under ``checkpoint_dir``."""
+        path under ``checkpoint_dir`` (:func:`skinseg.paths.checkpoint_root`: ``user-cache`` lies outside
+        the checkout, so the path is the same from every clone)."""
         parts = _layout(profile=profile, paper=paper, run_set=run_set, variant=variant, partition=partition,
                         seed=f"seed{seed}")
-        return cls(resolve(results_dir).joinpath(*parts), resolve(checkpoint_dir).joinpath(*parts))
+        return cls(resolve(results_dir).joinpath(*parts), checkpoint_root(checkpoint_dir).joinpath(*parts))
 
     @staticmethod
     def row_folder(results_dir, profile, paper, variant, run_set: str = "") -> Path:
@@ -304,8 +305,11 @@ class RunDir:
             self.clear()
             old = None
         if old is None:
-            # a new run never inherits a checkpoint left by a deleted or other results folder
-            self.clear()
+            # a new results folder: its checkpoint folder may hold the same run stopped in another clone
+            # (checkpoint_dir outside the checkout), which it resumes; the caller has refused one of another
+            # config (Experiment.run: skinseg.train.check_checkpoint_folder)
+            if self.path.exists():
+                self.clear(checkpoint=False)
         if old is not None and self.finished:
             # a finished run is read, never rewritten: its config stays as it was recorded (an equal
             # config from newer code may hold parameters added since, at their defaults)
@@ -314,8 +318,9 @@ class RunDir:
         write_json(self.path / "config.json", config)
         return "new" if old is None else "resume"
 
-    def clear(self) -> None:
-        for p in (self.path, self.checkpoint_path):
+    def clear(self, checkpoint: bool = True) -> None:
+        """Delete the run's folder and (``checkpoint``) its checkpoint folder."""
+        for p in (self.path, self.checkpoint_path) if checkpoint else (self.path,):
             if p.exists():
                 # rename first so a crash mid-delete never leaves a half-result under the real name
                 trash = p.with_name(f".{p.name}.deleting")

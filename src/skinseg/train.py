@@ -149,6 +149,31 @@ def _check_config(ck: dict, path: Path, run_config: dict | None) -> None:
         f"it cannot be used here. Delete {display(path.parent)} or run with overwrite=True")
 
 
+def checkpoint_config(checkpoint_dir) -> dict | None:
+    """The run config stored in ``checkpoint_dir/last.pt`` (its comparable part), or None without one.
+    Read memory-mapped."""
+    last = Path(checkpoint_dir) / "last.pt"
+    return torch.load(last, map_location="cpu", weights_only=True, mmap=True).get("config") if last.is_file() else None
+
+
+def check_checkpoint_folder(checkpoint_dir, run_config: dict) -> bool:
+    """Before a run claims a new results folder: whether ``checkpoint_dir`` holds this run stopped part-way
+    (``last.pt`` of the same config, e.g. written from another clone: the run resumes from it). A
+    ``last.pt`` or ``best.pt`` of another config raises :class:`StaleCheckpointError` naming the file
+    (it is never deleted silently: it may be another checkout's run)."""
+    ckdir = Path(checkpoint_dir)
+    for name in ("last.pt", "best.pt"):
+        f = ckdir / name
+        if f.is_file():
+            _check_config(torch.load(f, map_location="cpu", weights_only=True, mmap=True), f, run_config)
+    return (ckdir / "last.pt").is_file()
+
+
+def _where(device: str) -> str:
+    """The processor that trains on ``device``: the GPU's name on CUDA, else :func:`skinseg.cpuinfo.cpu_name`."""
+    return torch.cuda.get_device_name(device) if str(device).startswith("cuda") else cpu_name()
+
+
 def _batch_scores(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """``[Jaccard at 0.5, soft Dice loss]`` of one training batch, pixels pooled over the batch:
     Jaccard = |hit & truth| / |hit | truth| (1 when both are empty); Dice loss = 1 - (2 sum(p t) + 1)
@@ -177,7 +202,10 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     workers), summed over resumes (NaN likewise): unlike the wall time, it does not count a stopped
     process (SIGSTOP) or the time other work held the cores (threads spin-waiting for a pre-empted
     sibling still count); ``attrs["resumed_after_epochs"]`` the epochs in the
-    ``last.pt`` this call started from (0: none).
+    ``last.pt`` this call started from (0: none); ``attrs["started_on"]`` where epoch 1 ran
+    (``{"cpu", "date"}``, None in a checkpoint from before this record) and ``attrs["resumes"]`` one
+    ``{"after_epoch", "cpu", "date"}`` per resume, in order: a run resumed on another machine keeps its
+    config (its precision too), and these say where each part of it ran.
 
     ``run_config``: the run's config; its comparable part is stored in ``last.pt`` and
     ``best.pt``, and a ``last.pt`` of another config raises :class:`StaleCheckpointError`.
@@ -209,6 +237,8 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     train_seconds = 0.0  # wall time of the epochs (training + validation), summed over resumes
     train_cpu_seconds = 0.0  # the process's CPU time over the same epochs
 
+    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    started_on, resumes = {"cpu": _where(device), "date": now}, []
     last = ckdir / "last.pt"
     if last.is_file():
         # to CPU first: RNG states must stay CPU tensors; weights and optimiser state are
@@ -225,6 +255,11 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         start_epoch = ck["epoch"] + 1
         train_seconds = ck.get("train_seconds", math.nan)  # NaN: a checkpoint from before this record
         train_cpu_seconds = ck.get("train_cpu_seconds", math.nan)
+        started_on, resumes = ck.get("started_on"), [*ck.get("resumes", []), {"after_epoch": start_epoch,
+                                                                              "cpu": _where(device), "date": now}]
+        if ck["epoch"] + 1 < s.epochs and not ck["stopped"]:
+            print(f"resuming {display(last)} after epoch {start_epoch} of {s.epochs} on {_where(device)} (precision "
+                  f"{s.precision}, as the run started)", flush=True)
 
     stored = None if run_config is None else json.loads(json.dumps(comparable(run_config), default=str))
     last_written = time.perf_counter()
@@ -300,7 +335,8 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
             save_torch(last, {"model": model.state_dict(), **resumable, "history": history, "best": best,
                               "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
                               "settings": asdict(s), "config": stored, "train_seconds": train_seconds,
-                              "train_cpu_seconds": train_cpu_seconds})
+                              "train_cpu_seconds": train_cpu_seconds, "started_on": started_on,
+                              "resumes": resumes})
             last_written = time.perf_counter()
         write_csv(history_path, pd.DataFrame(history))
         if s.progress:
@@ -310,6 +346,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     out.attrs["train_seconds"] = train_seconds
     out.attrs["train_cpu_seconds"] = train_cpu_seconds
     out.attrs["resumed_after_epochs"] = start_epoch  # history.csv may be ahead of last.pt (checkpoint_interval_s)
+    out.attrs["started_on"], out.attrs["resumes"] = started_on, resumes
     return out
 
 
@@ -323,6 +360,19 @@ def cpu_seconds() -> float:
         return time.process_time()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def checkpoint_summary(checkpoint_dir) -> dict:
+    """What ``checkpoint_dir/last.pt`` holds of a run stopped part-way: ``epochs`` it resumes after (0
+    without one), ``train_seconds`` over them (NaN: none, or not recorded) and ``cpu``, where its last
+    part ran (None: not recorded). Read memory-mapped."""
+    last = Path(checkpoint_dir) / "last.pt"
+    if not last.is_file():
+        return {"epochs": 0, "train_seconds": math.nan, "cpu": None}
+    ck = torch.load(last, map_location="cpu", weights_only=True, mmap=True)
+    parts = [ck.get("started_on") or {}, *ck.get("resumes", [])]
+    return {"epochs": int(ck["epoch"]) + 1, "train_seconds": float(ck.get("train_seconds", math.nan)),
+            "cpu": parts[-1].get("cpu")}
 
 
 def checkpoint_epochs(checkpoint_dir) -> int:
