@@ -320,3 +320,14 @@ def test_budget_table_lists_each_models_finished_runs_at_every_epoch_budget(tmp_
     (broken / "config.json").write_text("{")
     with pytest.raises(ValueError, match="e9/linknet-64/holdout/seed0/config.json: not a run's config"):
         comparison.run_sets(exp)
+
+
+def test_the_headline_counts_verdicts_on_unconverged_runs_apart():
+    v = pd.DataFrame({"verdict": ["reproduced", "not reproduced", "inconclusive (unconverged)",
+                                  "not reproduced (unconverged: ours already above)", "inconclusive (unconverged)",
+                                  "within tolerance"],
+                      "converged": ["yes (3/3)", "yes (3/3)", "no (0/3 runs)", "no (1/3 runs)", "no (0/1 runs)", "n/a"]})
+    assert summary.verdict_counts(v) == ("Verdicts: 1 reproduced, 1 not reproduced, 1 within tolerance; on runs still "
+                                         "improving (our budget, not the paper): 2 inconclusive, 1 not reproduced "
+                                         "(ours already above).")
+    assert summary.verdict_counts(v.iloc[:2]) == "Verdicts: 1 reproduced, 1 not reproduced."

@@ -14,9 +14,12 @@ FLAT = pd.DataFrame({"epoch": range(1, 11), "val_jaccard": [.5, .6, .7, .75, .78
 CLIMBING = FLAT.assign(val_jaccard=[.5, .6, .7, .72, .74, .75, .76, .77, .79, .81])
 
 
-def _run(variant, partition, jaccard, seed=0, per_image=None, history=FLAT):
-    m = pd.DataFrame([dict(metric="jaccard", reduction="macro", target="lesion", resolution="original",
-                           value=jaccard)])
+def _run(variant, partition, jaccard, seed=0, per_image=None, history=FLAT, pooled=None):
+    """A run's test lesion Jaccard: per-image mean ``jaccard``, pooled ``pooled`` (default: the same)."""
+    m = pd.DataFrame([dict(metric=metric, reduction=red, target="lesion", resolution="original",
+                           value=value if metric == "jaccard" else 2 * value / (1 + value))
+                      for red, value in (("macro", jaccard), ("micro", jaccard if pooled is None else pooled))
+                      for metric in ("jaccard", "dice")])
     pi = pd.DataFrame({"jaccard": per_image or [], "resolution": "original"})
     return SimpleNamespace(variant=variant, seed=seed, partition=partition, metrics=m, per_image=pi,
                            history=history, parameters=1000)
@@ -99,7 +102,8 @@ def test_two_runs_far_from_the_reported_value_are_inconclusive_not_reproduced():
     rep = (Reported("T2", "A", "jaccard", 0.81),)
     row = verdicts.number_rows(_exp(rep), [_run("A", "f0", 0.20), _run("A", "f1", 0.34)], data_used=False)[0]
     assert row["verdict"] == "inconclusive"  # 0.81 lies in [-0.62, 1.16]: nothing is shown either way
-    assert row["ours"] == "0.2700 [0.0000, 1.0000] (2 runs; where one run would fall)"  # clipped to [0, 1]
+    # clipped to [0, 1]; the row prints no Jaccard/Dice pair, so both reductions are shown (here equal)
+    assert row["ours"].startswith("per-image 0.2700 [0.0000, 1.0000] (2 runs; where one run would fall); pooled ")
     assert (row["interval low"], row["interval high"]) == (0.0, 1.0)
 
 
@@ -122,7 +126,8 @@ def test_kfold_numbers_use_the_corrected_resampled_t():
     # our mean and theirs, each corrected by n_test/n_train = 25/90 (the trained-on images, not 1/(K-1) = 1/4)
     half = stats.t.ppf(0.975, 4) * sd * (1 / 5 + 25 / 90 + 1 / 5 + 25 / 90) ** 0.5
     assert plain != corrected
-    assert corrected == f"0.8000 [{0.8 - half:.4f}, {0.8 + half:.4f}] (5 runs; where a mean of 5 runs would fall)"
+    assert corrected.startswith(
+        f"per-image 0.8000 [{0.8 - half:.4f}, {0.8 + half:.4f}] (5 runs; where a mean of 5 runs would fall); pooled")
 
 
 def test_a_kfold_row_is_judged_only_once_every_fold_has_run():
@@ -154,7 +159,8 @@ def test_runs_without_the_metric_are_left_out_not_judged_as_nan():
     runs += [_run("B", f"f{k}", j) for k, j in enumerate((0.79, 0.81, 0.80))]
     rows = {r["metric"]: r for r in verdicts.number_rows(_exp(rep), runs, data_used=False)}
     assert rows["jaccard_gain"]["ours"].startswith("0.0000 [") and "(2 paired runs" in rows["jaccard_gain"]["ours"]
-    assert (rows["jaccard"]["ours"], rows["jaccard"]["verdict"]) == ("0.8000", "reproduced")  # two runs of 0.80
+    assert (rows["jaccard"]["ours"], rows["jaccard"]["verdict"]) == ("per-image 0.8000; pooled 0.8000",
+                                                                     "reproduced")  # two runs of 0.80
 
 
 def test_reported_runs_must_be_a_positive_count():
@@ -322,3 +328,66 @@ def test_every_committed_notebook_marker_loads_under_the_current_schema():
     assert markers, "no committed notebook markers under results/"
     for m in markers:
         P.validate({**P.defaults(), **json.loads(m.read_text())["params"]})  # raises naming the parameter
+
+
+def _pair_spec(jaccard, dice):
+    return (Reported("T1", "A", "jaccard", jaccard), Reported("T1", "A", "dice", dice))
+
+
+@pytest.mark.parametrize("dice, compared", [(0.8889, ("micro",)), (0.85, ("macro",)), (0.95, ("macro", "micro"))],
+                         ids=["pair fits pooled", "dice below: per-image", "dice above: neither"])
+def test_each_row_is_compared_on_the_reduction_its_own_pair_shows(dice, compared):
+    """Like with like: DIC = 2·JAC/(1+JAC) (0.8 -> 0.8889) is what pooled pixels give; a per-image mean's
+    Dice lies below it (Jensen); above it, neither fits, and both are compared."""
+    r = _pair_spec(0.80, dice)[0]
+    assert verdicts.compared_reductions(_exp(_pair_spec(0.80, dice)), r)[0] == compared
+    assert verdicts.compared_reductions(_exp((r,)), r)[0] == ("macro", "micro")  # no pair: cannot tell
+    # a per-epoch value, a count and a difference have no reduction
+    assert verdicts.compared_reductions(_exp((r,)), Reported("T2", "A", "jaccard", 0.8, epoch=3))[0] == ()
+
+
+def test_a_pooled_row_is_judged_on_our_pooled_value_and_the_other_stays_in_view():
+    rep = _pair_spec(0.80, 0.8889)
+    # per-image mean 0.75 (far below), pooled 0.80 (on the paper's number): three tight seeds each
+    runs = [_run("A", "holdout", 0.75 + d, seed=k, pooled=0.80 + d) for k, d in enumerate((-0.001, 0, 0.001))]
+    row = next(r for r in verdicts.number_rows(_exp(rep), runs, data_used=False) if r["metric"] == "jaccard")
+    assert row["verdict"] == "reproduced" and row["reduction"] == "pooled"
+    assert row["ours"].startswith("0.8000 [") and row["difference"] == pytest.approx(0.0)
+    assert "compared: pooled" in row["cause"]
+
+
+def test_where_the_reduction_cannot_be_told_both_are_judged_and_a_split_verdict_is_inconclusive():
+    rep = (Reported("T1", "A", "jaccard", 0.80),)  # no Dice beside it
+    runs = [_run("A", "holdout", 0.75 + d, seed=k, pooled=0.80 + d) for k, d in enumerate((-0.001, 0, 0.001))]
+    row = verdicts.number_rows(_exp(rep), runs, data_used=False)[0]
+    assert row["reduction"] == "both" and row["verdict"] == "inconclusive"
+    assert row["cause"].startswith("the reduction is unknown, and the verdict depends on it (per-image: not "
+                                   "reproduced, pooled: reproduced)")
+    assert row["ours"].startswith("per-image 0.7500 [") and "; pooled 0.8000 [" in row["ours"]
+    same = [_run("A", "holdout", 0.80 + d, seed=k, pooled=0.801 + d) for k, d in enumerate((-0.001, 0, 0.001))]
+    assert verdicts.number_rows(_exp(rep), same, data_used=False)[0]["verdict"] == "reproduced"  # they agree
+
+
+@pytest.mark.parametrize("ours, expected", [
+    (0.70, "inconclusive (unconverged)"),      # below and still climbing: says nothing against the paper
+    (0.79, "inconclusive (unconverged)"),      # within tolerance below: likewise
+    (0.90, "not reproduced (unconverged: ours already above)"),
+    (0.80, "reproduced (unconverged)"),
+])
+def test_an_unconverged_run_below_a_reported_number_says_nothing_against_it(ours, expected):
+    rep = (Reported("T1", "A", "jaccard", 0.80), Reported("T1", "A", "dice", 0.8889))
+    runs = [_run("A", "holdout", ours + d, seed=k, pooled=ours + d, history=CLIMBING)
+            for k, d in enumerate((-0.001, 0, 0.001))]
+    row = next(r for r in verdicts.number_rows(_exp(rep), runs, data_used=False) if r["metric"] == "jaccard")
+    assert row["verdict"] == expected and row["converged"].startswith("no")
+    converged = [_run("A", "holdout", 0.70 + d, seed=k, pooled=0.70 + d) for k, d in enumerate((-0.001, 0, 0.001))]
+    row = next(r for r in verdicts.number_rows(_exp(rep), converged, data_used=False) if r["metric"] == "jaccard")
+    assert row["verdict"] == "not reproduced"  # converged and below: a finding
+
+
+def test_unconverged_verdict_rule():
+    u = verdicts.unconverged_verdict
+    assert u("not reproduced") == u("within tolerance") == u("inconclusive") == "inconclusive (unconverged)"
+    assert u("not reproduced", above=True) == "not reproduced (unconverged: ours already above)"
+    assert u("within tolerance", above=True) == "inconclusive (unconverged)"
+    assert u("not shown (interval covers 0)") == "not shown (interval covers 0) (unconverged)"

@@ -8,7 +8,7 @@ import pandas as pd
 from skinseg import notebook, tables
 from skinseg.convergence import BAND, WINDOW
 from skinseg.results import write_text
-from skinseg.verdicts import CONTEXT, is_claim_line
+from skinseg.verdicts import CONTEXT, UNCONVERGED, UNCONVERGED_ABOVE, is_claim_line
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
     """{paper key: (Experiment, outcomes of its finished runs)} under ``profile`` (nothing trained)."""
@@ -36,6 +36,9 @@ def setup_row(key: str, exp) -> dict:
 
     spec, p = exp.spec, exp.params
     recipe = {**P.defaults(), **spec.recipe}
+    if p["precision"] == "auto":  # what the runs fixed when they started (a planned run: what auto means here)
+        used = "/".join(sorted({exp.run_params(v, part, s)["precision"] for v, part, s in exp.plan()}))
+        p = {**p, "precision": used if used == recipe["precision"] else f"{used} (auto)"}
     ours_throughout = bool(spec.recipe_sources) and all(v.startswith("ours") for v in spec.recipe_sources.values())
     changed = []
     for k, theirs in recipe.items():
@@ -186,6 +189,20 @@ def context_table(verdicts: pd.DataFrame) -> pd.DataFrame:
     return wide.reset_index().rename_axis(columns=None)
 
 
+def verdict_counts(verdicts: pd.DataFrame) -> str:
+    """The headline tally, with the verdicts on runs still improving apart from the others: those judge
+    our budget, not the paper (``converged`` cell "no (...)")."""
+    unconverged = verdicts.get("converged", pd.Series("", index=verdicts.index)).astype(str).str.startswith("no")
+    parts = []
+    for label, lines in (("Verdicts", verdicts[~unconverged]),
+                         ("on runs still improving (our budget, not the paper)", verdicts[unconverged])):
+        if len(lines) or label == "Verdicts":
+            counts = lines.verdict.str.replace(UNCONVERGED_ABOVE, "not reproduced (ours already above)", regex=False) \
+                .str.replace(UNCONVERGED, "", regex=False).value_counts()
+            parts.append(f"{label}: " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "none"))
+    return "; ".join(parts) + "."
+
+
 def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
                   tolerance: dict, cross_dataset: pd.DataFrame | str | None = None, runs: pd.DataFrame | None = None,
                   one_protocol_note: str = "", budgets: pd.DataFrame | None = None) -> None:
@@ -196,13 +213,12 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
     :func:`setup_table` (and the one-protocol line)."""
     context = context_table(verdicts)
     verdicts = verdicts[verdicts.verdict != CONTEXT]
-    counts = verdicts.verdict.value_counts().to_dict()
     synthetic = verdicts["data used"].astype(str).str.contains("synthetic").any()
     separation, spread = separation_notes(verdicts), cost_spread_note(costs)
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
              *(["**Synthetic data: these verdicts only show that every step runs; they say nothing about the "
                 "papers.**", ""] if synthetic else []),
-             "Verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + ". Tolerance: "
+             verdict_counts(verdicts) + " Tolerance: "
              f"±{tolerance['fraction']} absolute for fractions (Jaccard, Dice, accuracy, losses), "
              f"±{tolerance['count (relative)']:.0%} of the reported value for counts (parameters). "
              "*reproduced*: the reported value inside our 95 % prediction interval (where the paper's number, one "
@@ -217,7 +233,9 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "carries the paper's audit note. *converged*: how many of the runs behind a line converged (validation "
              f"Jaccard flat over the last {WINDOW:.0%} of its epochs: the best value there beats the best before by "
              f"at most {BAND}); where any did not, the verdict carries \"(unconverged)\": it judges a model that "
-             "was still improving, so it speaks about the budget, not the paper; *n/a*: a parameter count or a "
+             "was still improving, so it speaks about the budget, not the paper: a value of ours below the paper's "
+             "then reads *inconclusive (unconverged)*, and only one already above it may read *not reproduced "
+             "(unconverged: ours already above)*; the headline counts these apart; *n/a*: a parameter count or a "
              "per-epoch number, which does not wait for convergence.", "",
              *(["## Setup behind the verdicts", "",
                 "Runs finished and planned under this profile (*evaluation-only*: of those, the rows that re-score "
@@ -230,8 +248,11 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              "## Verdicts (every reported number entered in the papers' specs, and every claim)", "",
              "*where*: the paper's table or section; *block*: the dataset block of a table reporting several; "
              "*epoch*: the epoch row of a per-epoch table; *reported* and *reported sd*: the paper's number (and its "
-             "± where it prints one); *ours*: the mean over our runs of the per-image (macro) mean at the data's "
-             "original resolution, [its 95 % prediction interval: where the paper's number, one run or the mean of "
+             "± where it prints one); *ours*: the mean over our runs, at the data's original resolution, of the "
+             "reduction the *reduction* column names: like with like, the one the paper's own Jaccard/Dice pair of "
+             "that row shows (*pooled*: DIC = 2·JAC/(1+JAC), as pooled pixels give; *per-image*: DIC below that, as "
+             "per-image means give; *both*, each shown, where the pair fits neither or the row prints none: the "
+             "verdict is theirs where they agree, else *inconclusive*), [its 95 % prediction interval: where the paper's number, one run or the mean of "
              "its k runs, would fall if its setup were ours; t over seeds, the corrected resampled t over folds; for "
              "one run of ours, a bootstrap over its test images, which covers test-set sampling only] (runs); for a "
              "per-epoch row, our runs' logged value at that epoch on the split and target the paper's log is on; for "

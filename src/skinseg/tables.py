@@ -93,6 +93,19 @@ def bootstrap_ci(values, level: float = 0.95, n_boot: int = 2000, seed: int = 0)
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
+def bootstrap_pooled_ci(counts, metric: str, level: float = 0.95, n_boot: int = 2000,
+                        seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of a pooled (micro) ``metric`` of one run: its test images are
+    resampled, and their confusion counts ``(N, 4)``, TP, TN, FP, FN, summed anew each time."""
+    from skinseg.metrics import metrics_from_confusion
+
+    cm = np.asarray(counts, dtype=np.float64).reshape(-1, 4)
+    idx = np.random.default_rng(seed).integers(0, len(cm), (n_boot, len(cm)))
+    values = metrics_from_confusion(cm[idx].sum(1))[metric]
+    a = (1 - level) / 2
+    return float(np.quantile(values, a)), float(np.quantile(values, 1 - a))
+
+
 def _block(exp, v) -> str | None:
     """The dataset block of a row in its paper's table: its ``paper_dataset`` where the paper reports
     on several (its reported numbers name blocks), else None (one block)."""

@@ -27,7 +27,15 @@ difference of fractions to [-1, 1], a count to >= 0): a t interval over two or t
 otherwise print an IoU above 1.
 Every judged line also says whether the runs behind it converged (:mod:`skinseg.convergence`: validation
 Jaccard flat over the last 20 % of epochs); where any did not, the verdict carries " (unconverged)": a
-verdict on a model still improving is about the budget, never plain *reproduced*.
+verdict on a model still improving is about the budget, never plain *reproduced*, and a value of ours
+below the paper's says nothing against it: such a verdict reads *inconclusive (unconverged)*; only a
+value already above the paper's may read *not reproduced (unconverged: ours already above)*
+(:func:`unconverged_verdict`).
+Like with like: a test score is compared with our runs under the reduction the paper's row shows
+(:func:`compared_reductions`): pooled pixels where its Jaccard/Dice pair fits DIC = 2·JAC/(1+JAC), the
+per-image mean where its Dice lies below that, and both where the pair fits neither or the row prints
+none (the verdict then is theirs where they agree, else *inconclusive*, the cause naming both); the
+*reduction* column says which, and the cause keeps the other in view.
 A claim ("greater": row above the other; "close": within the tolerance) is checked run by run with
 :func:`skinseg.tables.paired_difference` (a "greater" claim is *not shown* when the interval covers 0, a
 "close" one when the interval is neither wholly within ± the tolerance nor wholly beyond it), and is not
@@ -51,6 +59,7 @@ COUNT_METRICS = ("parameters",)
 COLLAPSED = 0.05  # a run whose lesion Jaccard is below this predicts (almost) no lesion
 NEEDS_GPU = ("images_per_second",)
 UNCONVERGED = " (unconverged)"
+UNCONVERGED_ABOVE = "not reproduced (unconverged: ours already above)"
 CONTEXT = "context (reported only)"  # a competitor's number the paper quotes: shown, never judged
 
 
@@ -140,12 +149,14 @@ def _too_few_folds(exp, done: int, what: str, judged: str) -> str:
             + (f" (this profile runs max_folds={cap})" if cap else ""))
 
 
-def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int, float] | None:
-    """(mean, low, high, runs, precision) of our values of reported number ``r``, or None without
-    enough runs: [low, high] is the prediction interval for a number like the reported one (see the
-    module's docstring), precision the half-width of our mean's own 95 % interval; from the
-    per-pair differences of two or more paired runs for a difference between rows, else from the
-    row's runs (one run: the bootstrap interval over its test images, see :func:`interval`)."""
+def _our_interval(exp, r, outcomes, reduction: str = "macro") -> tuple[float, float, float, int, float] | None:
+    """(mean, low, high, runs, precision) of our values of reported number ``r`` under ``reduction``
+    (``macro``: per-image mean; ``micro``: pooled pixels), or None without enough runs: [low, high] is
+    the prediction interval for a number like the reported one (see the module's docstring), precision
+    the half-width of our mean's own 95 % interval; from the per-pair differences of two or more
+    paired runs for a difference between rows, else from the row's runs (one run: the bootstrap
+    interval over its test images, see :func:`interval`; pooled, the images' confusion counts are
+    resampled and pooled anew)."""
     ratio = fold_test_train_ratio(exp)
     if r.difference_of:
         a, b, metric = r.difference_of
@@ -157,14 +168,18 @@ def _our_interval(exp, r, outcomes) -> tuple[float, float, float, int, float] | 
             return None  # one paired run: no interval for a difference
         return _prediction(diffs, ratio, r.runs)
     mine = _row_runs(exp, r, outcomes, r.row)
-    values = [v for v in tables.reproduced_values(exp, r, mine, "original", "macro") if np.isfinite(v)]
+    values = [v for v in tables.reproduced_values(exp, r, mine, "original", reduction) if np.isfinite(v)]
     if not values:
         return None
     per_image = None
     if (len(values) == 1 and r.epoch is None and len(mine) == 1 and r.metric in mine[0].per_image
             and exp.variant_params(mine[0].variant)["target"] == "lesion"):  # per-image tables score the lesion
         pi = mine[0].per_image
-        per_image = pi[pi.resolution == "original"][r.metric].to_numpy()
+        per_image = pi[pi.resolution == "original"]
+        if reduction == "micro" and {"TP", "TN", "FP", "FN"} <= set(per_image):
+            lo, hi = tables.bootstrap_pooled_ci(per_image[["TP", "TN", "FP", "FN"]].to_numpy(), r.metric)
+            return values[0], lo, hi, 1, (hi - lo) / 2
+        per_image = per_image[r.metric].to_numpy() if reduction == "macro" else None
     if len(values) == 1:
         mean, lo, hi = interval(values, per_image)
         return mean, lo, hi, 1, (hi - lo) / 2
@@ -177,6 +192,32 @@ def _prediction(values: list[float], ratio: float | None, k: int) -> tuple[float
     mean, lo, hi = interval(values, test_train_ratio=ratio, predict_runs=k)
     _, mean_lo, mean_hi = interval(values, test_train_ratio=ratio)
     return mean, lo, hi, len(values), (mean_hi - mean_lo) / 2
+
+
+# test metrics whose reduction matters (a per-epoch log number, a count or a timing has none)
+REDUCED_METRICS = ("jaccard", "dice", "accuracy", "sensitivity", "specificity")
+REDUCTION_NAMES = {"macro": "per-image", "micro": "pooled"}
+
+
+def compared_reductions(exp, r) -> tuple[tuple[str, ...], str]:
+    """Which of our reductions a reported test number is compared with, like with like, and why: the
+    reduction that the paper's own Jaccard/Dice pair of that row shows (:func:`skinseg.audit.reduction_consistency`
+    at the printed decimals): pooled pixels (``micro``) or the per-image mean (``macro``); both where the
+    pair fits neither or the row prints no pair. ``((), "")`` for a number without a reduction (a
+    count, a per-epoch log value, a timing, a difference between rows)."""
+    if r.metric not in REDUCED_METRICS or r.epoch is not None or r.difference_of:
+        return (), ""
+    pair = {x.metric: x.value for x in exp.spec.reported
+            if (x.where, x.row, x.paper_dataset) == (r.where, r.row, r.paper_dataset) and x.metric in ("jaccard", "dice")}
+    if len(pair) < 2:
+        return ("macro", "micro"), "both: the row prints no Jaccard/Dice pair to tell its reduction"
+    decimals = max(len(repr(v).partition(".")[2]) for v in pair.values())
+    found = audit.reduction_consistency(pair["jaccard"], pair["dice"], decimals)["consistent with"]
+    if found == audit.POOLED:
+        return ("micro",), "pooled: the row's DIC = 2·JAC/(1+JAC), as pooled pixels give"
+    if found == audit.PER_IMAGE:
+        return ("macro",), "per-image: the row's DIC is below 2·JAC/(1+JAC), as per-image means give"
+    return ("macro", "micro"), "both: the row's DIC is above 2·JAC/(1+JAC), which neither reduction gives"
 
 
 def _missing_folds(exp, r, outcomes) -> str:
@@ -198,7 +239,7 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
         line = {"paper": spec.key, "where": r.where, "block": r.paper_dataset or "", "row": r.row, "metric": r.metric,
                 "epoch": r.epoch if r.epoch is not None else "", "reported": r.value,
                 "reported sd": r.sd if r.sd else float("nan"), "ours": "", "difference": float("nan"),
-                "data used": "", "verdict": "", "converged": "", "cause": "",
+                "reduction": "", "data used": "", "verdict": "", "converged": "", "cause": "",
                 "interval low": float("nan"), "interval high": float("nan")}
         if r.reported_only:
             line.update(verdict=CONTEXT, cause="a competitor's number, quoted by the paper; not run")
@@ -207,25 +248,28 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
         elif missing := _missing_folds(exp, r, outcomes):
             line.update(verdict="not testable here", cause=missing)
         else:
-            ours = _our_interval(exp, r, outcomes)
-            if ours is None:
+            reductions, why = compared_reductions(exp, r)
+            judged = {red: _judged(exp, r, outcomes, red) for red in reductions or ("macro",)}
+            if any(j is None for j in judged.values()):
                 line.update(verdict="not testable here", cause=_no_value_cause(exp, r, outcomes))
             else:
-                mean, lo, hi, n, precision = ours
-                lo, hi = clip_to_range(lo, hi, r.metric, difference=bool(r.difference_of))
+                first = next(iter(judged.values()))
                 collapsed = _collapsed([o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
                                         and exp.variant_params(o.variant)["target"] == "lesion"])
-                fmt = "{:,.0f}" if r.metric in COUNT_METRICS else "{:.4f}"
-                theirs = "one run" if r.runs == 1 else f"a mean of {r.runs} runs"
-                runs = ("1 run; bootstrap over its test images" if n == 1 else
-                        f"{n} paired runs" if r.difference_of else f"{n} runs") + \
-                    ("" if n == 1 else f"; where {theirs} would fall")
-                line.update(ours=(fmt.format(mean) if lo == hi else
-                                  f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] ({runs})"),
-                            difference=mean - r.value, **{"interval low": lo, "interval high": hi},
-                            verdict=judge(r.value, mean, lo, hi, tolerance(r.metric, r.value), precision),
-                            cause="; ".join(x for x in (spec.audit_summary, reduction_cause(exp, r, outcomes), r.note)
-                                            if x))
+                line.update(first, reduction=why.partition(":")[0],
+                            cause="; ".join(x for x in (spec.audit_summary, reduction_cause(exp, r, outcomes, why),
+                                                        r.note) if x))
+                if len(judged) > 1:  # the paper's reduction cannot be told: both, and the verdict says so
+                    line["ours"] = "; ".join(f"{REDUCTION_NAMES[red]} {j['ours']}" for red, j in judged.items())
+                    verdicts_ = {j["verdict"] for j in judged.values()}
+                    if len(verdicts_) > 1:
+                        line["verdict"] = "inconclusive"
+                        line["cause"] = ("the reduction is unknown, and the verdict depends on it (" + ", ".join(
+                            f"{REDUCTION_NAMES[red]}: {j['verdict']}" for red, j in judged.items()) + "); "
+                            + line["cause"])
+                    # the interval columns: the span both reductions' intervals cover
+                    line["interval low"] = min(j["interval low"] for j in judged.values())
+                    line["interval high"] = max(j["interval high"] for j in judged.values())
                 if collapsed and r.metric not in COUNT_METRICS:  # its scores say it did not converge
                     line.update(verdict="not testable here", cause=collapsed)
                 else:
@@ -236,6 +280,23 @@ def number_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
                     line["data used"] = tables.dataset_used(exp, row_variant)
         rows.append(line)
     return rows
+
+
+def _judged(exp, r, outcomes, reduction: str) -> dict | None:
+    """The ``ours``, ``difference``, interval and ``verdict`` cells of reported number ``r`` against our
+    runs' ``reduction`` (None without a value of ours)."""
+    ours = _our_interval(exp, r, outcomes, reduction)
+    if ours is None:
+        return None
+    mean, lo, hi, n, precision = ours
+    lo, hi = clip_to_range(lo, hi, r.metric, difference=bool(r.difference_of))
+    fmt = "{:,.0f}" if r.metric in COUNT_METRICS else "{:.4f}"
+    theirs = "one run" if r.runs == 1 else f"a mean of {r.runs} runs"
+    runs = ("1 run; bootstrap over its test images" if n == 1 else
+            f"{n} paired runs" if r.difference_of else f"{n} runs") + ("" if n == 1 else f"; where {theirs} would fall")
+    return {"ours": fmt.format(mean) if lo == hi else f"{fmt.format(mean)} [{fmt.format(lo)}, {fmt.format(hi)}] ({runs})",
+            "difference": mean - r.value, "interval low": lo, "interval high": hi,
+            "verdict": judge(r.value, mean, lo, hi, tolerance(r.metric, r.value), precision)}
 
 
 def _judged_runs(exp, r, outcomes) -> list:
@@ -252,29 +313,46 @@ def _mark_convergence(line: dict, exp, r, outcomes) -> None:
     if r.epoch is not None or r.metric in COUNT_METRICS:
         line["converged"] = "n/a"
         return
-    _label_convergence(line, exp, _judged_runs(exp, r, outcomes), outcomes)
+    # a single row's score, higher better: still climbing, ours can only come nearer the paper from below
+    above = not r.difference_of and r.metric in REDUCED_METRICS and line["difference"] > 0
+    _label_convergence(line, exp, _judged_runs(exp, r, outcomes), outcomes, above)
 
 
-def _label_convergence(line: dict, exp, runs, outcomes) -> None:
+def unconverged_verdict(verdict: str, above: bool = False) -> str:
+    """The verdict a line gets when a run behind it was still improving: the budget, not the paper, is
+    judged. *reproduced* stays (labelled); a value already above the paper's may stay *not reproduced*
+    (``above``: more training is not expected to bring it down); anything else against the paper (below
+    it, outside the tolerance, a reversed ordering) says nothing and reads *inconclusive*; *not shown*
+    stays (labelled)."""
+    if verdict == "not reproduced" and above:
+        return UNCONVERGED_ABOVE
+    if verdict in ("not reproduced", "within tolerance", "inconclusive") or verdict.startswith("inconclusive"):
+        return "inconclusive" + UNCONVERGED
+    return verdict + UNCONVERGED
+
+
+def _label_convergence(line: dict, exp, runs, outcomes, above: bool = False) -> None:
     done, total = converged_runs(exp, runs, outcomes)
     line["converged"] = converged_cell(done, total)
     if total and done < total:
-        line["verdict"] += UNCONVERGED
+        line["verdict"] = unconverged_verdict(line["verdict"], above)
 
 
-def reduction_cause(exp, r, outcomes) -> str:
+def reduction_cause(exp, r, outcomes, compared: str = "") -> str:
     """For a Jaccard or Dice number of a table printing both: which reduction the paper's pair is
-    consistent with (:func:`skinseg.audit.reduction_consistency`, at the printed decimals) and, on
-    the row's own runs, how far pooled pixels move our Jaccard from the per-image mean ("" otherwise)."""
+    consistent with (:func:`skinseg.audit.reduction_consistency`, at the printed decimals), which of
+    ours the verdict compares (``compared``, :func:`compared_reductions`' why) and, on the row's own
+    runs, how far pooled pixels move our Jaccard from the per-image mean: the other reduction, in view
+    as context ("" otherwise)."""
     if r.metric not in ("jaccard", "dice"):
-        return ""
+        return f"compared: {compared}" if compared else ""
     pair = {x.metric: x.value for x in exp.spec.reported
             if (x.where, x.row, x.paper_dataset) == (r.where, r.row, r.paper_dataset) and x.metric in ("jaccard", "dice")}
     if len(pair) < 2:
         return ""
     decimals = max(len(repr(v).partition(".")[2]) for v in pair.values())
     found = audit.reduction_consistency(pair["jaccard"], pair["dice"], decimals)["consistent with"]
-    text = f"{r.where}'s DIC/JAC pair: {found}"
+    text = f"{r.where}'s DIC/JAC pair: {found}" + (f"; compared: {compared}" if compared else "")
     runs = _row_runs(exp, r, outcomes, r.row)
     gaps = audit.jensen_gap([o for o in runs if exp.variant_params(o.variant)["target"] == "lesion"])
     if len(gaps):
@@ -318,7 +396,7 @@ def claim_rows(exp, outcomes, data_used: bool = True) -> list[dict]:
     for c in exp.spec.claims:
         line = {"paper": exp.spec.key, "where": c.where, "block": "", "row": claim_row_label(c.row, c.than), "metric": c.metric,
                 "epoch": "", "reported": c.text, "reported sd": float("nan"), "ours": "", "difference": float("nan"),
-                "data used": "", "verdict": "", "converged": "", "cause": "", "interval low": float("nan"),
+                "reduction": "per-image" if c.metric in REDUCED_METRICS else "", "data used": "", "verdict": "", "converged": "", "cause": "", "interval low": float("nan"),
                 "interval high": float("nan")}
         try:
             d = tables.paired_difference(outcomes, c.row, c.than, (c.metric,),
