@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-run() { echo "== $(date -u +%FT%TZ) $*"; "$PY" reproduce/train_runs.py --profile cpu-real --commit "$@" || echo "!! exit $? for: $*"; }
+run() { echo "== $(date -u +%FT%TZ) $*"; "$PY" reproduce/train_runs.py --profile cpu-real --commit --yes "$@" || echo "!! exit $? for: $*"; }
 
 # 1. SLSDeep's converging budget, measured on seed 0 (ISIC 2017 block): 48 epochs of the poly schedule (the
 #    GPU probe's 24-epoch run was still climbing, +0.007). Its run is the campaign's first SLSDeep run.

@@ -18,7 +18,9 @@ import os
 import sys
 from pathlib import Path
 
-from skinseg.batch import Job, run_batch, table
+from skinseg import params as P
+from skinseg.batch import CHILD, Job, run_batch, table, training_ahead
+from skinseg.progress import confirm_training
 from skinseg.papers import paper_for_notebook
 from skinseg.profiles import load_profile, parse_sets, resolve, start_order
 
@@ -43,6 +45,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="notebooks run at once (threads split between them)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="override one parameter for every notebook, e.g. --set device=cpu --set max_images=8")
+    ap.add_argument("--yes", action="store_true",
+                    help="train what real-data notebooks need without asking (otherwise the batch says what it would "
+                         "train and for how long, then asks on a terminal, or stops)")
     a = ap.parse_args(argv)
     argv = sys.argv[1:] if argv is None else list(argv)
     os.chdir(ROOT)  # notebook paths are given relative to the project root (papermill records them)
@@ -57,13 +62,15 @@ def main(argv=None) -> int:
         if nb.stem not in profile:
             print(f"skip {nb.name}: profile {a.profile} has no entry for it")
             continue
-        try:
-            params = resolve(paper_for_notebook(nb.stem), profile, a.data, a.overwrite, overrides)
+        try:  # every notebook's parameters checked whole before the first one starts
+            params = P.validate(resolve(paper_for_notebook(nb.stem), profile, a.data, a.overwrite, overrides))
         except (KeyError, ValueError) as e:
             raise SystemExit(f"error: {nb.name} under profile {a.profile}: {e}") from None
         # executed notebooks live beside the runs: <results_dir>/<profile>/notebooks/
         out_dir = ROOT / params.get("results_dir", "results") / params.get("profile", Path(a.profile).stem) / "notebooks"
         jobs.append(Job(nb, params, out_dir / nb.name))
+    if not a.yes and not os.environ.get(CHILD):  # a child's parent has asked
+        confirm_training([(job.notebook.stem, *training_ahead(job)) for job in jobs])
     # a child runs one notebook with this runner's own options (its --notebooks and --jobs replaced)
     child_args = _without(argv, ("--notebooks", "--jobs"))
     outcomes = run_batch(jobs, a.jobs, child_args, log=lambda line: print(line, flush=True))

@@ -34,9 +34,10 @@ from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
 from skinseg.paths import display
 from skinseg.cpuinfo import cpu_name
-from skinseg.progress import hours_left, progress_summary, run_progress
+from skinseg.progress import confirm_training, hours_left, progress_summary, run_progress, training_ahead
 from skinseg.profiles import load_profile, parse_sets, resolve
 from skinseg.results import metric_value, training_seconds
+from skinseg.train import StaleCheckpointError
 
 
 def commit_message(exp: Experiment, o) -> str:
@@ -138,6 +139,9 @@ def main(argv=None) -> int:
                     help="train nothing: list each planned run (finished / unfinished / absent, epochs, converged, "
                          "training seconds) and the time left at each row's pace so far (writes at most the split "
                          "file the runs use)")
+    ap.add_argument("--yes", action="store_true",
+                    help="train without asking (otherwise it says what it would train and for how long on this CPU, "
+                         "then asks on a terminal, or stops)")
     a = ap.parse_args(argv)
     specs = [get_paper(k) for k in list_papers() if get_paper(k).notebook.startswith(a.notebook)]
     if len(specs) != 1:
@@ -177,6 +181,8 @@ def main(argv=None) -> int:
         print(shown.to_string(index=False, na_rep=""))
         print(progress_summary(progress, here))
         return 0
+    if not a.yes:
+        confirm_training([(spec.notebook, *training_ahead(exp, plan))])
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
     failed = 0
     # measured as the trained row lands (select() plans it before any row that scores its weights), so the
@@ -184,7 +190,10 @@ def main(argv=None) -> int:
     measured = {spec.trained(label).label for label in asm_rows(exp)}
     for v, part, seed in plan:
         t = time.time()
-        o = exp.run(v, part, seed)
+        try:
+            o = exp.run(v, part, seed)
+        except (FileExistsError, StaleCheckpointError) as e:  # another config holds the place: said, not a traceback
+            raise SystemExit(f"error: {v.label} [{part}, seed {seed}]: {e}") from None
         print(f"{o.status:<6} {v.label} [{part}, seed {seed}] in {time.time() - t:.0f} s -> {display(o.run.path)}",
               flush=True)
         if o.status != "reuse" and v.label in measured:

@@ -311,3 +311,32 @@ def test_precision_auto_is_bf16_only_where_the_cpu_runs_it_in_hardware(tmp_path,
     info.write_text("processor\t: 0\n" + text)
     assert auto_precision("cpu", str(info)) == expected
     assert auto_precision("cpu", str(tmp_path / "absent")) == "fp32"
+
+
+def test_bench_never_writes_to_a_committed_file_by_default(tmp_path, monkeypatch, capsys):
+    """`python -m skinseg bench` without --out overwrote the committed results/benchmarks/cpu.csv (16 lines
+    became 2): the default is now a new file named by the CPU and the time, and an existing --out is refused."""
+    import re
+    import subprocess
+
+    import pandas as pd
+
+    import skinseg.bench as bench
+    from skinseg.cli import main
+    from conftest import ROOT
+
+    written = []
+    monkeypatch.setattr(bench, "run", lambda *a, **k: written.append(a[5]) or pd.DataFrame())
+    assert main(["bench", "--models", "linknet64", "--size", "32x32"]) == 0
+    out = written[0]
+    assert out.parent == ROOT / "results" / "benchmarks" and not out.exists()
+    assert re.fullmatch(r"cpu-[a-z0-9-]+-\d{8}-\d{6}\.csv", out.name), out.name
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "results/benchmarks"], capture_output=True,
+                             text=True).stdout.split()
+    assert f"results/benchmarks/{out.name}" not in tracked
+    existing = tmp_path / "mine.csv"
+    existing.write_text("model\n")
+    assert main(["bench", "--models", "linknet64", "--size", "32x32", "--out", str(existing)]) == 2
+    assert "exists (a benchmark result is never overwritten)" in capsys.readouterr().err
+    assert existing.read_text() == "model\n" and len(written) == 1
+    assert main(["bench", "--models", "linknet64", "--size", "32x32", "--out", str(existing), "--overwrite"]) == 0

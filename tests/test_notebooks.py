@@ -69,3 +69,19 @@ def test_every_notebook_has_a_section_in_every_profile(profile):
     sections = set(load_profile(profile)) - {"default"}
     missing = [nb.stem for nb in NOTEBOOKS if nb.stem not in sections]
     assert not missing, f"reproduce/profiles/{profile}.yaml has no section for {missing}"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_open_on_the_projects_kernel(nb_path):
+    """JupyterLab opens each notebook on the kernel `make lab` registers (the .venv's python with skinseg), not
+    on a bare "Python 3" without the package."""
+    spec = nbformat.read(nb_path, as_version=4).metadata["kernelspec"]
+    assert (spec["name"], spec["display_name"]) == ("skinseg", "skinseg (.venv)")
+    assert "--name skinseg --display-name \"skinseg (.venv)\"" in (ROOT / "Makefile").read_text()
+
+
+def test_params_cell_takes_a_notebook_prefix_as_the_runners_do():
+    r = subprocess.run([sys.executable, "-m", "skinseg", "params-cell", "01"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("# Parameters"), r.stderr
+    r = subprocess.run([sys.executable, "-m", "skinseg", "params-cell", "0"], capture_output=True, text=True)
+    assert r.returncode == 2 and "no paper spec has notebook '0'" in r.stderr  # six notebooks start with 0

@@ -217,3 +217,15 @@ def test_save_torch_skips_crc32_and_restores_the_option(tmp_path):
     assert data and all(i.CRC == 0 for i in data)  # torch writes 0 when CRC-32 is off
     assert ser.get_crc32_options() is True
     assert torch.equal(torch.load(tmp_path / "a.pt")["w"], obj["w"])
+
+
+def test_a_parameter_added_later_at_its_default_is_no_difference_in_the_message_either():
+    """The README's ASNet budget command said 'differs in: ce_weight, optimizer_impl', though the run is
+    reused once ce_weight matches: optimizer_impl was added after the run, at its default."""
+    from skinseg.results import config_diff, same_run
+
+    old = {"lr": 0.01, "ce_weight": 0.5}
+    new = {"lr": 0.01, "ce_weight": 1.0, "optimizer_impl": "auto"}
+    assert config_diff(old, new) == ["ce_weight"] and not same_run(old, new)
+    assert config_diff(old, {**new, "ce_weight": 0.5}) == [] and same_run(old, {**new, "ce_weight": 0.5})
+    assert config_diff(old, {**new, "ce_weight": 0.5, "optimizer_impl": "fused"}) == ["optimizer_impl"]

@@ -9,17 +9,76 @@ from conftest import ROOT
 
 
 def test_runner_names_failed_notebook_and_keeps_traceback(tmp_path):
-    profile = tmp_path / "broken.yaml"
-    profile.write_text("default:\n  profile: smoke\n  image_height: 65\n"
+    profile = tmp_path / "broken.yaml"  # a data folder that is not there: found only once the notebook runs
+    profile.write_text(f"default:\n  profile: smoke\n  data_root: {tmp_path / 'no-such-data'}\n"
                        f"  results_dir: {tmp_path / 'results'}\n01_linknet64_isic2018: {{}}\n")
     r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", str(profile),
                         "--notebooks", "01"], capture_output=True, text=True, timeout=300)
     assert r.returncode == 1
-    assert "FAILED 01_linknet64_isic2018.ipynb" in r.stderr and "image_height=65" in r.stderr
+    assert "FAILED 01_linknet64_isic2018.ipynb" in r.stderr and "no-such-data" in r.stderr
     out = tmp_path / "results" / "smoke" / "notebooks" / "01_linknet64_isic2018.ipynb"
     nb = json.loads(out.read_text())
     errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert errors and errors[0]["ename"] == "ValueError"
+    assert errors and "no-such-data" in errors[0]["evalue"]
+
+
+@pytest.mark.parametrize("bad, named", [("image_height=100", "image_height=100"), ("epochs=many", "epochs"),
+                                        ("run_set=a/b", "run_set")])
+def test_a_bad_set_value_stops_the_batch_before_any_notebook_starts(tmp_path, bad, named):
+    r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", "smoke", "--notebooks", "01",
+                        "02", "--set", f"results_dir={tmp_path / 'results'}", "--set", bad],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "error: " in r.stderr and named in r.stderr, r.stderr
+    assert not (tmp_path / "results").exists()  # nothing started, nothing written
+
+
+def test_set_values_are_read_by_the_schemas_type():
+    from skinseg.profiles import parse_sets
+
+    assert parse_sets(["seeds=0", "run_set=", "epochs=24", "lr=1e-3", "progress=true", "ablation_seeds=0,1"]) == {
+        "seeds": "0", "run_set": "", "epochs": 24, "lr": 1e-3, "progress": True, "ablation_seeds": "0,1"}
+    with pytest.raises(ValueError, match="epochs"):
+        parse_sets(["epochs=0.5x"])
+    with pytest.raises(ValueError, match="unknown parameter 'epoch'"):
+        parse_sets(["epoch=3"])
+
+
+def test_a_marker_made_with_train_missing_false_is_reused_without_it():
+    """`run.py --profile cpu-real --notebooks 01`, as the README shows it, re-executed the committed notebook
+    each time: its marker was made with train_missing=false, which changes nothing once every run is finished
+    (the only case a marker counts as complete)."""
+    from skinseg.batch import params_digest
+
+    assert params_digest({"a": 1, "train_missing": False}) == params_digest({"a": 1, "train_missing": True})
+    assert params_digest({"a": 1}) != params_digest({"a": 2})
+
+
+def test_hours_of_training_are_said_and_need_yes_when_not_interactive(capsys, monkeypatch):
+    from skinseg.progress import confirm_training
+
+    ahead = [("06_summary", ["SLSDeep [holdout, seed 0]: 48 epochs"], 5.3, []), ("01", [], 0.0, [])]
+    with pytest.raises(SystemExit, match="pass --yes"):
+        confirm_training(ahead, interactive=False)
+    out = capsys.readouterr().out
+    assert "06_summary: 1 runs, about 5.3 h of training on this CPU" in out and "seed 0]: 48 epochs" in out
+    assert "  01:" not in out  # nothing to train there
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    confirm_training(ahead, interactive=True)
+    monkeypatch.setattr("builtins.input", lambda prompt: "")
+    with pytest.raises(SystemExit, match="nothing trained"):
+        confirm_training(ahead, interactive=True)
+    confirm_training([("01", [], 0.0, [])], interactive=False)  # nothing to train: no question
+
+
+def test_the_summary_notebook_writes_to_a_results_dir_outside_the_project(tmp_path):
+    """Notebook 06 with --set results_dir=/another/dir trained and scored, then failed in its last cell
+    (relative_to on a path outside the project)."""
+    results = tmp_path / "elsewhere"
+    r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", "smoke", "--notebooks", "06",
+                        "--set", f"results_dir={results}", "--set", f"checkpoint_dir={tmp_path / 'ck'}"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert (results / "smoke" / "summary.md").is_file() and (results / "smoke" / "summary.html").is_file()
 
 
 def test_unknown_profile_lists_known(tmp_path):
@@ -44,13 +103,16 @@ PAPER_KEYS = {"01": "delatorre2018", "02": "lesionseg2017", "03": "slsdeep2018",
 
 # what the test below overrides: a CPU, 8 synthetic 32x32 images, one epoch of one seed (one of ASNet's 5 folds)
 PAPER_ON_CPU = ["device=cpu", "data_root=synthetic", "dataset=auto", "max_images=8", "epochs=1", "image_height=32",
-                "image_width=32", "seeds='0'", "ablation_seeds='0'", "num_workers=0", "batch_size=4", "max_folds=1"]
+                "image_width=32", "seeds=0", "ablation_seeds=0", "num_workers=0", "batch_size=4", "max_folds=1"]
 
 
 def _check_paper_config(nb: str, cfg: dict):
     for name, value in PAPER_RECIPES[nb].items():
         assert cfg[name] == value, (nb, name)
-    assert cfg["precision"] == "bf16" and cfg["epochs"] == 1 and cfg["device"] == "cpu", nb
+    from skinseg.cpuinfo import auto_precision
+
+    # the profile's precision: auto, fixed by the CPU the run started on
+    assert cfg["precision"] == auto_precision("cpu") and cfg["epochs"] == 1 and cfg["device"] == "cpu", nb
     assert cfg["image_height"] == 32 and cfg["max_images"] == 8, nb
 
 

@@ -28,6 +28,7 @@ from skinseg.results import write_json, write_text
 # while those results are unchanged
 SUMMARY = "06_summary"
 BENCHMARKS = "results/benchmarks"  # the committed `skinseg bench` files the summary reads
+CHILD = "SKINSEG_BATCH_CHILD"  # set in a child runner's environment: its parent has confirmed the training
 
 
 @dataclass
@@ -60,8 +61,29 @@ def code_version(notebook: Path) -> str:
     return h.hexdigest()
 
 
+# parameters that change nothing a complete notebook shows: ``train_missing`` only says whether missing runs
+# are trained, and a notebook is complete only when none is missing (is_complete)
+NOT_IN_DIGEST = frozenset({"train_missing"})
+
+
 def params_digest(params: dict) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+    shown = {k: v for k, v in params.items() if k not in NOT_IN_DIGEST}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def training_ahead(job: Job) -> tuple[list[str], float, list[str]]:
+    """What executing ``job`` would train on real data (:func:`skinseg.progress.training_ahead`); nothing
+    under ``train_missing=False``."""
+    from skinseg.experiment import Experiment
+    from skinseg.papers import paper_for_notebook
+    from skinseg.progress import training_ahead as ahead
+
+    if not job.params.get("train_missing", True):
+        return [], 0.0, []
+    try:
+        return ahead(Experiment(job.params, paper_for_notebook(job.notebook.stem)))
+    except Exception:  # noqa: BLE001 - data it cannot plan on: the notebook fails on it at once, training nothing,
+        return [], 0.0, []  # and its executed copy keeps the error
 
 
 def inputs_digest(job: Job) -> str:
@@ -210,7 +232,7 @@ def _run_jobs(jobs: list[Job], n_jobs: int = 1, child_args: list[str] | None = N
         nonlocal failed
         if failed:  # checked again after waiting for a GPU: a notebook may have failed meanwhile
             return _skipped(job)
-        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), CHILD: "1"}
         if gpu is not None:
             env["CUDA_VISIBLE_DEVICES"] = str(gpu)
         log_file = job.out.with_suffix(".log")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 
@@ -88,7 +89,18 @@ def cmd_bench(a) -> int:
     kind = a.device.split(":")[0]
     stem = kind if precisions == ["fp32"] and not a.channels_last else f"{kind}-{'-'.join(precisions)}"
     stem += f"-rounds{a.rounds}" if a.rounds > 1 else ""
-    out = a.out or resolve("results/benchmarks") / f"{stem}.csv"
+    if a.out is None:  # a new file: a default never names a committed result (nor the last run's)
+        from skinseg.cpuinfo import cpu_name
+
+        tag = "".join(ch if ch.isalnum() else "-" for ch in cpu_name().lower()).strip("-")
+        tag = "-".join(part for part in tag.split("-") if part)[:40]
+        stem += f"-{tag}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = resolve(a.out) if a.out else resolve("results/benchmarks") / f"{stem}.csv"
+    taken = [f for f in (out, out.with_name(out.stem + "-speedup.csv")) if f.exists()]
+    if taken and not a.overwrite:
+        print(f"error: {display(taken[0])} exists (a benchmark result is never overwritten); choose another --out, "
+              "or pass --overwrite to replace it", file=sys.stderr)
+        return 2
     try:
         sizes = {}
         for item in a.sizes or []:
@@ -184,7 +196,9 @@ def main(argv=None) -> int:
     b.add_argument("--channels-last", action="store_true",
                    help="channels_last memory format for every precision after the reference")
     b.add_argument("--out", type=Path, default=None,
-                   help="default: results/benchmarks/<device>[-<precisions>][-rounds<N>].csv (+ -speedup.csv)")
+                   help="default: a new file, results/benchmarks/<device>[-<precisions>][-rounds<N>]-<cpu>-<date-time>.csv "
+                        "(+ -speedup.csv); an existing file is refused unless --overwrite")
+    b.add_argument("--overwrite", action="store_true", help="replace --out (and its -speedup.csv) if it exists")
     b.set_defaults(fn=cmd_bench)
     d = sub.add_parser("download", help="fetch the official ISIC archives (resumable), unzip, then check")
     d.add_argument("dataset", choices=["isic2016", "isic2017", "isic2018", "ph2"])

@@ -73,14 +73,22 @@ def _profile_writing_to(folder: str) -> Path | None:
 
 
 def parse_sets(items: list[str]) -> dict:
-    """``["epochs=24", "run_set=e24"]`` -> ``{"epochs": 24, "run_set": "e24"}`` (values read as YAML,
-    each checked against the schema); a ValueError names the bad item."""
+    """``["epochs=24", "run_set=e24", "seeds=0"]`` -> ``{"epochs": 24, "run_set": "e24", "seeds": "0"}``:
+    each value read as its parameter's schema type (a text parameter keeps the text as given, so
+    ``seeds=0`` is ``"0"`` and ``run_set=`` is empty; ``1e-3`` is a float, ``true`` a boolean) and
+    checked; a ValueError names the bad item."""
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"--set {item!r}: expected NAME=VALUE")
-        out[name] = yaml.safe_load(value)
+        if name not in P.BY_NAME:
+            P.check(name, value)  # the error lists the valid names
+        kind = P.BY_NAME[name].type
+        try:
+            out[name] = value if kind is str else kind(value) if kind in (int, float) else yaml.safe_load(value)
+        except ValueError:
+            out[name] = value  # the check below names it and the type it needs
         P.check(name, out[name])
     return out
 

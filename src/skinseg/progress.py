@@ -124,3 +124,48 @@ def progress_summary(progress: pd.DataFrame, cpu: str | None = None) -> str:
                     text += f"; {', '.join(other)}: paced on another CPU (none of its runs ran on this one)"
         text += f"; no pace measured yet for {', '.join(unknown)}." if unknown else "."
     return text
+
+
+def training_ahead(exp, plan=None) -> tuple[list[str], float, list[str]]:
+    """What training ``exp``'s planned runs (``plan``: a part of them) would take: the unfinished
+    ones (``row [partition, seed]: N epochs``), the hours at each row's pace on this CPU
+    (:func:`time_left`) and the rows without a measured pace. Nothing on synthetic data (seconds of
+    training)."""
+    from skinseg.cpuinfo import cpu_name
+
+    if exp.params["data_root"] == "synthetic":
+        return [], 0.0, []
+    progress = run_progress(exp, plan)
+    todo = epochs_to_run(progress)
+    todo = todo[todo > 0]
+    if todo.empty:
+        return [], 0.0, []
+    lines = [f"{r.row} [{r.partition}, seed {r.seed}]: {int(todo[i])} epochs" for i, r in progress.loc[todo.index].iterrows()]
+    seconds, unknown = time_left(progress, cpu_name())
+    return lines, seconds / 3600, unknown
+
+
+def confirm_training(ahead: list[tuple[str, list[str], float, list[str]]], interactive: bool | None = None) -> None:
+    """Before hours of training start unasked: print what would be trained (``ahead``: one ``(name, runs,
+    hours, rows without a pace)`` per notebook, from :func:`training_ahead`) and for how long on this CPU,
+    then ask on a terminal, or raise SystemExit naming ``--yes`` (and ``--set train_missing=false``, which
+    renders from the finished runs alone). Nothing to train: returns at once."""
+    import sys
+
+    ahead = [a for a in ahead if a[1]]
+    if not ahead:
+        return
+    print("This would train:")
+    for name, lines, hours, unknown in ahead:
+        later = ", whose pace is not measured yet" if unknown else ""
+        pace = (f"about {hours:.1f} h of training on this CPU" + (f" plus {', '.join(unknown)}{later}" if unknown else "")
+                if hours else f"the pace of {', '.join(unknown)} is not measured yet")
+        print(f"  {name}: {len(lines)} runs, {pace}")
+        for line in lines:
+            print(f"    {line}")
+    if sys.stdin.isatty() if interactive is None else interactive:
+        if input("Train them? [y/N] ").strip().lower() in ("y", "yes"):
+            return
+        raise SystemExit("stopped: nothing trained")
+    raise SystemExit("error: not interactive: pass --yes to train them (or, for notebooks, --set train_missing=false "
+                     "to render them from the finished runs alone)")

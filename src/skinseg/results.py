@@ -211,9 +211,23 @@ def comparable(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in NON_RUN and k not in LOCATION_KEYS}
 
 
-def config_diff(old: dict, new: dict) -> list[str]:
-    """Sorted names of the keys whose values differ between the comparable parts of two configs."""
+def _aligned(old: dict, new: dict) -> tuple[dict, dict]:
+    """The comparable parts of a recorded config ``old`` and of ``new``; a parameter added to the
+    schema after ``old`` was written is filled in ``old`` where ``new`` holds its default (the default
+    is what the old code did)."""
+    from skinseg.params import BY_NAME
+
     a, b = comparable(old), comparable(new)
+    for k in b.keys() - a.keys():
+        if k in BY_NAME and b[k] == BY_NAME[k].default:
+            a[k] = b[k]
+    return a, b
+
+
+def config_diff(old: dict, new: dict) -> list[str]:
+    """Sorted names of the keys whose values differ between a recorded config ``old`` and ``new``
+    (as :func:`same_run` compares them: a parameter added since, at its default, is no difference)."""
+    a, b = _aligned(old, new)
     return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
@@ -221,12 +235,7 @@ def same_run(old: dict, new: dict) -> bool:
     """Whether a recorded config ``old`` describes the same run as ``new``. A parameter added to
     the schema after ``old`` was written counts as equal when ``new`` holds its default (the
     default is what the old code did)."""
-    from skinseg.params import BY_NAME
-
-    a, b = comparable(old), comparable(new)
-    for k in b.keys() - a.keys():
-        if k in BY_NAME and b[k] == BY_NAME[k].default:
-            a[k] = b[k]
+    a, b = _aligned(old, new)
     return a == b
 
 

@@ -28,9 +28,13 @@ def get_paper(key: str) -> PaperSpec:
 
 
 def paper_for_notebook(stem: str) -> PaperSpec:
+    """The paper spec of notebook ``stem``, or of the one notebook whose stem starts with it (``01``)."""
     for spec in _REGISTRY.values():
         if spec.notebook == stem:
             return spec
+    prefixed = [spec for spec in _REGISTRY.values() if spec.notebook.startswith(stem)]
+    if len(prefixed) == 1:
+        return prefixed[0]
     raise KeyError(f"no paper spec has notebook {stem!r}; known: {', '.join(s.notebook for s in _REGISTRY.values())}")
 
 
