@@ -11,6 +11,8 @@ PROFILE ?= smoke
 DATA ?=
 NOTEBOOKS ?=
 OVERWRITE ?=
+# YES=1: train what a real-data profile still needs without asking (the runner otherwise says what and how long, and asks)
+YES ?=
 # smoke notebooks two at a time (one thread each), in the profile's start_order: about 150 s for the five on a fresh clone (2026-12-05);
 # a real-data profile runs one notebook at a time unless JOBS is given
 JOBS ?= $(if $(filter smoke,$(PROFILE)),2,)
@@ -41,7 +43,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 venv: $(VENV)/.installed
 
 reproduce: $(VENV)/.installed
-	$(PY) reproduce/run.py --profile $(PROFILE) $(if $(DATA),--data $(DATA)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS)) $(if $(OVERWRITE),--overwrite) $(if $(JOBS),--jobs $(JOBS))
+	$(PY) reproduce/run.py --profile $(PROFILE) $(if $(YES),--yes) $(if $(DATA),--data $(DATA)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS)) $(if $(OVERWRITE),--overwrite) $(if $(JOBS),--jobs $(JOBS))
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests

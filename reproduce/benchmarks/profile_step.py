@@ -1,6 +1,6 @@
 """Where a training step's time goes: the convolutions of one model's training step (or, with
 ``--all-ops``, every op), forward and backward, per input shape, at fp32 (contiguous) and bf16
-autocast + channels_last, from ``torch.profiler``. This is how the README's "the backward pass of
+autocast + channels_last, from ``torch.profiler``. This is how docs/reference.md's "the backward pass of
 ASNet's 512-channel 3×4 convolutions is no faster in bf16 than in fp32" and "its full-resolution
 BatchNorm backward and in-place ReLU are slower in bf16" were measured.
 

@@ -1,11 +1,12 @@
 """What the CPU can do fast: its model name and whether it has bf16 instructions.
 
-On a CPU with AMX, bf16 autocast + channels_last trained 1.9-4.6x faster than fp32 (README,
+On a CPU with AMX, bf16 autocast + channels_last trained 1.9-4.6x faster than fp32 (docs/reference.md,
 "Models"; by model, size and batch). On one with neither AMX nor AVX512-BF16, PyTorch emulates bf16:
 the same command trained at 0.45x fp32's speed for LinkNet-64 at 256x256 and for ASNet at 96x128
 (batch 16, median of 3 rounds; ``results/benchmarks/cpu-fp32-bf16-noamx-rounds3-speedup.csv``,
-2 threads, 2026-12-06). AVX512-BF16 without AMX has not been measured here; it is counted as bf16 in
-hardware. The machine a run trained on is therefore part of its wall time:
+2 threads, 2026-12-06). On an AMD EPYC with AVX512-BF16 and no AMX it trained 2.01-2.37x faster than fp32 (SLSDeep and
+LinkNet-64 at 96x96, LesionSeg at 192x192; ``results/benchmarks/cpu-fp32-bf16-avx512bf16-rounds3-speedup.csv``,
+2026-12-07): bf16 in hardware. The machine a run trained on is therefore part of its wall time:
 :func:`skinseg.results.provenance` records :func:`cpu_name`, and :func:`skinseg.train.fit` warns
 when bf16 is asked of a CPU that emulates it."""
 from __future__ import annotations

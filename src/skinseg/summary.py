@@ -96,7 +96,7 @@ def separation_notes(verdicts: pd.DataFrame, min_rows: int = 3) -> list[str]:
 def cost_spread_note(costs: pd.DataFrame) -> str:
     """One sentence on settings benchmarked in more than one file (session): how far their inference
     figures lie apart ("" when no setting repeats). Sessions differ in the machine's load and in the
-    benchmark's own settings (rounds, allocator: the README's "Models" section), so ratios hold
+    benchmark's own settings (rounds, allocator: docs/reference.md, "Models"), so ratios hold
     within a file, not across files. A figure from a CPU that emulates bf16 (``machine`` names a CPU
     without a bf16 tag: :func:`skinseg.cpuinfo.bf16_in_hardware`) is another setting, not a repeat
     of one from a CPU with AMX (bf16 inference 11.6x apart there, training 8.2x)."""
@@ -122,7 +122,7 @@ def cost_spread_note(costs: pd.DataFrame) -> str:
             f"(file); their inference figures differ by up to {ratio.max():.1f}× "
             f"({', '.join(map(str, named.values()))}{hardware}: {g.loc[worst, 'min']:.2f}–"
             f"{g.loc[worst, 'max']:.2f} images/s): sessions differ in the machine's load and in the benchmark's own "
-            "settings (rounds, allocator: the README's section \"Models\"). Compare figures within one file"
+            "settings (rounds, allocator: docs/reference.md, section \"Models\"). Compare figures within one file"
             + ("; a figure from a CPU without bf16 instructions (*machine* names it without \"(AMX)\") is not "
                "counted as a repeat of one from a CPU with them." if "machine" in costs and
                costs["bf16 in hardware"].nunique() > 1 else "."))
