@@ -79,6 +79,11 @@ def test_the_summary_notebook_writes_to_a_results_dir_outside_the_project(tmp_pa
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert (results / "smoke" / "summary.md").is_file() and (results / "smoke" / "summary.html").is_file()
+    import pandas as pd
+    from test_report import _check_report
+
+    # the report holds every verdict line of its verdicts.csv, nothing cut, code hidden
+    _check_report((results / "smoke" / "summary.html").read_text(), pd.read_csv(results / "smoke" / "verdicts.csv"))
 
 
 def test_unknown_profile_lists_known(tmp_path):

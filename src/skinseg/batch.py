@@ -154,8 +154,13 @@ def execute(job: Job) -> Outcome:
         error = f"{type(e).__name__}: {e}"
     if job.out.is_file():
         # the summary's HTML goes beside summary.md (one copy); a failed one stays beside its notebook
-        summary_html = job.out.parent.parent / "summary.html"
-        export_html(job.out, summary_html if job.notebook.stem == SUMMARY and not error else None)
+        if job.notebook.stem == SUMMARY and not error:  # a report: titled, code hidden but the parameters
+            from skinseg.report import export_report_html
+
+            export_report_html(job.out, job.out.parent.parent / "summary.html",
+                               f"skinseg: summary of the reproductions (profile {job.params.get('profile', '')})")
+        else:
+            export_html(job.out)
     seconds = time.time() - t
     if error:
         return Outcome(job.notebook.name, "failed", seconds, display(job.out), error)

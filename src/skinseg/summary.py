@@ -2,20 +2,28 @@
 cost tables, the hardest images, and ``summary.md`` (the one-protocol tables: :mod:`skinseg.comparison`)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from skinseg import notebook, tables
 from skinseg.convergence import BAND, WINDOW
+from skinseg.report import findings, write_verdicts_csv
 from skinseg.results import write_text
 from skinseg.verdicts import CONTEXT, UNCONVERGED, UNCONVERGED_ABOVE, is_claim_line
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
-    """{paper key: (Experiment, outcomes of its finished runs)} under ``profile`` (nothing trained)."""
+    """{paper key: (Experiment, outcomes of its finished runs)} under ``profile`` (nothing trained). The
+    runs' "reusing" lines (one per run, over a hundred) are not printed: the notebook prints the counts."""
+    import contextlib
+    import io
+
     from skinseg.papers import PAPERS
     from skinseg.verdicts import load
 
-    return {k: load(k, profile, **overrides) for k in (keys or PAPERS)}
+    with contextlib.redirect_stdout(io.StringIO()):
+        return {k: load(k, profile, **overrides) for k in (keys or PAPERS)}
 
 
 # where the data lies and what runs it: not a setting of the recipe (the data used is its own column)
@@ -215,9 +223,13 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
     verdicts = verdicts[verdicts.verdict != CONTEXT]
     synthetic = verdicts["data used"].astype(str).str.contains("synthetic").any()
     separation, spread = separation_notes(verdicts), cost_spread_note(costs)
+    write_verdicts_csv(Path(path).with_name("verdicts.csv"), verdicts)
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
              *(["**Synthetic data: these verdicts only show that every step runs; they say nothing about the "
                 "papers.**", ""] if synthetic else []),
+             findings(verdicts), "",
+             "Every verdict line, untruncated: [`verdicts.csv`](verdicts.csv) (and the table below).", "",
+             "## How to read the verdicts", "",
              verdict_counts(verdicts) + " Tolerance: "
              f"±{tolerance['fraction']} absolute for fractions (Jaccard, Dice, accuracy, losses), "
              f"±{tolerance['count (relative)']:.0%} of the reported value for counts (parameters). "
