@@ -58,15 +58,15 @@ def epochs_to_run(progress: pd.DataFrame) -> pd.Series:
 def row_pace(progress: pd.DataFrame, cpu: str | None = None) -> pd.DataFrame:
     """Training seconds per epoch of each row of ``progress`` and where that pace was measured
     (columns ``pace``, ``source``). With ``cpu`` (this machine's :func:`skinseg.cpuinfo.cpu_name`),
-    a row's finished runs on that CPU, else its unfinished runs' epochs so far on it, else its finished
-    runs on other CPUs ("another CPU": the CPU sets the pace, bf16 above all); without ``cpu``, every
-    finished run. A row with none of these has no line."""
+    a row's finished runs on that CPU, else its unfinished runs' epochs so far on it (or on a CPU their
+    checkpoint does not name: written before that record), else its finished runs on other CPUs
+    ("another CPU": the CPU sets the pace, bf16 above all); without ``cpu``, every finished run. A row with none of these has no line."""
     timed = progress[progress["training s"].notna() & (progress.epochs > 0)]
     done = timed[timed.status == "finished"]
+    unfinished = timed[timed.status == "unfinished"]
     sources = [(done, "all runs")] if cpu is None else [
-        (done[done.cpu == cpu], "this CPU"), (timed[(timed.status == "unfinished") & (timed.cpu == cpu)],
-                                              "this CPU, the unfinished runs so far"),
-        (done, "another CPU")]
+        (done[done.cpu == cpu], "this CPU"), (unfinished[unfinished.cpu == cpu], "this CPU, the unfinished runs so far"),
+        (unfinished[unfinished.cpu.isna()], "the unfinished runs so far, CPU not recorded"), (done, "another CPU")]
     out = {}
     for runs, source in sources:
         pace = runs.groupby("row")["training s"].sum() / runs.groupby("row")["epochs"].sum()
