@@ -85,3 +85,17 @@ def test_params_cell_takes_a_notebook_prefix_as_the_runners_do():
     assert r.returncode == 0 and r.stdout.startswith("# Parameters"), r.stderr
     r = subprocess.run([sys.executable, "-m", "skinseg", "params-cell", "0"], capture_output=True, text=True)
     assert r.returncode == 2 and "no paper spec has notebook '0'" in r.stderr  # six notebooks start with 0
+
+
+def test_the_parameter_schema_imports_nothing_above_it():
+    """params.py is the lowest layer: the data layer, the models and the trainer read it, never the reverse
+    (it once imported the dataset names from skinseg.data.layouts, and with them the data layer)."""
+    tree = ast.parse((ROOT / "src" / "skinseg" / "params.py").read_text())
+    # module level (the choices of augmentations and losses are read lazily, inside functions, when checked)
+    imported = {n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module} | \
+        {a.name for n in tree.body if isinstance(n, ast.Import) for a in n.names}
+    assert {m for m in imported if m.startswith("skinseg")} <= {"skinseg.datasets", "skinseg.metrics"}, imported
+    r = subprocess.run([sys.executable, "-c", "import sys, skinseg.params; "
+                        "print(sorted(m for m in sys.modules if m.startswith(('skinseg.data.', 'torch'))))"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stdout + r.stderr

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from skinseg.data.layouts import DATASETS
+from skinseg.datasets import DATASETS
 from skinseg.metrics import METRIC_NAMES
 
 

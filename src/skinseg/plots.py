@@ -14,7 +14,7 @@ from skinseg.transforms import image_batch
 def _message(text: str):
     """A small figure that says why there is nothing to draw (e.g. no finished run yet)."""
     fig, ax = plt.subplots(figsize=(4.5, 1), dpi=72)
-    ax.text(0.5, 0.5, text, ha="center", va="center")
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
     ax.axis("off")
     return fig
 
@@ -87,11 +87,18 @@ def gallery(samples, models: dict, cache, size, scores: pd.DataFrame, normalizat
     """One row per image of ``scores`` (index: image id; one column per model label, its per-image
     Jaccard, mean over the model's seeds), one column per model of ``models`` ({label: model in
     eval mode, or None when its checkpoint is not here}): the image at network size with the truth
-    (green) and that model's prediction (magenta: the given weights, e.g. its first seed's)."""
+    (green) and that model's prediction (magenta: the given weights, e.g. its first seed's). A model
+    without a checkpoint here gets no column (no panel without a prediction); none with one: a
+    message saying so (the scores table beside the figure still lists every model)."""
     by_id = {s.id: s for s in samples}
     ids = [i for i in scores.index if i in by_id]
     if not ids or not models:
         return _message("no image or model to show")
+    absent = [label for label, model in models.items() if model is None]
+    models = {label: model for label, model in models.items() if model is not None}
+    if not models:
+        return _message("no model's checkpoint is on this machine (they are not committed): no prediction to draw; "
+                        "the table lists each model's Jaccard on these images")
     fig, axes = plt.subplots(len(ids), len(models), figsize=(1.6 * len(models), 1.7 * len(ids)), squeeze=False,
                              dpi=72)
     for r, i in enumerate(ids):
@@ -103,12 +110,13 @@ def gallery(samples, models: dict, cache, size, scores: pd.DataFrame, normalizat
             if model is not None:
                 _contour(ax, _predicted_mask(model, img, normalization, target), "magenta")
             score = scores.loc[i, label] if label in scores else float("nan")
-            ax.set_title(f"{label}: J {score:.2f}" + ("" if model is not None else "\n(no checkpoint)"), fontsize=6)
+            ax.set_title(f"{label}: J {score:.2f}", fontsize=6)
             ax.axis("off")
         axes[r, 0].text(-0.05, 0.5, i, transform=axes[r, 0].transAxes, rotation=90, ha="right", va="center",
                         fontsize=6)
     fig.suptitle("green: truth; magenta: the model's prediction (best-on-validation weights, first seed); "
-                 "J: Jaccard at original resolution, mean over seeds", fontsize=8)
+                 "J: Jaccard at original resolution, mean over seeds"
+                 + (f"\nnot drawn (no checkpoint here): {', '.join(absent)}" if absent else ""), fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skinseg.datasets import DATASETS, ISIC
+
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp"}
 ISIC_ID = re.compile(r"^(ISIC_\d{7})$", re.IGNORECASE)
 ISIC_MASK = re.compile(r"^(ISIC_\d{7})_segmentation$", re.IGNORECASE)
@@ -42,7 +44,8 @@ ISIC_LAYOUTS: dict[str, dict[str, tuple[str, str | None]]] = {
     },
 }
 PH2_ROOT = "PH2 Dataset images"
-DATASETS = (*ISIC_LAYOUTS, "ph2")
+if tuple(ISIC_LAYOUTS) != ISIC:  # the schema's names (skinseg.datasets) and the layouts must be the same list
+    raise ImportError(f"skinseg.datasets.ISIC {ISIC} differs from the layouts' {tuple(ISIC_LAYOUTS)}")
 
 
 class DataError(ValueError):
