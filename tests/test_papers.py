@@ -87,7 +87,7 @@ def test_profiles_resolve_recipe_then_profile():
     spec = get_paper("delatorre2018")
     smoke, real = resolve(spec, load_profile("smoke")), resolve(spec, load_profile("cpu-real"))
     assert smoke["lr"] == 1e-3 and real["lr"] == spec.recipe["lr"] == 1e-4  # recipe unless a profile overrides
-    assert real["precision"] == "bf16" and real["channels_last"] and real["seeds"] == "0,1,2"
+    assert real["precision"] == "auto" and real["channels_last"] and real["seeds"] == "0,1,2"
     for prof in ("smoke", "cpu-real", "paper"):
         assert set(resolve(spec, load_profile(prof))) == set(P.NAMES)
 

@@ -111,13 +111,12 @@ PAPER_ON_CPU = ["device=cpu", "data_root=synthetic", "dataset=auto", "max_images
                 "image_width=32", "seeds=0", "ablation_seeds=0", "num_workers=0", "batch_size=4", "max_folds=1"]
 
 
-def _check_paper_config(nb: str, cfg: dict):
+def _check_paper_config(nb: str, cfg: dict, precision: str = "auto"):
+    """``precision``: what the config holds: the profile's ``auto`` in resolved parameters; in a run's
+    config.json, what auto meant on the CPU the run started on."""
     for name, value in PAPER_RECIPES[nb].items():
         assert cfg[name] == value, (nb, name)
-    from skinseg.cpuinfo import auto_precision
-
-    # the profile's precision: auto, fixed by the CPU the run started on
-    assert cfg["precision"] == auto_precision("cpu") and cfg["epochs"] == 1 and cfg["device"] == "cpu", nb
+    assert cfg["precision"] == precision and cfg["epochs"] == 1 and cfg["device"] == "cpu", nb
     assert cfg["image_height"] == 32 and cfg["max_images"] == 8, nb
 
 
@@ -142,9 +141,11 @@ def test_paper_profile_starts_on_cpu_with_overrides(tmp_path):
     r = subprocess.run([sys.executable, str(ROOT / "reproduce" / "run.py"), "--profile", "paper", "--jobs", "2",
                         "--notebooks", *run, *sets], capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    from skinseg.cpuinfo import auto_precision
+
     for nb in run:
         _check_paper_config(nb, json.loads(next((tmp_path / "results" / "paper-gpu" / PAPER_KEYS[nb])
-                                                .rglob("config.json")).read_text()))
+                                                .rglob("config.json")).read_text()), auto_precision("cpu"))
 
 
 def test_killed_batch_continues_where_it_stopped(tmp_path):

@@ -25,6 +25,7 @@ import json
 import math
 import time
 import warnings
+from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Callable
@@ -237,7 +238,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     train_seconds = 0.0  # wall time of the epochs (training + validation), summed over resumes
     train_cpu_seconds = 0.0  # the process's CPU time over the same epochs
 
-    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     started_on, resumes = {"cpu": _where(device), "date": now}, []
     last = ckdir / "last.pt"
     if last.is_file():
