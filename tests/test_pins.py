@@ -56,7 +56,6 @@ def test_lock_sorted_and_complete_for_direct_pins():
     assert not [v for v in lock.values() if "+" in v], "no local version labels (torch is pinned as 2.13.0)"
     proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     direct = _pins(proj["dependencies"])
-    assert direct["seaborn"] == lock["seaborn"]  # plots.reported_vs_reproduced uses it
     assert direct["albumentations"] == "2.0.8" and direct["jupyterlab"] == "4.6.6"
     # albumentations' own runtime dependencies are locked too
     assert {"albucore", "opencv-python-headless", "pydantic"} <= set(lock)

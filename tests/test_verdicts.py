@@ -245,13 +245,20 @@ def test_reported_vs_reproduced_draws_one_panel_per_paper_with_our_interval():
              **{"interval low": nan, "interval high": nan}),  # not run: left out
     ]).assign(where="Table 1")
     two_blocks = lines.iloc[[0, 0]].assign(where=["Table 1 (2016)", "Table 1 (2017)"], paper="p3")
+    two_blocks = pd.concat([two_blocks, lines.iloc[[0, 0]].assign(block=["isic2016", "isic2017"], paper="p4")])
     lines = pd.concat([lines, two_blocks], ignore_index=True)
     fig = plots.reported_vs_reproduced(lines)
-    axes = [ax for ax in fig.axes if ax.get_title()]
-    assert [ax.get_title() for ax in axes] == ["p1", "p2", "p3"]
-    p1, p2, p3 = axes
+    axes = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left") for ax in axes] == ["p1", "p2", "p3", "p4"]
+    # readable at page width: 1,200 px wide (shown unscaled under 1,300 px), no label under 9 points
+    assert fig.get_size_inches()[0] * fig.dpi == 1200
+    assert min(t.get_fontsize() for ax in axes for t in [*ax.get_yticklabels(), *ax.get_xticklabels()]) >= 9
+    p1, p2, p3 = axes[:3]
     # the same row and metric in two blocks of one table: told apart by where they are reported
     assert [t.get_text() for t in p3.get_yticklabels()] == ["Table 1 (2016): A · jaccard", "Table 1 (2017): A · jaccard"]
+    # or by the dataset block, in one table reporting two
+    assert [t.get_text() for t in axes[3].get_yticklabels()] == ["Table 1 [isic2016]: A · jaccard",
+                                                                 "Table 1 [isic2017]: A · jaccard"]
     axes = axes[:2]
     assert [t.get_text() for t in p1.get_yticklabels()] == ["A · jaccard"]
     assert [t.get_text() for t in p2.get_yticklabels()] == ["C · iou (epoch 3)"]

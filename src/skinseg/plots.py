@@ -217,15 +217,15 @@ def pareto(table: pd.DataFrame, score: str = "jaccard mean", costs=("GFLOPs", "t
     return fig
 
 
-def reported_vs_reproduced(verdicts: pd.DataFrame, max_value: float = 1.5):
-    """Per paper, one panel (seaborn): each reported number (red cross) beside our mean with the
-    verdict's 95 % interval (error bar: the prediction interval over our runs; for one run, the
-    bootstrap interval over its test images; none where nothing gives an interval), one line per
-    table row and metric.
+def reported_vs_reproduced(verdicts: pd.DataFrame, max_value: float = 1.5, width_in: float = 12.0,
+                           dpi: int = 100):
+    """A forest plot per paper, the panels stacked (one column, ``width_in`` inches at ``dpi``: 1,200 px,
+    shown unscaled in a page 1,300 px wide, so its 9-point labels stay 9 points): each reported number
+    (red cross) beside our mean with the verdict's 95 % interval (error bar: the prediction interval over
+    our runs; for one run, the bootstrap interval over its test images; none where nothing gives an
+    interval), one line per table row and metric, each panel as tall as its lines.
     Lines whose reported value is text (claims) or outside ``[0, max_value]`` (counts, images per
     second: another scale) are left out, as are lines with no run of ours."""
-    import seaborn as sns
-
     reported = pd.to_numeric(verdicts.reported, errors="coerce")
     t = verdicts.assign(reported=reported, ours_mean=reported + verdicts.difference)
     t = t[reported.between(0, max_value) & t.ours_mean.notna()].copy()
@@ -234,30 +234,29 @@ def reported_vs_reproduced(verdicts: pd.DataFrame, max_value: float = 1.5):
     epoch = t.epoch.astype(str)
     t["line"] = t.row + " · " + t.metric + epoch.map(lambda e: f" (epoch {e})" if e else "")
     same = t.duplicated(["paper", "line"], keep=False)  # e.g. one row in two dataset blocks of a table
-    if "where" in t:
-        t.loc[same, "line"] = t["where"].astype(str) + ": " + t["line"]
-    long = pd.concat([t.assign(value=t.reported, source="reported"), t.assign(value=t.ours_mean, source="ours")])
-    lines = t.groupby("paper", sort=False).size()
-
-    def panel(data, **_):
-        ax = plt.gca()
-        ours = data[data.source == "ours"]
-        lo = (ours.value - ours["interval low"]).clip(lower=0).fillna(0)
-        hi = (ours["interval high"] - ours.value).clip(lower=0).fillna(0)
-        ax.errorbar(ours.value, ours.line, xerr=[lo, hi], fmt="o", ms=4, color="tab:blue", capsize=2,
+    if "where" in t:  # and the dataset block, where a table reports several
+        block = t["block"].fillna("").astype(str) if "block" in t else pd.Series("", index=t.index)
+        t.loc[same, "line"] = t["where"].astype(str) + block.map(lambda b: f" [{b}]" if b else "") + ": " + t["line"]
+    papers = list(dict.fromkeys(t.paper))
+    heights = [0.24 * (t.paper == p).sum() + 0.8 for p in papers]  # inches: the lines, plus title and axis
+    legend = 0.5  # inches under the panels
+    fig, axes = plt.subplots(len(papers), 1, figsize=(width_in, sum(heights) + legend), dpi=dpi, squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, paper in zip(axes[:, 0], papers):
+        data = t[t.paper == paper]
+        y = list(range(len(data)))
+        lo = (data.ours_mean - data["interval low"]).clip(lower=0).fillna(0)
+        hi = (data["interval high"] - data.ours_mean).clip(lower=0).fillna(0)
+        ax.errorbar(data.ours_mean, y, xerr=[lo, hi], fmt="o", ms=4, color="tab:blue", capsize=2,
                     label="ours: mean, 95 % interval (see the verdicts)")
-        rep = data[data.source == "reported"]
-        ax.scatter(rep.value, rep.line, marker="x", s=30, color="tab:red", zorder=3, label="reported")
-
-    # local styling only: the notebook's other figures keep their look
-    with sns.axes_style("whitegrid"), sns.plotting_context("notebook", font_scale=0.7):
-        height = max(2.0, 0.25 * lines.max() + 0.9)  # inches: every panel as tall as the longest
-        g = sns.FacetGrid(long, col="paper", col_wrap=min(3, len(lines)), sharey=False, sharex=False,
-                          height=height, aspect=max(1.0, 5.0 / height))
-        g.map_dataframe(panel)
-        g.set_titles("{col_name}")
-        g.set_axis_labels("value", "")
-        handles, labels = g.axes.flat[0].get_legend_handles_labels()
-        g.figure.legend(handles, labels, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.02))
-        g.figure.tight_layout(rect=(0, 0.05, 1, 1))
-    return g.figure
+        ax.scatter(data.reported, y, marker="x", s=30, color="tab:red", zorder=3, label="reported")
+        ax.set_yticks(y, data.line.tolist(), fontsize=9)
+        ax.set_ylim(len(data) - 0.5, -0.5)  # the table's order, top down
+        ax.tick_params(axis="x", labelsize=9)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(paper, fontsize=10, loc="left")
+    axes[-1, 0].set_xlabel("value", fontsize=9)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=9)
+    fig.tight_layout(rect=(0, legend / (sum(heights) + legend), 1, 1))
+    return fig
