@@ -471,3 +471,26 @@ def test_bf16_on_a_cpu_that_emulates_it_warns_and_trains_the_same(synth_small, t
     monkeypatch.setattr(T, "emulates_bf16", lambda: not emulated)
     again, _ = _train(synth_small, tmp_path, "bf16-again", epochs=1, **FAST)
     assert _same_weights(model, again)
+
+
+@pytest.mark.parametrize("where", ["batch", "plain", "progress"])
+def test_progress_suits_where_a_run_trains(synth_small, tmp_path, monkeypatch, capfd, where):
+    """Under the batch runner a line per epoch goes to the kernel's own stderr (the runner's log), never into
+    the notebook's output; elsewhere, without `progress`, nothing is printed; with it, a line per epoch is."""
+    import skinseg.train as T
+
+    monkeypatch.delenv(T.BATCH_ENV, raising=False)
+    if where == "batch":
+        monkeypatch.setenv(T.BATCH_ENV, "1")
+    written = []
+    monkeypatch.setattr(T.sys, "__stderr__", type("Log", (), {"write": lambda self, t: written.append(t),
+                                                              "flush": lambda self: None})())
+    _train(synth_small, tmp_path, where, epochs=2, progress=where == "progress")
+    out = capfd.readouterr().out
+    logged = "".join(written)
+    if where == "batch":
+        assert logged.count("epoch ") == 2 and "epoch 2/2: train_loss" in logged and "epoch" not in out
+    elif where == "plain":
+        assert logged == "" and "epoch" not in out
+    else:
+        assert out.count("epoch 1/2: train_loss") == 1 and logged == ""

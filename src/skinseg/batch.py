@@ -137,7 +137,10 @@ def execute(job: Job) -> Outcome:
     import papermill as pm
     from traitlets.config import Config
 
+    from skinseg.train import BATCH_ENV
+
     t = time.time()
+    os.environ[BATCH_ENV] = "1"  # the kernel inherits it: a line per epoch to the runner's log, none in the notebook
     job.out.parent.mkdir(parents=True, exist_ok=True)
     job.marker.unlink(missing_ok=True)  # complete again only once this execution succeeds
     error = ""

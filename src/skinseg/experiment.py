@@ -10,6 +10,8 @@ weights and change only how the predictions are scored.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,7 @@ from skinseg.paths import checkpoint_root, display, resolve
 from skinseg.results import (RunDir, git_state, provenance, recorded_weights_sha256, same_run, select_metrics,
                              tidy_metrics, write_csv, write_json)
 from skinseg.seed import seed_everything
-from skinseg.train import (TrainSettings, check_checkpoint_folder, checkpoint_config, checkpoint_epochs, fit,
+from skinseg.train import (BATCH_ENV, TrainSettings, check_checkpoint_folder, checkpoint_config, checkpoint_epochs, fit,
                            load_best)
 
 TARGETS = ("lesion", "background")
@@ -327,6 +329,9 @@ class Experiment:
         val_aug = p["augmentation"] if p["augment_validation"] else "none"
         train_ds = self.dataset(data, partition, "train", p, p["augmentation"], p["target"], seed)
         val_ds = self.dataset(data, partition, "val", p, val_aug, p["target"], seed)
+        if os.environ.get(BATCH_ENV):  # the runner's log says which run the epoch lines below belong to
+            print(f"{v.label} [{partition}, seed {seed}]: {p['epochs']} epochs -> {display(rd.path)}", file=sys.__stderr__,
+                  flush=True)
         history = fit(model, train_ds, val_ds, loss_from_params(p), TrainSettings.from_params(p), rd.checkpoint_path,
                       rd.path / "history.csv", seed, p["device"], run_config=config)
         load_best(model, rd.checkpoint_path, p["device"], config)

@@ -139,7 +139,9 @@ SCHEMA: tuple[Param, ...] = (
     _p("checkpoint_interval_s", float, 0.0, "seconds between checkpoint writes (last.pt, and best.pt when it "
        "changed); the last epoch's (or an early stop's) are always written; 0: after every epoch. A resumed run repeats the epochs "
        "since the last write", minimum=0, run=False),
-    _p("progress", bool, False, "tqdm bars and per-epoch lines (off keeps executed notebooks small)", run=False),
+    _p("progress", bool, False, "tqdm bars and per-epoch lines in the output; off keeps executed notebooks small: "
+       "a notebook run by hand still shows a live bar, and the batch runner logs a line per epoch outside it",
+       run=False),
     _p("results_dir", str, "results", "relative paths are relative to the project root", run=False),
     _p("run_set", str, "", "a folder under the paper's results for runs of another budget (e.g. e24), kept beside "
        "the paper folder's own runs instead of replacing them; empty: the paper folder", run=False),
