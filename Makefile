@@ -24,7 +24,7 @@ LAB_ARGS ?=
 TEST_WORKERS ?= $(shell n=$$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 KERNEL := $(VENV)/share/jupyter/kernels/skinseg/kernel.json
 
-.PHONY: reproduce test venv lab clean-smoke
+.PHONY: reproduce test venv lab clean-smoke notebooks
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,11 @@ lab: $(KERNEL)
 
 clean-smoke:
 	rm -rf results/smoke checkpoints/smoke
+
+# Re-render the committed notebooks/ in place, each with its own parameters cell (the smoke values), after an
+# intended change to what they print: nbval then compares the cells marked NBVAL_CHECK_OUTPUT against these outputs.
+# One after another, in order: the summary (06) reads what 01-05 wrote to results/smoke/.
+notebooks: $(VENV)/.installed
+	for nb in notebooks/0[1-6]_*.ipynb; do \
+	  $(PY) -m jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.kernel_name=python3 \
+	    --ExecutePreprocessor.timeout=1800 $$nb || exit 1; done
