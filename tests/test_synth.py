@@ -98,3 +98,17 @@ def test_otsu_clearly_worse_than_linknet64_which_reaches_080(tmp_path):
     print(f"LinkNet-64 Jaccard {cnn:.3f}; Otsu Jaccard {otsu:.3f}")
     assert cnn >= 0.80
     assert otsu <= cnn - 0.10
+
+
+def test_otsu_baseline_keeps_the_largest_dark_component_on_a_hand_made_image():
+    from skinseg.baselines import otsu_segment
+
+    img = np.full((12, 12, 3), 220, np.uint8)   # bright skin
+    img[2:8, 2:8] = 40                          # a dark 6x6 lesion with a bright hole in it
+    img[4, 4] = 220
+    img[10:12, 10:12] = 40                      # a smaller dark speck, not the lesion
+    mask = otsu_segment(img)
+    expected = np.zeros((12, 12), bool)
+    expected[2:8, 2:8] = True                   # the hole filled, the speck dropped
+    assert (mask == expected).all()
+    assert not otsu_segment(np.full((4, 4, 3), 128, np.uint8)).any()  # flat: nothing darker
