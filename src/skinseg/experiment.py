@@ -242,9 +242,9 @@ class Experiment:
                 print(f"{where}: resuming from {display(last)} ({checkpoint_epochs(rd.checkpoint_path)} epochs; "
                       "the same config, stopped in another checkout or with its results folder removed)", flush=True)
                 return True
-        elif not rd.finished and not last.is_file() and len(rd.history()):
+        elif not rd.finished and not last.is_file() and (done := len(rd.history())):
             print(f"{where}: no checkpoint at {display(last)} (another machine's, or removed): the run starts again at "
-                  f"epoch 1; the {len(rd.history())} epochs in its history.csv are trained again", flush=True)
+                  f"epoch 1; the {done} epochs in its history.csv are trained again", flush=True)
         return False
 
     def _parameters(self, v: Variant) -> int:

@@ -88,13 +88,6 @@ def blanks(table: pd.DataFrame) -> pd.DataFrame:
     return table.astype(object).where(table.notna(), "")
 
 
-def write_verdicts_csv(path, verdicts: pd.DataFrame) -> None:
-    """Every verdict line, untruncated, as CSV (``verdicts.csv`` beside ``summary.md``), written atomically."""
-    from skinseg.results import write_csv
-
-    write_csv(path, verdicts)
-
-
 def export_report_html(notebook, dest, title: str):
     """The executed summary notebook as HTML at ``dest``: titled ``title``, every code cell's input hidden
     (the parameters' too: 60 lines before any finding), outputs kept, and a line under the notebook's title

@@ -9,8 +9,8 @@ import pandas as pd
 
 from skinseg import notebook, tables
 from skinseg.convergence import BAND, WINDOW
-from skinseg.report import findings, write_verdicts_csv
-from skinseg.results import write_text
+from skinseg.report import findings
+from skinseg.results import write_csv, write_text
 from skinseg.verdicts import CONTEXT, UNCONVERGED, UNCONVERGED_ABOVE, is_claim_line
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
@@ -223,7 +223,7 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
     verdicts = verdicts[verdicts.verdict != CONTEXT]
     synthetic = verdicts["data used"].astype(str).str.contains("synthetic").any()
     separation, spread = separation_notes(verdicts), cost_spread_note(costs)
-    write_verdicts_csv(Path(path).with_name("verdicts.csv"), verdicts)
+    write_csv(Path(path).with_name("verdicts.csv"), verdicts)  # every line, untruncated, written atomically
     parts = [f"# Summary of the reproductions (profile `{profile}`)", "",
              *(["**Synthetic data: these verdicts only show that every step runs; they say nothing about the "
                 "papers.**", ""] if synthetic else []),

@@ -207,17 +207,26 @@ def compared_reductions(exp, r) -> tuple[tuple[str, ...], str]:
     count, a per-epoch log value, a timing, a difference between rows)."""
     if r.metric not in REDUCED_METRICS or r.epoch is not None or r.difference_of:
         return (), ""
-    pair = {x.metric: x.value for x in exp.spec.reported
-            if (x.where, x.row, x.paper_dataset) == (r.where, r.row, r.paper_dataset) and x.metric in ("jaccard", "dice")}
-    if len(pair) < 2:
+    found = _pair_reduction(exp, r)
+    if found is None:
         return ("macro", "micro"), "both: the row prints no Jaccard/Dice pair to tell its reduction"
-    decimals = max(len(repr(v).partition(".")[2]) for v in pair.values())
-    found = audit.reduction_consistency(pair["jaccard"], pair["dice"], decimals)["consistent with"]
     if found == audit.POOLED:
         return ("micro",), "pooled: the row's DIC = 2·JAC/(1+JAC), as pooled pixels give"
     if found == audit.PER_IMAGE:
         return ("macro",), "per-image: the row's DIC is below 2·JAC/(1+JAC), as per-image means give"
     return ("macro", "micro"), "both: the row's DIC is above 2·JAC/(1+JAC), which neither reduction gives"
+
+
+def _pair_reduction(exp, r) -> str | None:
+    """What the Jaccard/Dice pair the paper prints in ``r``'s row (same table, row and dataset block) is
+    consistent with (:func:`skinseg.audit.reduction_consistency` at the printed decimals); None where the
+    row prints no such pair."""
+    pair = {x.metric: x.value for x in exp.spec.reported
+            if (x.where, x.row, x.paper_dataset) == (r.where, r.row, r.paper_dataset) and x.metric in ("jaccard", "dice")}
+    if len(pair) < 2:
+        return None
+    decimals = max(len(repr(v).partition(".")[2]) for v in pair.values())
+    return audit.reduction_consistency(pair["jaccard"], pair["dice"], decimals)["consistent with"]
 
 
 def _missing_folds(exp, r, outcomes) -> str:
@@ -346,12 +355,9 @@ def reduction_cause(exp, r, outcomes, compared: str = "") -> str:
     as context ("" otherwise)."""
     if r.metric not in ("jaccard", "dice"):
         return f"compared: {compared}" if compared else ""
-    pair = {x.metric: x.value for x in exp.spec.reported
-            if (x.where, x.row, x.paper_dataset) == (r.where, r.row, r.paper_dataset) and x.metric in ("jaccard", "dice")}
-    if len(pair) < 2:
+    found = _pair_reduction(exp, r)
+    if found is None:
         return ""
-    decimals = max(len(repr(v).partition(".")[2]) for v in pair.values())
-    found = audit.reduction_consistency(pair["jaccard"], pair["dice"], decimals)["consistent with"]
     text = f"{r.where}'s DIC/JAC pair: {found}" + (f"; compared: {compared}" if compared else "")
     runs = _row_runs(exp, r, outcomes, r.row)
     gaps = audit.jensen_gap([o for o in runs if exp.variant_params(o.variant)["target"] == "lesion"])
