@@ -24,7 +24,7 @@ LAB_ARGS ?=
 TEST_WORKERS ?= $(shell n=$$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 KERNEL := $(VENV)/share/jupyter/kernels/skinseg/kernel.json
 
-.PHONY: reproduce test venv lab clean-smoke notebooks
+.PHONY: reproduce test venv cluster lab clean-smoke notebooks
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +42,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 venv: $(VENV)/.installed
 
+# The optional Ray extra (reproduce/train_runs.py --executor ray): not part of `make reproduce`'s set-up;
+# `make test` installs it so that tests/test_cluster.py runs a local two-CPU cluster (else it skips).
+$(VENV)/.cluster: $(VENV)/.installed requirements-cluster.txt
+	$(PY) -m pip install -qq --no-compile -r requirements-cluster.txt
+	touch $@
+
+cluster: $(VENV)/.cluster
+
 reproduce: $(VENV)/.installed
 	$(PY) reproduce/run.py --profile $(PROFILE) $(if $(YES),--yes) $(if $(DATA),--data $(DATA)) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS)) $(if $(OVERWRITE),--overwrite) $(if $(JOBS),--jobs $(JOBS))
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(VENV)/.cluster
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks
 

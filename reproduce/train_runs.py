@@ -9,6 +9,12 @@ not committed, so the notebook, run later or on another machine, prints them fro
     python reproduce/train_runs.py --profile cpu-real --notebook 01 [--variants LinkNet-64] [--seeds 0] [--data DIR]
     python reproduce/train_runs.py --profile cpu-real --notebook 06 --set epochs=48 --set run_set=e48 --commit
 
+``--executor ray [--address auto]`` runs each planned run as a task on a Ray cluster, one GPU each
+(or ``--cpus-per-run`` CPUs), on results and checkpoint folders every node shares; a failed or
+preempted task is retried and resumes from its checkpoint (:mod:`skinseg.campaign`).
+
+    python reproduce/train_runs.py --profile paper --notebook 05 --executor ray --address auto --commit --yes
+
 ``--status`` (with the same options) trains nothing: it lists every planned run (finished,
 unfinished, absent; epochs, those in an unfinished run's checkpoint; converged; the CPU it ran on) and
 the hours left for each at its row's pace on this CPU (:func:`skinseg.progress.row_pace`).
@@ -22,12 +28,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from skinseg.audit import asm_rows, run_asm_activity
+from skinseg.campaign import run_on_ray, run_serial
 from skinseg.convergence import WINDOW, run_convergence
 from skinseg.data.protocols import split_record
 from skinseg.experiment import Experiment
@@ -37,7 +44,7 @@ from skinseg.cpuinfo import cpu_name
 from skinseg.progress import confirm_training, hours_left, progress_summary, run_progress, training_ahead
 from skinseg.profiles import load_profile, parse_sets, resolve
 from skinseg.results import metric_value, training_seconds
-from skinseg.train import StaleCheckpointError
+from skinseg.train import BATCH_ENV
 
 
 def commit_message(exp: Experiment, o) -> str:
@@ -142,6 +149,18 @@ def main(argv=None) -> int:
     ap.add_argument("--yes", action="store_true",
                     help="train without asking (otherwise it says what it would train and for how long on this CPU, "
                          "then asks on a terminal, or stops)")
+    cluster = ap.add_argument_group("on a Ray cluster (pip install -e '.[cluster]')")
+    cluster.add_argument("--executor", choices=("local", "ray"), default="local",
+                     help="local: one run after another in this process; ray: each run a Ray task (finished runs "
+                     "skipped; results and checkpoint folders must be shared by every node)")
+    cluster.add_argument("--address", help="the Ray cluster to join ('auto': the one started on this node; default: "
+                     "$RAY_ADDRESS, else a new local cluster on this machine)")
+    cluster.add_argument("--gpus-per-run", type=float, help="GPUs each run asks for (default: 1 with device cuda, else 0)")
+    cluster.add_argument("--cpus-per-run", type=float, default=1,
+                     help="CPUs each run asks for, and its torch threads on CPUs (default 1)")
+    cluster.add_argument("--retries", type=int, default=2,
+                     help="tries after the first for a run that fails or whose node is lost (resumes from its "
+                     "checkpoint; default 2)")
     a = ap.parse_args(argv)
     specs = [get_paper(k) for k in list_papers() if get_paper(k).notebook.startswith(a.notebook)]
     if len(specs) != 1:
@@ -181,43 +200,53 @@ def main(argv=None) -> int:
         print(shown.to_string(index=False, na_rep=""))
         print(progress_summary(progress, here))
         return 0
+    os.environ[BATCH_ENV] = "1"  # a line per epoch on stderr: the log of a long batch says how far it is
     if not a.yes:
         confirm_training([(spec.notebook, *training_ahead(exp, plan))])
-    print(f"{spec.key}: {len(plan)} runs under profile {a.profile}", flush=True)
+    print(f"{spec.key}: {len(plan)} runs under profile {a.profile}" + (", on Ray" if a.executor == "ray" else ""),
+          flush=True)
     failed = 0
-    # measured as the trained row lands (select() plans it before any row that scores its weights), so the
-    # file goes into that row's folder and commit, never into another row's
-    measured = {spec.trained(label).label for label in asm_rows(exp)}
-    for v, part, seed in plan:
-        t = time.time()
-        try:
-            o = exp.run(v, part, seed)
-        except (FileExistsError, StaleCheckpointError) as e:  # another config holds the place: said, not a traceback
-            raise SystemExit(f"error: {v.label} [{part}, seed {seed}]: {e}") from None
-        print(f"{o.status:<6} {v.label} [{part}, seed {seed}] in {time.time() - t:.0f} s -> {display(o.run.path)}",
-              flush=True)
-        if o.status != "reuse" and v.label in measured:
-            try:  # a failed measurement must not stop the batch nor keep the run from its commit
-                m = run_asm_activity(exp, v.label, part, seed)
-            except Exception as e:  # noqa: BLE001 - reported, counted in the exit status, and the batch goes on
-                m, why = None, f"{type(e).__name__}: {e}"
-            else:
-                why = "no finished run or checkpoint to measure"
-            if m:
-                print(f"adaptive scale module: beta {m['beta']:+.4f}, adds {m['activity_pct']:.2g} % of the feature "
-                      "it refines", flush=True)
-            else:
-                failed += 1
-                print(f"warning: the adaptive scale module's figures not kept beside {display(o.run.path)} ({why}); "
-                      "notebook 05 measures them while the checkpoint is on this machine", file=sys.stderr, flush=True)
+
+    def on_landed(landed):  # in this process, as each run ends (on Ray too): say it, then commit its folder
+        nonlocal failed
+        o = landed.outcome
+        if o is None:  # refused (another config holds its place) or failed every try
+            failed += 1
+            why = landed.refused or landed.error
+            if a.executor != "ray":
+                raise SystemExit(f"error: {landed.name}: {why}")
+            print(f"failed {landed.name}: {why}", file=sys.stderr, flush=True)
+            return
+        print(f"{o.status:<6} {landed.name} in {landed.seconds:.0f} s -> {display(o.run.path)}", flush=True)
+        if landed.asm:
+            print(f"adaptive scale module: beta {landed.asm['beta']:+.4f}, adds {landed.asm['activity_pct']:.2g} % "
+                  "of the feature it refines", flush=True)
+        elif landed.measured_asm:
+            failed += 1
+            print(f"warning: the adaptive scale module's figures not kept beside {display(o.run.path)} "
+                  f"({landed.asm_error}); notebook 05 measures them while the checkpoint is on this machine",
+                  file=sys.stderr, flush=True)
         if a.commit and o.status != "reuse":
             message = commit_message(exp, o)
-            why = git_commit([o.run.path, *committable_split(o.run.path, exp.data(v).split_file)], message)
+            why = git_commit([o.run.path, *committable_split(o.run.path, exp.data(o.variant).split_file)], message)
             if why:  # the batch goes on (hours of training ahead); the exit status says a commit failed
                 failed += 1
                 print(f"warning: {display(o.run.path)} not committed: {why}", file=sys.stderr, flush=True)
             else:
                 print(f"committed: {message}", flush=True)
+
+    if a.executor == "ray":
+        try:
+            import ray  # noqa: F401 - the optional extra
+        except ImportError:
+            raise SystemExit("error: --executor ray needs Ray: pip install -e '.[cluster]'") from None
+        gpus = a.gpus_per_run if a.gpus_per_run is not None else (1 if str(params["device"]).startswith("cuda") else 0)
+        lost = run_on_ray(exp, plan, on_landed, address=a.address, gpus=gpus, cpus=a.cpus_per_run, retries=a.retries)
+        if lost:
+            print(f"{len(lost)} runs did not land: " + "; ".join(f"{x.name} ({x.refused or x.error})" for x in lost),
+                  file=sys.stderr, flush=True)
+    else:
+        run_serial(exp, plan, on_landed)
     return 1 if failed else 0  # a commit or a measurement failed (each warned above)
 
 

@@ -73,3 +73,16 @@ def test_installed_versions_match_lock():
         if got.split("+")[0] != pinned:
             wrong[name] = (pinned, got)
     assert not wrong, f"installed != requirements.txt: {wrong}"
+
+
+def test_cluster_extra_is_locked_beside_the_main_lock():
+    """The Ray extra pins ray in pyproject and locks what it adds in requirements-cluster.txt, none of which
+    the main lock already pins (one version of each package)."""
+    lines = [ln for ln in (ROOT / "requirements-cluster.txt").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    assert all(PIN.match(ln) for ln in lines), lines
+    cluster = _pins(lines)
+    proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extra = _pins(proj["optional-dependencies"]["cluster"])
+    assert extra == {"ray": "2.60.0"} and {k: cluster.get(k) for k in extra} == extra
+    assert not cluster.keys() & _pins(_lock_lines()).keys()

@@ -44,14 +44,17 @@ def display(path: str | Path) -> str:
 USER_CACHE = "user-cache"
 
 
+CHECKPOINTS_ENV = "SKINSEG_CHECKPOINTS"  # where user-cache checkpoints go, when set
+
+
 def user_checkpoint_root() -> Path:
     """Where long runs keep their checkpoints, outside the checkout, so that a run stopped at a
     wall-clock limit resumes from a fresh clone: ``$SKINSEG_CHECKPOINTS`` when set, else
     ``$XDG_CACHE_HOME/skinseg/checkpoints``, else ``~/.cache/skinseg/checkpoints``."""
     import os
 
-    if os.environ.get("SKINSEG_CHECKPOINTS"):
-        return Path(os.environ["SKINSEG_CHECKPOINTS"]).expanduser().resolve()
+    if os.environ.get(CHECKPOINTS_ENV):
+        return Path(os.environ[CHECKPOINTS_ENV]).expanduser().resolve()
     cache = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
     return (Path(cache).expanduser() / "skinseg" / "checkpoints").resolve()
 

@@ -1,0 +1,154 @@
+"""Step 6c: the planned runs as tasks on a Ray cluster (``train_runs.py --executor ray``), on a local
+two-CPU cluster: the same files as the serial path, two runs at once, retries that resume from the
+checkpoint, and a run that fails every try reported by name while the others land."""
+import importlib.util
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import ROOT
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (the optional extra: pip install -e '.[cluster]')")
+
+pytestmark = pytest.mark.slow
+
+SMALL = ["--set", "synthetic_n=16", "--set", "epochs=2", "--set", "image_height=32", "--set", "image_width=32",
+         "--set", "checkpoint_interval_s=0", "--set", "seeds=0,1", "--variants", "LinkNet-64"]
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    # the workers it starts inherit this environment (one thread each: conftest)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def _train_runs():
+    spec = importlib.util.spec_from_file_location("train_runs", ROOT / "reproduce" / "train_runs.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _runs(results: Path) -> dict:
+    """Each finished run folder under ``results``, by its path below it."""
+    return {m.parent.relative_to(results).as_posix(): m.parent for m in sorted(results.rglob("metrics.csv"))}
+
+
+def _started(run: Path) -> float:
+    return datetime.fromisoformat(json.loads((run / "provenance.json").read_text())["started_on"]["date"]).timestamp()
+
+
+@pytest.fixture
+def one_thread():
+    """This process trains with one thread, as each task (``--cpus-per-run 1``) does: the numbers of a seed
+    are the same bits only for the same thread count."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_ray_runs_give_the_serial_files_two_at_once(tmp_path, local_cluster, one_thread, capsys):
+    main = _train_runs().main
+    common = ["--profile", "smoke", "--notebook", "01", "--yes", *SMALL]
+    assert main([*common, "--set", f"results_dir={tmp_path / 'serial'}", "--set",
+                 f"checkpoint_dir={tmp_path / 'ck-serial'}"]) == 0
+    capsys.readouterr()
+    on_ray = [*common, "--executor", "ray", "--set", f"results_dir={tmp_path / 'ray'}", "--set",
+              f"checkpoint_dir={tmp_path / 'ck-ray'}"]
+    assert main(on_ray) == 0
+    out = capsys.readouterr().out
+    assert "ray: 2 runs submitted (1 CPU each, 2 at once on this cluster, 2 retries each)" in out
+    assert "ray: 2 of 2 runs done; 0 running, 0 waiting" in out
+    serial, ray_runs = _runs(tmp_path / "serial"), _runs(tmp_path / "ray")
+    assert len(serial) == 2 and serial.keys() == ray_runs.keys()
+    for name, folder in serial.items():
+        for f in ("metrics.csv", "metrics_per_image.csv", "history.csv"):
+            # bit for bit: the same seed on one CPU with one thread, whichever process trains it
+            assert (folder / f).read_bytes() == (ray_runs[name] / f).read_bytes(), f"{name}/{f}"
+        configs = [json.loads((d / "config.json").read_text()) for d in (folder, ray_runs[name])]
+        assert [c.pop("split_file") for c in configs] == [str(tmp_path / d / "smoke/delatorre2018/splits/"
+                                                              "isic2018-holdout.csv") for d in ("serial", "ray")]
+        assert configs[0] == configs[1]
+        # and the same best weights (the files differ: they record where and when they were written)
+        best = [torch.load(ck / name / "best.pt", weights_only=False)["model"]
+                for ck in (tmp_path / "ck-serial", tmp_path / "ck-ray")]
+        assert best[0].keys() == best[1].keys() and all(torch.equal(best[0][k], best[1][k]) for k in best[0])
+        assert len((folder / "history.csv").read_text().splitlines()) == 3  # the header and 2 epochs
+    # two tasks at once on the two CPUs: each started before the other ended
+    (a, b) = ray_runs.values()
+    took = [json.loads((d / "provenance.json").read_text())["run_seconds"] for d in (a, b)]
+    assert abs(_started(a) - _started(b)) < min(took), (took, _started(a), _started(b))
+    # a second pass skips the finished runs: no task
+    assert main(on_ray) == 0
+    out = capsys.readouterr().out
+    assert out.count("finished already") == 2 and "ray: 0 runs submitted" in out
+
+
+def _preempted_once(params, paper, key, measure_asm, threads, checkpoints, *after):
+    """A task whose worker dies (a node lost) after the first epoch's checkpoint, on its first try only."""
+    import skinseg.campaign as C
+    import skinseg.experiment as E
+
+    marker = Path(params["results_dir"]).parent / f"tried-{key[2]}"
+    if not marker.exists():
+        marker.write_text("1")
+        real = E.fit
+
+        def die(epoch, step):
+            if epoch == 1:  # epoch 1's last.pt is written: the process ends with no clean-up at all
+                os._exit(1)
+
+        E.fit = lambda *a, **k: real(*a, **k, on_step=die)
+    return C.ray_task(params, paper, key, measure_asm, threads, checkpoints, *after)
+
+
+def _fails_for_seed_1(params, paper, key, measure_asm, threads, checkpoints, *after):
+    import skinseg.campaign as C
+
+    if key[2] == 1:
+        tries = Path(params["results_dir"]).parent / "tries-seed1"
+        tries.write_text(str(int(tries.read_text()) + 1 if tries.exists() else 1))
+        raise RuntimeError("CUDA error: an illegal memory access was encountered (a test's failing run)")
+    return C.ray_task(params, paper, key, measure_asm, threads, checkpoints, *after)
+
+
+def test_a_preempted_task_resumes_and_a_failing_one_is_named(tmp_path, local_cluster):
+    from ray import cloudpickle  # Ray's own copy pickles the tasks
+
+    from skinseg.campaign import run_on_ray
+    from skinseg.experiment import Experiment
+    from skinseg.papers import get_paper
+    from skinseg.profiles import load_profile, parse_sets, resolve
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    sets = parse_sets([s for s in SMALL if "=" in s] + [f"results_dir={tmp_path / 'r'}",
+                                                        f"checkpoint_dir={tmp_path / 'ck'}"])
+    spec = get_paper("delatorre2018")
+    exp = Experiment({**resolve(spec, load_profile("smoke"), None, False, sets), "variants": "LinkNet-64"}, spec)
+    plan = exp.plan()
+    landed = []
+    lines = []
+    lost = run_on_ray(exp, plan, landed.append, retries=1, log=lines.append, task=_preempted_once)
+    assert lost == [] and len(landed) == 2
+    for x in landed:  # each worker died after epoch 1; the retry resumed from that checkpoint
+        assert x.outcome.status == "resume" and x.outcome.history.attrs["resumed_after_epochs"] == 1, x
+        assert len(x.outcome.history) == 2
+    # a run that fails every try: named with its error after 1 + retries tries; the other lands
+    exp = Experiment({**exp.params, "run_set": "failing"}, spec)
+    landed.clear()
+    lost = run_on_ray(exp, exp.plan(), landed.append, retries=2, log=lines.append, task=_fails_for_seed_1)
+    assert [x.name for x in lost] == ["LinkNet-64 [holdout, seed 1]"]
+    assert "illegal memory access" in lost[0].error and lost[0].outcome is None
+    assert (tmp_path / "tries-seed1").read_text() == "3"
+    assert [x.name for x in landed if x.outcome] == ["LinkNet-64 [holdout, seed 0]"]
+    assert lines[-1] == "ray: 1 of 2 runs done, 1 failed; 0 running, 0 waiting"
