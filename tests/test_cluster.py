@@ -152,3 +152,30 @@ def test_a_preempted_task_resumes_and_a_failing_one_is_named(tmp_path, local_clu
     assert (tmp_path / "tries-seed1").read_text() == "3"
     assert [x.name for x in landed if x.outcome] == ["LinkNet-64 [holdout, seed 0]"]
     assert lines[-1] == "ray: 1 of 2 runs done, 1 failed; 0 running, 0 waiting"
+
+
+def test_an_evaluation_only_row_waits_for_its_trained_run(tmp_path, local_cluster, one_thread):
+    """LesionSeg's "no post-processing" scores LesionSeg's weights: its task starts once that run has landed,
+    and gives the serial path's numbers."""
+    from skinseg.campaign import run_on_ray, run_serial
+    from skinseg.experiment import Experiment
+    from skinseg.papers import get_paper
+    from skinseg.profiles import load_profile, parse_sets, resolve
+
+    spec = get_paper("lesionseg2017")
+
+    def exp(name):
+        sets = parse_sets([s for s in SMALL if "=" in s and "seeds" not in s] +
+                          [f"results_dir={tmp_path / name}", f"checkpoint_dir={tmp_path / ('ck-' + name)}"])
+        p = resolve(spec, load_profile("smoke"), None, False, sets)
+        return Experiment({**p, "variants": "LesionSeg,no post-processing"}, spec)
+
+    serial, on_ray = exp("serial"), exp("ray")
+    ran, landed = [], []
+    run_serial(serial, serial.plan(), ran.append)
+    assert run_on_ray(on_ray, on_ray.plan(), landed.append, log=lambda line: None) == []
+    assert [x.name for x in landed] == ["LesionSeg [holdout, seed 0]", "no post-processing [holdout, seed 0]"]
+    assert [x.outcome.status for x in landed] == ["new", "new"]
+    for a, b in zip(ran, landed):
+        assert a.outcome.metrics.equals(b.outcome.metrics), a.name
+    assert not landed[1].outcome.metrics.equals(landed[0].outcome.metrics)  # another scoring of the same weights
