@@ -76,39 +76,6 @@ def test_paired_difference_pairs_runs_by_seed():
         notebook.paired_difference(runs, "A", "C", ("jaccard",))
 
 
-def test_paper_table_lays_out_reported_and_reproduced_per_block():
-    from skinseg.papers.spec import PaperSpec, Reported, Variant
-
-    spec = PaperSpec("t", "nb", "", "", {}, {}, variants=(
-        Variant("A", "unet", main=True), Variant("A [2016]", "unet", overrides=dict(paper_dataset="isic2016"), row="A"),
-        Variant("audit", "unet", row="")),
-        reported=(Reported("Table 1", "A", "jaccard", 0.80, paper_dataset="isic2017"),
-                  Reported("Table 1", "C", "jaccard", 0.75, paper_dataset="isic2017", reported_only=True),
-                  # numbers of a row outside the table (a speed) do not make its other cells "not in the paper"
-                  Reported("Abstract", "A", "images_per_second", 100)))
-    blocks = {"A": "isic2017", "A [2016]": "isic2016", "audit": "isic2017"}
-    exp = SimpleNamespace(spec=spec, variants=lambda: list(spec.variants),
-                          variant_params=lambda v: {"paper_dataset": blocks[spec.variant(v).label], "target": "lesion"})
-    runs = [_metric_run("A", 0, 0.70), _metric_run("A", 1, 0.74), _metric_run("A [2016]", 0, 0.6),
-            _metric_run("audit", 0, 0.1)]
-    t = notebook.paper_table(exp, runs, ("jaccard",), extra_rows=(("isic2016", "D"),),
-                             data_used={"isic2016": "stand-in"})
-    t = t.set_index([("", "block"), ("", "row")])
-    assert list(t.index) == [("isic2017", "A"), ("isic2017", "C"), ("isic2016", "A"), ("isic2016", "D")]
-    assert t.loc[("isic2017", "A"), ("jaccard", "reproduced")] == "0.7200 ± 0.0283 (n=2)"
-    assert t.loc[("isic2017", "A"), ("jaccard", "difference")] == pytest.approx(-0.08)
-    assert t.loc[("isic2016", "A"), ("jaccard", "reported")] == "not entered"  # the 2017 value is not the 2016 one
-    dice = notebook.paper_table(exp, runs, ("jaccard", "dice")).set_index([("", "block"), ("", "row")])
-    assert dice.loc[("isic2017", "A"), ("dice", "reported")] == "– (not in the paper)"  # its Jaccard is entered
-    assert dice.loc[("isic2016", "A"), ("dice", "reported")] == "not entered"
-    assert t.loc[("isic2016", "A"), ("jaccard", "reproduced")] == "0.6000"  # no per-image values at hand
-    assert t.loc[("isic2016", "A"), ("", "data used")] == "stand-in"
-    assert t.loc[("isic2017", "C"), ("jaccard", "reproduced")] == "reported only"
-    assert t.loc[("isic2016", "D"), ("jaccard", "reproduced")] == "reported only"  # a competitor with no value
-    assert t.loc[("isic2017", "A"), ("", "data used")] == "" and "data used" not in str(
-        notebook.paper_table(exp, runs, ("jaccard",)).columns.tolist())
-
-
 def test_bootstrap_ci_brackets_the_mean_and_narrows_with_more_images():
     rng = np.random.default_rng(1)
     small, large = rng.uniform(0, 1, 20), rng.uniform(0, 1, 2000)
@@ -117,8 +84,6 @@ def test_bootstrap_ci_brackets_the_mean_and_narrows_with_more_images():
     lo2, hi2 = notebook.bootstrap_ci(large)
     assert hi2 - lo2 < (hi - lo) / 4
     assert notebook.bootstrap_ci(small) == (lo, hi)  # seeded
-    cell = notebook.reproduced_cell([(0.5, small)])
-    assert cell.startswith("0.5000 [") and "1 run, 95 % CI over 20 images" in cell
 
 
 def test_postprocessing_effect_counts_area_preserving_changes():

@@ -74,19 +74,6 @@ def _exp(spec, blocks=None):
                                                      "target": "lesion"})
 
 
-def test_paper_table_of_a_one_block_paper_has_one_line_per_row():
-    spec = _spec((Reported("Table 2", "A", "jaccard", 0.80, 0.01), Reported("Table 2", "A", "dice", 0.88, 0.01),
-                  Reported("Table 2", "Q", "jaccard", 0.70, 0.02, reported_only=True)),
-                 (Variant("A", "unet", main=True),))
-    t = tables.paper_table(_exp(spec), [_run("A", "fold0", 0.7), _run("A", "fold1", 0.8)], ("jaccard", "dice"))
-    t = t.set_index(("", "row"))
-    assert list(t.index) == ["A", "Q"]  # the runs' paper_dataset does not open a second block
-    assert t.loc["A", ("jaccard", "reported")] == "0.8 ± 0.01"
-    assert t.loc["A", ("jaccard", "difference")] == pytest.approx(-0.05)
-    assert t.loc["Q", ("dice", "reported")] == "– (not in the paper)"  # the paper prints Q without Dice
-    assert t.loc["Q", ("jaccard", "reproduced")] == "reported only"
-
-
 def test_epoch_table_sets_train_and_val_columns_beside_the_paper():
     spec = _spec((Reported("Table 2", "M", "dice_loss", 0.30, epoch=1, split="train"),
                   Reported("Table 2", "M", "jaccard", 0.56, epoch=1, split="train"),

@@ -62,7 +62,8 @@ def test_number_rows_judge_each_reported_number_or_say_why_not():
     runs = [_run("A", f"f{k}", j, per_image=[j]) for k, j in enumerate((0.799, 0.800, 0.801))]
     runs += [_run("B", f"f{k}", j) for k, j in enumerate((0.698, 0.700, 0.702))]
     rows = {(r["row"], r["metric"]): r for r in verdicts.number_rows(_exp(rep), runs, data_used=False)}
-    assert rows[("A", "jaccard")]["verdict"] == "reproduced" and rows[("A", "jaccard")]["cause"] == "cause"
+    assert rows[("A", "jaccard")]["verdict"] == "reproduced" and rows[("A", "jaccard")]["cause"] == (
+        "cause; compared: both: the row prints no Jaccard/Dice pair to tell its reduction")
     assert rows[("B", "jaccard")]["verdict"] == "not reproduced"
     assert rows[("B", "jaccard")]["difference"] == pytest.approx(0.10)
     assert rows[("Q", "jaccard")]["verdict"] == "context (reported only)" and "competitor" in rows[("Q", "jaccard")]["cause"]
@@ -105,6 +106,8 @@ def test_two_runs_far_from_the_reported_value_are_inconclusive_not_reproduced():
     # clipped to [0, 1]; the row prints no Jaccard/Dice pair, so both reductions are shown (here equal)
     assert row["ours"].startswith("per-image 0.2700 [0.0000, 1.0000] (2 runs; where one run would fall); pooled ")
     assert (row["interval low"], row["interval high"]) == (0.0, 1.0)
+    assert row["reduction"] == "both"  # and the cause says why, as for a row whose pair fits neither
+    assert row["cause"] == "cause; compared: both: the row prints no Jaccard/Dice pair to tell its reduction"  # after the audit
 
 
 def test_intervals_are_clipped_to_what_the_metric_can_take():

@@ -8,7 +8,19 @@ from skinseg import params as P
 from skinseg.results import metric_value, training_seconds
 from skinseg.models import model_table  # noqa: F401  (the notebooks' model table)
 from skinseg.tables import (bootstrap_ci, dataset_used, epoch_table, mean_sd, ordering_verdict,  # noqa: F401
-                            paired_difference, paper_table, reported_vs_reproduced, reproduced_cell)  # notebook.*
+                            paired_difference)  # notebook.*
+
+
+def paper_tables(exp, outcomes):
+    """This paper's numbers in the shape of its own tables, "paper / ours" and a verdict mark per cell,
+    numbered notes under each table and the claims after them (:mod:`skinseg.verdict_tables`), from the
+    verdict lines the summary judges (:func:`skinseg.verdicts.verdict_table`); HTML for the notebook."""
+    from IPython.display import HTML
+
+    from skinseg.verdict_tables import paper_html
+    from skinseg.verdicts import verdict_table
+
+    return HTML(paper_html(verdict_table({exp.spec.key: (exp, outcomes)}), paper=exp.spec.key))
 
 
 def parameters(namespace: dict) -> dict:

@@ -11,6 +11,7 @@ from skinseg import notebook, tables
 from skinseg.convergence import BAND, WINDOW
 from skinseg.report import findings
 from skinseg.results import write_csv, write_text
+from skinseg.verdict_tables import paper_markdown
 from skinseg.verdicts import CONTEXT, UNCONVERGED, UNCONVERGED_ABOVE, is_claim_line
 
 def load_papers(profile: str, keys=None, **overrides) -> dict:
@@ -214,12 +215,13 @@ def verdict_counts(verdicts: pd.DataFrame) -> str:
 def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
                   tolerance: dict, cross_dataset: pd.DataFrame | str | None = None, runs: pd.DataFrame | None = None,
                   one_protocol_note: str = "", budgets: pd.DataFrame | None = None) -> None:
-    """``summary.md``: the verdict table first, then the one-protocol table (after
+    """``summary.md``: the findings, each paper's numbers in its own tables (:mod:`skinseg.verdict_tables`),
+    the verdict table, then the one-protocol table (after
     ``one_protocol_note``, see :func:`skinseg.comparison.protocol_note`) and, where its models ran at
     more than one epoch budget, ``budgets`` (:func:`skinseg.comparison.budget_table`), the
     cross-dataset table (a string: why there is none) and the cost table. ``runs``:
     :func:`setup_table` (and the one-protocol line)."""
-    context = context_table(verdicts)
+    context, shaped = context_table(verdicts), verdicts
     verdicts = verdicts[verdicts.verdict != CONTEXT]
     synthetic = verdicts["data used"].astype(str).str.contains("synthetic").any()
     separation, spread = separation_notes(verdicts), cost_spread_note(costs)
@@ -228,6 +230,7 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              *(["**Synthetic data: these verdicts only show that every step runs; they say nothing about the "
                 "papers.**", ""] if synthetic else []),
              findings(verdicts), "",
+             "## Each paper's numbers, in the paper's own tables", "", paper_markdown(shaped), "",
              "Every verdict line, untruncated: [`verdicts.csv`](verdicts.csv) (and the table below).", "",
              "## How to read the verdicts", "",
              verdict_counts(verdicts) + " Tolerance: "

@@ -47,23 +47,6 @@ def mean_sd(values) -> str:
     return f"{v.mean():.4f}" if len(v) == 1 else f"{v.mean():.4f} ± {v.std(ddof=1):.4f} (n={len(v)})"
 
 
-def reported_vs_reproduced(exp, outcomes, resolution: str = "original", reduction: str = "macro") -> pd.DataFrame:
-    """Every number the paper reports next to ours: mean ± sd over the runs of the matching row
-    (seeds or folds), the difference of the means, and the data actually used."""
-    rows = []
-    for r in exp.spec.reported:
-        mine = [o for o in outcomes if exp.spec.variant(o.variant).paper_row == r.row
-                and (r.paper_dataset is None or exp.variant_params(o.variant)["paper_dataset"] == r.paper_dataset)]
-        vals = reproduced_values(exp, r, mine, resolution, reduction)
-        rows.append({"where": r.where, "row": r.row, "metric": r.metric,
-                     "reported": r.value if r.sd is None else f"{r.value} ± {r.sd}",
-                     "reproduced": "reported only" if r.reported_only else "not run" if not vals else
-                     f"{vals[0]:,}" if r.metric == "parameters" else mean_sd(vals),
-                     "difference": (pd.Series(vals, dtype=float).mean() - r.value) if vals else float("nan"),
-                     "data used": dataset_used(exp, mine[0].variant) if mine else ""})
-    return pd.DataFrame(rows)
-
-
 def reproduced_values(exp, r, outcomes, resolution, reduction) -> list:
     """Our values of reported number ``r``: parameter counts; per-epoch values from the history
     (``epoch`` set: the column :func:`history_column` names, on the trained target); else test
@@ -104,77 +87,6 @@ def bootstrap_pooled_ci(counts, metric: str, level: float = 0.95, n_boot: int = 
     values = metrics_from_confusion(cm[idx].sum(1))[metric]
     a = (1 - level) / 2
     return float(np.quantile(values, a)), float(np.quantile(values, 1 - a))
-
-
-def _block(exp, v) -> str | None:
-    """The dataset block of a row in its paper's table: its ``paper_dataset`` where the paper reports
-    on several (its reported numbers name blocks), else None (one block)."""
-    if all(r.paper_dataset is None for r in exp.spec.reported):
-        return None
-    return exp.variant_params(v)["paper_dataset"]
-
-
-def _run_values(exp, outcomes, metric, resolution, reduction):
-    """``{(paper_dataset, paper_row): [(value, per-image values) per run]}`` of a test metric, each
-    row on its own target (per-image values only for the lesion target's macro reduction)."""
-    out: dict[tuple, list] = {}
-    for o in outcomes:
-        v = exp.spec.variant(o.variant)
-        if not v.paper_row:
-            continue
-        p = exp.variant_params(v)
-        m = select_metrics(o.metrics, metric=metric, resolution=resolution, reduction=reduction, target=p["target"])
-        per = o.per_image
-        images = (per[per.resolution == resolution][metric].to_numpy()
-                  if reduction == "macro" and p["target"] == "lesion" and metric in per else None)
-        out.setdefault((_block(exp, v), v.paper_row), []).extend((float(x), images) for x in m.value)
-    return out
-
-
-def reproduced_cell(runs) -> str:
-    """Ours, as a table cell: mean ± sd over runs, or for one run its value with a 95 % bootstrap
-    interval over images (when its per-image values are at hand)."""
-    values = [x for x, _ in runs]
-    if len(runs) == 1 and runs[0][1] is not None and len(runs[0][1]) > 1:
-        lo, hi = bootstrap_ci(runs[0][1])
-        return f"{values[0]:.4f} [{lo:.4f}, {hi:.4f}] (1 run, 95 % CI over {len(runs[0][1])} images)"
-    return mean_sd(values)
-
-
-def paper_table(exp, outcomes, metrics: tuple[str, ...], extra_rows: tuple[tuple[str, str], ...] = (),
-                resolution: str = "original", reduction: str = "macro", data_used: dict | None = None) -> pd.DataFrame:
-    """A paper's results table in its own shape: one line per (dataset block, row), for each
-    metric the reported value (or "not entered") and ours (:func:`reproduced_cell`), and the
-    difference of the means ("– (not in the paper)" where the paper prints a row without this
-    metric). Rows come from the spec's reported numbers, its variants, and
-    ``extra_rows``: (block, row) pairs of the paper's table that are reported only (competitors)
-    and have no value entered. ``data_used``: {block: what our runs of that block used}."""
-    ours = {m: _run_values(exp, outcomes, m, resolution, reduction) for m in metrics}
-    reported = {(r.paper_dataset, r.row, r.metric): r for r in exp.spec.reported}
-    quoted_only = set(extra_rows) | {(r.paper_dataset, r.row) for r in exp.spec.reported if r.reported_only}
-    keys = list(dict.fromkeys([(r.paper_dataset, r.row) for r in exp.spec.reported if r.metric in metrics]
-                              + [(_block(exp, v), v.paper_row) for v in exp.variants()
-                                 if v.paper_row and not v.eval_of] + list(extra_rows)))
-    lines = []
-    for block, row in keys:
-        line = {("", "block"): block or "", ("", "row"): row}
-        # the paper's values of this row in this table are entered (numbers of the row outside the
-        # table, e.g. a speed or a gain, do not count)
-        entered = any(k[:2] in ((block, row), (None, row)) and k[2] in metrics for k in reported)
-        for m in metrics:
-            r = reported.get((block, row, m)) or reported.get((None, row, m))
-            runs = ours[m].get((block, row), [])
-            line[(m, "reported")] = ("– (not in the paper)" if r is None and entered else "not entered" if r is None
-                                     else r.value if r.sd is None else f"{r.value} ± {r.sd}")
-            line[(m, "reproduced")] = (reproduced_cell(runs) if runs else
-                                       "reported only" if (block, row) in quoted_only else "not run")
-            line[(m, "difference")] = (pd.Series([x for x, _ in runs]).mean() - r.value) if runs and r else float("nan")
-        if data_used is not None:
-            line[("", "data used")] = "" if (block, row) in quoted_only else data_used.get(block, "")
-        lines.append(line)
-    df = pd.DataFrame(lines)
-    df.columns = pd.MultiIndex.from_tuples(df.columns)
-    return df
 
 
 def paired_runs(outcomes, a: str, b: str) -> list[tuple]:

@@ -353,11 +353,9 @@ def reduction_cause(exp, r, outcomes, compared: str = "") -> str:
     ours the verdict compares (``compared``, :func:`compared_reductions`' why) and, on the row's own
     runs, how far pooled pixels move our Jaccard from the per-image mean: the other reduction, in view
     as context ("" otherwise)."""
-    if r.metric not in ("jaccard", "dice"):
+    found = _pair_reduction(exp, r) if r.metric in ("jaccard", "dice") else None
+    if found is None:  # no pair of the paper's to read: only what ours are compared on
         return f"compared: {compared}" if compared else ""
-    found = _pair_reduction(exp, r)
-    if found is None:
-        return ""
     text = f"{r.where}'s DIC/JAC pair: {found}" + (f"; compared: {compared}" if compared else "")
     runs = _row_runs(exp, r, outcomes, r.row)
     gaps = audit.jensen_gap([o for o in runs if exp.variant_params(o.variant)["target"] == "lesion"])

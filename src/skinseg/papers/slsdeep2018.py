@@ -22,7 +22,6 @@ TABLE1 = {
                  "SLSDeep+ASC": (0.906, 0.850, 0.739, 0.808, 0.905)},
 }
 OURS = ("SLSDeep", "SLSDeep-EPE", "SLSDeep+ASC")
-TABLE1_COMPETITORS = tuple((block, row) for block, rows in TABLE1.items() for row in rows if row not in OURS)
 _TEST_SETS = {"isic2016": "ISBI 2016 test (379 images)", "isic2017": "ISBI 2017 test (600 images)"}
 _TABLE1 = tuple(
     Reported("Table 1", row, metric, value, dataset=_TEST_SETS[block], paper_dataset=block,
