@@ -70,8 +70,8 @@ def _losses():
 # (their modules import torch/albumentations).
 SCHEMA: tuple[Param, ...] = (
     # -- where the run goes and what it reads
-    _p("profile", str, "smoke", "smoke | cpu-real | paper | paper-gpu | gpu-convergence: names the results folder",
-       ("smoke", "cpu-real", "paper", "paper-gpu", "gpu-convergence")),
+    _p("profile", str, "smoke", "smoke | cpu-real | paper | paper-gpu | gpu-convergence | gpu-proof: names the results "
+       "folder", ("smoke", "cpu-real", "paper", "paper-gpu", "gpu-convergence", "gpu-proof")),
     _p("data_root", str, "synthetic", '"synthetic" (generated, ISIC 2018 layout) or a dataset folder'),
     _p("dataset", str, "auto", "layout of data_root: auto | " + " | ".join(DATASETS), ("auto", *DATASETS)),
     _p("original_masks_root", str, "", "folder of full-resolution truth masks (empty: the dataset's own masks)"),
