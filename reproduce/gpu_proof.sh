@@ -17,9 +17,11 @@ mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 t0=$SECONDS
 python3 reproduce/run.py --profile $PROFILE --notebooks 01 02 03 04 05 --yes >"$OUT/notebooks.log" 2>&1
-echo "notebooks: rc $? after $((SECONDS - t0)) s"; tail -n 9 "$OUT/notebooks.log"
+rc_nb=$?; echo "notebooks: rc $rc_nb after $((SECONDS - t0)) s"; tail -n 9 "$OUT/notebooks.log"
 t0=$SECONDS
 python3 reproduce/train_runs.py --profile $PROFILE --notebook 05 --variants ASNet --set max_folds=1 --set max_images=0 \
   --set epochs=$ASNET_EPOCHS --set run_set=timing --yes >"$OUT/asnet.log" 2>&1
-echo "ASNet fold 0: rc $? after $((SECONDS - t0)) s"; tail -n 3 "$OUT/asnet.log"
+rc_asnet=$?; echo "ASNet fold 0: rc $rc_asnet after $((SECONDS - t0)) s"; tail -n 3 "$OUT/asnet.log"
 python3 reproduce/benchmarks/gpu_proof_table.py /tmp/gpu-proof/results/gpu-proof "$OUT/gpu-proof.csv"
+rc_table=$?  # 1 where a notebook or the fold is not done
+[ $rc_nb -eq 0 ] && [ $rc_asnet -eq 0 ] && [ $rc_table -eq 0 ]

@@ -154,10 +154,11 @@ def main(argv=None) -> int:
                      help="local: one run after another in this process; ray: each run a Ray task (finished runs "
                      "skipped; results and checkpoint folders must be shared by every node)")
     cluster.add_argument("--address", help="the Ray cluster to join ('auto': the one started on this node; default: "
-                     "$RAY_ADDRESS, else a new local cluster on this machine)")
+                     "$RAY_ADDRESS, else one started here with `ray start`, else a new local cluster)")
     cluster.add_argument("--gpus-per-run", type=float, help="GPUs each run asks for (default: 1 with device cuda, else 0)")
-    cluster.add_argument("--cpus-per-run", type=float, default=1,
-                     help="CPUs each run asks for, and its torch threads on CPUs (default 1)")
+    cluster.add_argument("--cpus-per-run", type=float,
+                     help="CPUs each run asks for, and its torch threads (default: a GPU run its num_workers, for "
+                     "its data loaders; a CPU run 1)")
     cluster.add_argument("--retries", type=int, default=2,
                      help="tries after the first for a run that fails or whose node is lost (resumes from its "
                      "checkpoint; default 2)")
@@ -200,7 +201,9 @@ def main(argv=None) -> int:
         print(shown.to_string(index=False, na_rep=""))
         print(progress_summary(progress, here))
         return 0
-    os.environ[BATCH_ENV] = "1"  # a line per epoch on stderr: the log of a long batch says how far it is
+    # a line per epoch on stderr, serial or on Ray (there each worker's, shown in this log): a long batch's
+    # log says how far each run is
+    os.environ[BATCH_ENV] = "1"
     if not a.yes:
         confirm_training([(spec.notebook, *training_ahead(exp, plan))])
     print(f"{spec.key}: {len(plan)} runs under profile {a.profile}" + (", on Ray" if a.executor == "ray" else ""),
@@ -241,7 +244,11 @@ def main(argv=None) -> int:
         except ImportError:
             raise SystemExit("error: --executor ray needs Ray: pip install -e '.[cluster]'") from None
         gpus = a.gpus_per_run if a.gpus_per_run is not None else (1 if str(params["device"]).startswith("cuda") else 0)
-        lost = run_on_ray(exp, plan, on_landed, address=a.address, gpus=gpus, cpus=a.cpus_per_run, retries=a.retries)
+        cpus = a.cpus_per_run or (max(1, int(params["num_workers"])) if gpus else 1)
+        try:
+            lost = run_on_ray(exp, plan, on_landed, address=a.address, gpus=gpus, cpus=cpus, retries=a.retries)
+        except ValueError as e:  # a cluster that cannot hold one run, a negative --retries: before any task
+            raise SystemExit(f"error: --executor ray: {e}") from None
         if lost:
             print(f"{len(lost)} runs did not land: " + "; ".join(f"{x.name} ({x.refused or x.error})" for x in lost),
                   file=sys.stderr, flush=True)

@@ -5,7 +5,6 @@ import importlib.util
 import json
 import os
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,24 @@ SMALL = ["--set", "synthetic_n=16", "--set", "epochs=2", "--set", "image_height=
 
 @pytest.fixture(scope="module")
 def local_cluster():
-    # the workers it starts inherit this environment (one thread each: conftest)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # a new cluster of its own ("local": never one another xdist worker or `ray start` left running); its
+    # workers inherit this environment (one thread each: conftest)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture
+def batch_env():
+    """train_runs.main sets the epoch-lines variable in this process: put it back as it was."""
+    from skinseg.train import BATCH_ENV
+
+    before = os.environ.get(BATCH_ENV)
+    yield
+    if before is None:
+        os.environ.pop(BATCH_ENV, None)
+    else:
+        os.environ[BATCH_ENV] = before
 
 
 def _train_runs():
@@ -41,10 +54,6 @@ def _runs(results: Path) -> dict:
     return {m.parent.relative_to(results).as_posix(): m.parent for m in sorted(results.rglob("metrics.csv"))}
 
 
-def _started(run: Path) -> float:
-    return datetime.fromisoformat(json.loads((run / "provenance.json").read_text())["started_on"]["date"]).timestamp()
-
-
 @pytest.fixture
 def one_thread():
     """This process trains with one thread, as each task (``--cpus-per-run 1``) does: the numbers of a seed
@@ -57,7 +66,7 @@ def one_thread():
     torch.set_num_threads(n)
 
 
-def test_ray_runs_give_the_serial_files_two_at_once(tmp_path, local_cluster, one_thread, capsys):
+def test_ray_runs_give_the_serial_files_two_at_once(tmp_path, local_cluster, one_thread, batch_env, capsys):
     main = _train_runs().main
     common = ["--profile", "smoke", "--notebook", "01", "--yes", *SMALL]
     assert main([*common, "--set", f"results_dir={tmp_path / 'serial'}", "--set",
@@ -84,10 +93,11 @@ def test_ray_runs_give_the_serial_files_two_at_once(tmp_path, local_cluster, one
                 for ck in (tmp_path / "ck-serial", tmp_path / "ck-ray")]
         assert best[0].keys() == best[1].keys() and all(torch.equal(best[0][k], best[1][k]) for k in best[0])
         assert len((folder / "history.csv").read_text().splitlines()) == 3  # the header and 2 epochs
-    # two tasks at once on the two CPUs: each started before the other ended
+    # two tasks at once on the two CPUs: each run's folder was made (config.json) before the other's ended
+    # (metrics.csv, written last)
     (a, b) = ray_runs.values()
-    took = [json.loads((d / "provenance.json").read_text())["run_seconds"] for d in (a, b)]
-    assert abs(_started(a) - _started(b)) < min(took), (took, _started(a), _started(b))
+    span = {d: ((d / "config.json").stat().st_mtime_ns, (d / "metrics.csv").stat().st_mtime_ns) for d in (a, b)}
+    assert span[a][0] < span[b][1] and span[b][0] < span[a][1], span
     # a second pass skips the finished runs: no task
     assert main(on_ray) == 0
     out = capsys.readouterr().out
@@ -118,7 +128,17 @@ def _fails_for_seed_1(params, paper, key, measure_asm, threads, checkpoints, *af
     if key[2] == 1:
         tries = Path(params["results_dir"]).parent / "tries-seed1"
         tries.write_text(str(int(tries.read_text()) + 1 if tries.exists() else 1))
-        raise RuntimeError("CUDA error: an illegal memory access was encountered (a test's failing run)")
+        raise RuntimeError("CUDA error: an illegal memory access was encountered (a test's failing run)\n"
+                           "CUDA kernel errors might be asynchronously reported at some other API call\n"
+                           "Compile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.")
+    return C.ray_task(params, paper, key, measure_asm, threads, checkpoints, *after)
+
+
+def _fails_for_lesionseg(params, paper, key, measure_asm, threads, checkpoints, *after):
+    import skinseg.campaign as C
+
+    if key[0] == "LesionSeg":
+        raise MemoryError("a test's failing run")
     return C.ray_task(params, paper, key, measure_asm, threads, checkpoints, *after)
 
 
@@ -148,10 +168,13 @@ def test_a_preempted_task_resumes_and_a_failing_one_is_named(tmp_path, local_clu
     landed.clear()
     lost = run_on_ray(exp, exp.plan(), landed.append, retries=2, log=lines.append, task=_fails_for_seed_1)
     assert [x.name for x in lost] == ["LinkNet-64 [holdout, seed 1]"]
-    assert "illegal memory access" in lost[0].error and lost[0].outcome is None
+    assert lost[0].error == ("RuntimeError: CUDA error: an illegal memory access was encountered (a test's failing "
+                             "run)") and lost[0].outcome is None  # the error, not the hints after it
     assert (tmp_path / "tries-seed1").read_text() == "3"
     assert [x.name for x in landed if x.outcome] == ["LinkNet-64 [holdout, seed 0]"]
     assert lines[-1] == "ray: 1 of 2 runs done, 1 failed; 0 running, 0 waiting"
+    with pytest.raises(ValueError, match="the Ray cluster has 0 GPUs, and each run asks for 1"):  # never waits
+        run_on_ray(exp, exp.plan(), landed.append, gpus=1, log=lines.append)
 
 
 def test_an_evaluation_only_row_waits_for_its_trained_run(tmp_path, local_cluster, one_thread):
@@ -162,6 +185,9 @@ def test_an_evaluation_only_row_waits_for_its_trained_run(tmp_path, local_cluste
     from skinseg.papers import get_paper
     from skinseg.profiles import load_profile, parse_sets, resolve
 
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
     spec = get_paper("lesionseg2017")
 
     def exp(name):
@@ -179,3 +205,10 @@ def test_an_evaluation_only_row_waits_for_its_trained_run(tmp_path, local_cluste
     for a, b in zip(ran, landed):
         assert a.outcome.metrics.equals(b.outcome.metrics), a.name
     assert not landed[1].outcome.metrics.equals(landed[0].outcome.metrics)  # another scoring of the same weights
+    # where the trained run fails every try, its evaluation-only row says so, by name
+    again = exp("failing")
+    lost = run_on_ray(again, again.plan(), landed.append, retries=0, log=lambda line: None, task=_fails_for_lesionseg)
+    assert [(x.name, x.error) for x in lost] == [
+        ("LesionSeg [holdout, seed 0]", "MemoryError: a test's failing run"),
+        ("no post-processing [holdout, seed 0]",
+         "its trained run LesionSeg [holdout, seed 0] failed (MemoryError: a test's failing run)")]

@@ -32,5 +32,7 @@ def test_proof_table_reads_markers_and_the_timed_fold(tmp_path):
     assert len(t) == 6 and (t.device == "NVIDIA H100 80GB HBM3").all()
     assert t.loc["notebook 03_slsdeep_isbi", "status"] == "done" and t.loc["notebook 03_slsdeep_isbi", "input"] == "384x384"
     assert t.loc["notebook 01_linknet64_isic2018", "status"] == "not done"  # no marker: it failed or never ran
+    assert _module().proof_table(tmp_path / "nothing", "x").set_index("what").loc["ASNet fold0, every image",
+                                                                                  "status"] == "not done"
     fold = t.loc["ASNet fold0, every image"]
     assert (fold["seconds per epoch"], fold["input"], fold["val jaccard, last epoch"]) == (30.0, "192x256", 0.65)

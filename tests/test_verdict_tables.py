@@ -59,7 +59,7 @@ def test_a_table_in_the_papers_shape_with_notes_under_it():
     assert t.colours.set_index(t.cells.row).loc["A [3]", "Dice"] == "#cf222e"
     # the audit once, then what every judged row says once, then each row's own note, then the data per block
     assert t.notes[0] == f"Audit of this paper: {AUDIT}."
-    assert t.notes[1] == "Every row: compared: pooled."
+    assert t.notes[1] == "Every judged row: compared: pooled."
     assert t.notes[2] == ("ours: Jaccard 0.7116 [0.6643, 0.7565]; Dice 0.8315 [0.7983, 0.8614] (1 run; bootstrap over "
                           "its test images); converged: no (0/1 runs), yes (1/1 runs); gap +0.0194.")
     assert t.notes[3].startswith("ours: Jaccard 0.7800 [0.7700, 0.7900] (3 runs; where one run would fall)")
@@ -79,7 +79,7 @@ def test_a_per_epoch_table_has_a_row_per_epoch():
     assert t.cells.columns.tolist() == ["epoch", "Dice loss", "Jaccard"]
     assert t.cells.epoch.tolist() == ["epoch 1 [2]", "epoch 2 [3]"]
     assert t.cells.iloc[0, 1:].tolist() == ["0.3 / 0.4000 ?", "0.55 / 0.6000 ✗"]
-    assert t.notes[0] == "Every row: the training log; truncated."
+    assert t.notes[0] == "Every judged row: the training log; truncated."
     assert t.notes[1].endswith("; the next epoch's value.") and "converged" not in t.notes[1]  # n/a: not said
 
 
@@ -113,3 +113,19 @@ def test_the_committed_cpu_real_verdicts_fit_a_page():
         assert len(t.cells.columns) <= 7, t.where
         widths = t.cells.map(len).max().tolist() + [len(c) for c in t.cells.columns]
         assert sum(max(w, len(c)) for w, c in zip(t.cells.map(len).max(), t.cells.columns)) <= 130, (t.where, widths)
+
+
+def test_no_line_is_lost_or_misread():
+    # a "; " inside the runs' parentheses is not a second value; NaN is never printed
+    assert V.ours_value("0.5000 [0.4000, 0.6000] (1 run; 5 folds)") == "0.5000"
+    assert V.ours_value("per-image 0.6509 [0.62, 0.68] (3 runs; x); pooled 0.5906 [0.52, 0.66] (3 runs; x)") == \
+        "per-image 0.6509, pooled 0.5906"
+    assert V.ours_value(float("nan")) == "n/a"
+    table = _two_blocks()
+    table.loc[4, "where"] = float("nan")  # a CSV's empty cell: its line still gets a table
+    shaped = V.paper_tables(table, audits={"p": AUDIT})
+    assert [t.where for t in shaped] == ["Table 1", ""] and "100 / n/a –" in shaped[1].cells.values.ravel()
+    assert "nan" not in V.paper_html(table).lower()
+    twice = pd.concat([table.iloc[[0]], table.iloc[[0]].assign(verdict="reproduced")])
+    with pytest.raises(ValueError, match="two verdict lines for A .ISIC 2016.*jaccard"):
+        V.paper_tables(twice)

@@ -39,7 +39,10 @@ def proof_table(root: Path, device: str) -> pd.DataFrame:
         rows.append({"what": f"notebook {nb}", "status": "done" if m else "not done", "seconds": m.get("seconds"),
                      "input": f"{p['image_height']}x{p['image_width']}" if p else "", "epochs": p.get("epochs"),
                      "images per split": p.get("max_images"), "precision": p.get("precision"), "device": device})
-    for prov in sorted((root / "asnet2020" / "timing").glob("*/*/seed*/provenance.json")):  # run_set/row/fold/seed
+    timed = sorted((root / "asnet2020" / "timing").glob("*/*/seed*/provenance.json"))  # run_set/row/fold/seed
+    if not timed:  # provenance.json is written as a run ends: a fold that crashed or ran out of time has none
+        rows.append({"what": "ASNet fold0, every image", "status": "not done", "device": device})
+    for prov in timed:
         run = prov.parent
         cfg, pv = json.loads((run / "config.json").read_text()), json.loads(prov.read_text())
         hist = pd.read_csv(run / "history.csv")

@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     cores = len(os.sched_getaffinity(0))
     base = ["--profile", "smoke", "--notebook", a.notebook, "--set", f"seeds={a.seeds}",
             *[x for s in a.set for x in ("--set", s)]]
-    paths = {"serial": (base, None), "serial-1-thread": (base, 1),
+    paths = {"serial": (base, cores), "serial-1-thread": (base, 1),
              "ray": ([*base, "--executor", "ray", "--cpus-per-run", "1"], None)}
     rows = []
     with tempfile.TemporaryDirectory(prefix="ray-bench-") as d:

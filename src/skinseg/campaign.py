@@ -16,6 +16,7 @@ run's folder) is not retried: it is reported, as is a task that failed every try
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -88,12 +89,11 @@ def run_serial(exp: Experiment, plan: list, on_landed: Callable[[Landed], None])
 def ray_task(params: dict, paper: str, key: RunKey, measure_asm: bool, threads: int, checkpoints: str | None,
              *after) -> Landed:
     """One Ray task: :func:`train_one` on a fresh :class:`Experiment` of ``params`` in the worker's process.
-    ``checkpoints``: the driver's checkpoint folder for ``checkpoint_dir: user-cache`` (every node must use
+    ``threads``: the CPUs the task asked for; ``checkpoints``: the driver's checkpoint folder for ``checkpoint_dir: user-cache`` (every node must use
     the same); ``after``: the trained row's :class:`Landed` an evaluation-only row waits for."""
     import torch
 
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)  # the CPUs Ray reserved for it (for a GPU run: loading and scoring)
     os.environ[BATCH_ENV] = "1"  # a line per epoch on the worker's stderr, which Ray shows in the driver's log
     if checkpoints:
         os.environ[CHECKPOINTS_ENV] = checkpoints
@@ -104,22 +104,29 @@ def ray_task(params: dict, paper: str, key: RunKey, measure_asm: bool, threads: 
 
 
 def _slots(ray, gpus: float, cpus: float) -> int:
-    """How many tasks of this size the cluster holds at once (at least 1)."""
+    """How many tasks of this size the cluster holds at once; a ValueError where it holds none (a GPU run
+    on a cluster without GPUs would wait for ever)."""
     res = ray.cluster_resources()
-    n = res.get("GPU", 0) / gpus if gpus else res.get("CPU", 0) / cpus
-    return max(1, int(n))
+    need, have = ("GPU", gpus) if gpus else ("CPU", cpus), res.get("GPU" if gpus else "CPU", 0)
+    n = int(have / need[1])
+    if n < 1:
+        raise ValueError(f"the Ray cluster has {have:g} {need[0]}s, and each run asks for {need[1]:g}: give "
+                         f"--{need[0].lower()}s-per-run that fits, or set device: cpu for a cluster without GPUs")
+    return n
 
 
-def eta_line(done: int, failed: int, left: int, slots: int, elapsed: float) -> str:
+def eta_line(done: int, failed: int, left: int, slots: int, elapsed: float, run_seconds: list[float]) -> str:
     """The progress line printed as each task ends: runs done (and failed), how many run now (at most the
-    cluster's ``slots``) and wait, and the time left at the pace so far (finished runs per wall second,
-    which counts the tasks that run at once)."""
+    cluster's ``slots``) and wait, and the time left: the mean of the landed runs' own ``run_seconds``
+    times the rounds of ``slots`` runs still to come (the running ones count as a round)."""
     running = min(left, slots)
     line = f"ray: {done} of {done + failed + left} runs done"
     line += f", {failed} failed" if failed else ""
     line += f"; {running} running, {left - running} waiting"
-    if done and left:
-        line += f"; about {_hms(elapsed / done * left)} left at the pace so far ({_hms(elapsed)} for {done})"
+    if run_seconds and left:
+        mean = sum(run_seconds) / len(run_seconds)
+        line += (f"; about {_hms(mean * math.ceil(left / slots))} left ({_hms(mean)} a run so far, "
+                 f"{_hms(elapsed)} since the start)")
     return line
 
 
@@ -130,54 +137,80 @@ def _hms(seconds: float) -> str:
 
 def run_on_ray(exp: Experiment, plan: list, on_landed: Callable[[Landed], None], *, address: str | None = None,
                gpus: float = 0, cpus: float = 1, retries: int = 2, log=print, task=ray_task) -> list[Landed]:
-    """Every planned run of ``exp`` that is not finished, as one Ray task each (see the module's text);
-    ``on_landed`` gets each as it ends, in this process. Connects to the cluster at ``address``
-    (``"auto"``: the one started on this node; ``None``: a new local one), unless Ray is already
-    initialised here. Returns the runs that did not land (refused, or failed every try), each with why;
-    ``task`` is :func:`ray_task` or a function of the same arguments (tests)."""
+    """Every planned run of ``exp`` that is not finished (all of them under ``overwrite``), as one Ray task
+    each (see the module's text); ``on_landed`` gets each as it ends, in this process. Connects to the
+    cluster at ``address`` (``"auto"``: the one started on this node; ``None``: ``$RAY_ADDRESS`` or a
+    cluster started with ``ray start`` here, else a new local one), unless Ray is already initialised
+    here. Returns the runs that did not land (refused, or failed every try), each with why; ``task`` is
+    :func:`ray_task` or a function of the same arguments (tests)."""
     import ray
 
+    if retries < 0:
+        raise ValueError(f"retries={retries}: give 0 or more")
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=True)
+    slots = _slots(ray, gpus, cpus)  # before anything is submitted
     ckpt = str(checkpoint_root(exp.params["checkpoint_dir"])) if exp.params["checkpoint_dir"] == "user-cache" else None
-    threads = 0 if gpus else max(1, int(cpus))
+    threads = max(1, int(cpus))
     remote = ray.remote(task)
     size = {"num_gpus": gpus, "num_cpus": cpus, "max_retries": retries, "retry_exceptions": True}
     measured = measured_rows(exp)
     refs: dict = {}
     names: dict = {}
+    trained_of: dict = {}  # an evaluation-only row's run -> its trained row's run, when that is a task too
     for v, part, seed in plan:
         key = (v.label, part, seed)
-        if exp.run_status(v, part, seed) == "finished":
+        if not exp.params["overwrite"] and exp.run_status(v, part, seed) == "finished":
             log(f"reuse  {v.label} [{part}, seed {seed}]: finished already")
             continue
         trained = (v.eval_of, part, seed)
-        after = [refs[trained]] if v.eval_of and trained in refs else []
+        after = []
+        if v.eval_of and trained in refs:
+            after, trained_of[key] = [refs[trained]], trained
         ref = remote.options(**size, name=f"{exp.spec.key}: {v.label} [{part}, seed {seed}]").remote(
             exp.params, exp.spec.key, key, v.label in measured, threads, ckpt, *after)
         refs[key], names[ref] = ref, key
-    slots, start = _slots(ray, gpus, cpus), time.time()
+    start = time.time()
     each = f"{gpus:g} GPU" if gpus else f"{cpus:g} CPU"
     log(f"ray: {len(refs)} runs submitted ({each} each, {slots} at once on this cluster, {retries} retries each)")
-    pending, done, lost = list(refs.values()), 0, []
+    pending, done, lost, took = list(refs.values()), 0, [], []
     while pending:
         ready, pending = ray.wait(pending, num_returns=1)
         for ref in ready:
-            label, part, seed = names[ref]
+            key = names[ref]
             try:
                 landed = ray.get(ref)
             except Exception as e:  # noqa: BLE001 - every try failed (or its trained row's did): named, batch goes on
-                landed = Landed(names[ref], error=_first_line(e))
+                landed = Landed(key, error=_why(e))
+                if key in trained_of:  # Ray fails a task whose argument failed: say which run that was
+                    failed = next((x for x in lost if x.key == trained_of[key]), None) or _failed(ray, refs,
+                                                                                                  trained_of[key])
+                    if failed is not None:
+                        landed.error = f"its trained run {failed.name} failed ({failed.error})"
             if landed.outcome is None:
                 lost.append(landed)
             else:
                 done += 1
+                took.append(landed.seconds)
             on_landed(landed)
-        log(eta_line(done, len(lost), len(pending), slots, time.time() - start))
+        log(eta_line(done, len(lost), len(pending), slots, time.time() - start, took))
     return lost
 
 
-def _first_line(e: Exception) -> str:
-    """A task's error as one line: Ray wraps the worker's traceback; the last line says what failed."""
-    lines = [line for line in str(e).strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else type(e).__name__
+def _failed(ray, refs: dict, key: RunKey) -> Landed | None:
+    """The failed :class:`Landed` of the task of ``key`` (finished), or None where it did not fail."""
+    try:
+        ray.get(refs[key], timeout=0)
+    except Exception as e:  # noqa: BLE001 - its error, to name it
+        return Landed(key, error=_why(e))
+    return None
+
+
+def _why(e: Exception) -> str:
+    """A failed task's error in one line: for an exception raised in the task, its type and the first line of
+    its message (Ray wraps it with the worker's traceback, and torch's CUDA errors end in hints); for
+    Ray's own (a worker or node lost, out of memory), its type and first line."""
+    cause = getattr(e, "cause", None)
+    err = cause if isinstance(cause, BaseException) else e
+    first = next((line.strip() for line in str(err).splitlines() if line.strip()), "")
+    return f"{type(err).__name__}: {first}" if first else type(err).__name__

@@ -61,10 +61,15 @@ def block_name(block: str) -> str:
 
 
 def _reported(line) -> str:
-    v = line.reported
-    text = f"{v:,.0f}" if line.metric in COUNT_METRICS and isinstance(v, (int, float)) else f"{v}"
-    sd = line.get("reported sd")
-    return text + (f" ± {sd}" if isinstance(sd, (int, float)) and sd == sd else "")
+    """The paper's value as the cell shows it: a count with thousands separators, a "± sd" where the paper
+    prints one, "–" for none."""
+    v = pd.to_numeric(pd.Series([line.reported]), errors="coerce").iloc[0]
+    if v != v:  # not a number: text (a verdict CSV's own), or none
+        text = str(line.reported) if line.reported == line.reported and str(line.reported).strip() else "–"
+    else:
+        text = f"{v:,.0f}" if line.metric in COUNT_METRICS else f"{v:g}"
+    sd = pd.to_numeric(pd.Series([line.get("reported sd")]), errors="coerce").iloc[0]
+    return text + (f" ± {sd:g}" if sd == sd else "")
 
 
 _INTERVAL = re.compile(r"^(?P<name>[a-z-]+ )?(?P<mean>[-+]?[\d,]*\.?\d+)(?P<rest>.*)$")
@@ -72,7 +77,7 @@ _INTERVAL = re.compile(r"^(?P<name>[a-z-]+ )?(?P<mean>[-+]?[\d,]*\.?\d+)(?P<rest
 
 def ours_value(ours: str) -> str:
     """The cell's "ours": the mean alone (each reduction's where the line gives both); "n/a" for none."""
-    parts = [p.strip() for p in str(ours).split("; ") if p.strip()] if ours == ours and ours else []
+    parts = clauses(str(ours)) if ours == ours and ours else []  # "; " inside the runs' "(...)" is not a cut
     values = [f"{m['name'] or ''}{m['mean']}" for p in parts if (m := _INTERVAL.match(p))]
     return ", ".join(values) if values else "n/a"
 
@@ -86,8 +91,8 @@ def _split_interval(ours: str) -> tuple[str, str]:
 @dataclass
 class ShapedTable:
     """One table of a paper, in its shape: ``cells`` (text cells, the mark after "paper / ours"),
-    ``colours`` (the mark's colour per cell, "" for none), ``notes`` (numbered under the table), the
-    row label of each note's row (``noted``)."""
+    ``colours`` (the mark's colour per cell, "" for none), ``notes`` (numbered under the table; a row's
+    label ends in "[n]", its note's number)."""
     paper: str
     where: str
     cells: pd.DataFrame
@@ -122,7 +127,9 @@ def _complete(verdicts: pd.DataFrame) -> pd.DataFrame:
     """``verdicts`` with every column these tables read (:data:`COLUMNS`; a missing one empty), so a
     table of fewer columns (a test's, an older CSV's) lays out too."""
     missing = {c: "" for c in COLUMNS if c not in verdicts}
-    return verdicts.assign(**missing) if missing else verdicts
+    # the keys lines are grouped by: an empty one (NaN from a CSV) would drop its lines from every table
+    keys = {c: verdicts[c].fillna("") for c in ("paper", "where", "block", "row") if c in verdicts}
+    return verdicts.assign(**missing, **keys)
 
 
 def paper_tables(verdicts: pd.DataFrame, audits: dict[str, str] | None = None) -> list[ShapedTable]:
@@ -132,9 +139,9 @@ def paper_tables(verdicts: pd.DataFrame, audits: dict[str, str] | None = None) -
     spec's, where registered)."""
     out, verdicts = [], _complete(verdicts)
     numbers = verdicts[~is_claim_line(verdicts)] if len(verdicts) else verdicts
-    for paper, lines in numbers.groupby("paper", sort=False):
+    for paper, lines in numbers.groupby("paper", sort=False, dropna=False):
         audit = (audits or {}).get(paper, _audit(paper))
-        for i, (where, group) in enumerate(lines.groupby("where", sort=False)):
+        for i, (where, group) in enumerate(lines.groupby("where", sort=False, dropna=False)):
             out.append(_shape(paper, where, group, audit, say_audit=i == 0))
     return out
 
@@ -168,14 +175,14 @@ def _shape(paper: str, where: str, lines: pd.DataFrame, audit: str, say_audit: b
     one_row = lines.row.nunique() == 1
     lines = lines.assign(block=lines.block.fillna("").astype(str),
                          label=[_row_label(r, per_epoch, one_row) for r in lines.itertuples()])
-    rows = list(lines.groupby(["block", "label"], sort=False))
+    rows = list(lines.groupby(["block", "label"], sort=False, dropna=False))
     # what every judged row of the table says goes into one note, not into each row's
     said = [_row_clauses(g, audit) for _, g in rows]
     judged = [c for c, (_, g) in zip(said, rows) if (g.verdict != CONTEXT).any()]
     common = [c for c in judged[0] if all(c in other for other in judged[1:])] if len(judged) > 1 else []
     notes = [f"Audit of this paper: {audit}."] if audit and say_audit else []
     if common:
-        notes.append("Every row: " + "; ".join(common) + ".")
+        notes.append("Every judged row: " + "; ".join(common) + ".")
     metrics = list(dict.fromkeys(lines.metric))
     index, cells, colours = [], {}, {}
     for ((block, label), row_lines), own in zip(rows, said):
@@ -185,6 +192,10 @@ def _shape(paper: str, where: str, lines: pd.DataFrame, audit: str, say_audit: b
         key = (block_name(block) if block else "", label + (f" [{len(notes)}]" if note else ""))
         index.append(key)
         for _, line in row_lines.iterrows():
+            if (key, line.metric) in cells:  # two verdicts in one cell: neither may hide the other
+                shown = block_name(block) if block else "one block"
+                raise ValueError(f"{paper}, {where}: two verdict lines for {label} ({shown}), {line.metric}; a "
+                                 "paper-shaped cell holds one")
             symbol, colour, _ = mark(line.verdict)
             cells[(key, line.metric)] = f"{_reported(line)} / {ours_value(line.ours)} {symbol}"
             colours[(key, line.metric)] = colour
