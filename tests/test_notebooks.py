@@ -74,9 +74,14 @@ def test_every_notebook_has_a_section_in_every_profile(profile):
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebooks_open_on_the_projects_kernel(nb_path):
     """JupyterLab opens each notebook on the kernel `make lab` registers (the .venv's python with skinseg), not
-    on a bare "Python 3" without the package."""
-    spec = nbformat.read(nb_path, as_version=4).metadata["kernelspec"]
+    on a bare "Python 3" without the package, and unmodified: a notebook whose metadata lacks the kernel's
+    language_info gets it on opening, and its tab shows as changed (seen in JupyterLab 4.6.6, driven headless,
+    2026-12-07: these open clean, a copy without language_info opened dirty)."""
+    nb = nbformat.read(nb_path, as_version=4)
+    spec, lang = nb.metadata["kernelspec"], nb.metadata.get("language_info", {})
     assert (spec["name"], spec["display_name"]) == ("skinseg", "skinseg (.venv)")
+    assert lang.get("name") == "python" and lang.get("version", "").startswith("3.11.")  # the pinned Python
+    assert nb.nbformat_minor >= 5 and all(c.get("id") for c in nb.cells)  # no cell ids to add on opening
     assert "--name skinseg --display-name \"skinseg (.venv)\"" in (ROOT / "Makefile").read_text()
 
 
