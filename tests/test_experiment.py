@@ -382,3 +382,25 @@ def test_bad_encoder_weights_are_named_and_nothing_is_written(tmp_path, case):
     with pytest.raises(error, match=match):
         Experiment(p, paper="asnet2020").run_all()
     assert not list((tmp_path / "results").rglob("config.json"))
+
+
+def test_a_run_trained_on_another_device_is_the_same_run(tmp_path):
+    """Step 6a: a run a lent GPU trained counts under a CPU profile of the same config (and the other way):
+    ``device`` is not part of a run's identity; its provenance says where it ran, and the summary's setup
+    table counts the runs per processor."""
+    from skinseg.summary import ran_on
+
+    exp = Experiment(params(tmp_path, variants="LinkNet-64", epochs=1), paper="delatorre2018")
+    (o,) = exp.run_all()
+    config, prov = (json.loads((o.run.path / f).read_text()) for f in ("config.json", "provenance.json"))
+    assert "device" not in config and prov["device"] == "cpu"  # where it ran: provenance only
+    assert ran_on(exp) == f"{prov['cpu']} 1"
+    # the same run trained on a GPU (its config recorded as the code before this change did, device named)
+    (o.run.path / "config.json").write_text(json.dumps({**config, "device": "cuda"}))
+    (o.run.path / "provenance.json").write_text(json.dumps({**prov, "device": "cuda", "gpu": "NVIDIA H100 80GB HBM3"}))
+    (v, part, seed), = exp.plan()
+    assert exp.run_status(v, part, seed) == "finished" and exp.run(v, part, seed).status == "reuse"
+    assert ran_on(exp) == "NVIDIA H100 80GB HBM3 1"
+    # a config that differs in anything else is still another run
+    other = Experiment(params(tmp_path, variants="LinkNet-64", epochs=2), paper="delatorre2018")
+    assert other.run_status(v, part, seed) == "other config"

@@ -60,7 +60,7 @@ def test_summary_md_puts_the_verdicts_first(tmp_path):
     assert "No GPU benchmark" not in (tmp_path / "s.md").read_text()
 
 
-def test_setup_row_lists_what_the_profile_changes_from_the_recipe():
+def test_setup_row_lists_what_the_profile_changes_from_the_recipe(tmp_path):
     from skinseg import params as P
 
     spec = SimpleNamespace(recipe={"epochs": 100, "lr": 0.01, "ce_weight": 0.5, "batch_size": 12, "image_height": 96,
@@ -73,10 +73,13 @@ def test_setup_row_lists_what_the_profile_changes_from_the_recipe():
     params = {**P.defaults(), "epochs": 24, "lr": 0.01, "ce_weight": 1.0, "batch_size": 12, "image_height": 96,
               "image_width": 128, "lr_schedule": "poly", "data_root": "../data", "device": "cuda"}
     exp = SimpleNamespace(spec=spec, params=params, completeness=lambda: pd.DataFrame(
-        {"row": ["A", "A", "A+post"], "status": ["finished", "finished", "absent"]}))
+        {"row": ["A", "A", "A+post"], "partition": ["f0", "f1", "f0"], "seed": 0,
+         "status": ["finished", "finished", "absent"]}), run_dir=lambda v, part, seed: SimpleNamespace(path=tmp_path / part))
+    (tmp_path / "f0").mkdir()
+    (tmp_path / "f0" / "provenance.json").write_text('{"device": "cuda", "gpu": "NVIDIA H200", "cpu": "x"}')
     row = summary.setup_row("asnet", exp)
     assert row == {"paper": "asnet", "finished": 2, "planned": 3, "evaluation-only": 1, "epochs": 24,
-                   "input": "96×128", "differs from the recipe": (
+                   "input": "96×128", "ran on": "NVIDIA H200 1, not recorded 1", "differs from the recipe": (
                        "epochs 24 (recipe: 100, not stated in the paper); lr_schedule poly (recipe: constant, not "
                        "stated in the paper); ce_weight 1 (recipe: 0.5); encoder from scratch (recipe: §2.1: a "
                        "pre-trained ResNet34)")}

@@ -134,7 +134,10 @@ SCHEMA: tuple[Param, ...] = (
     _p("opening_element", str, "disk", "opening element: disk (radius r) | square (side 2r+1)", OPENING_ELEMENTS),
     _p("opening_radius", int, 1, "opening element radius r in pixels", minimum=1),
     # -- machine
-    _p("device", str, "cpu", "cpu | cuda | cuda:N"),
+    # where a run trains is not part of what it is (as the CPU model is not): a run trained on a GPU is reused
+    # under a CPU profile of the same config, and the other way; its provenance.json says where it ran
+    _p("device", str, "cpu", "cpu | cuda | cuda:N (not part of a run's identity: provenance.json records it)",
+       run=False),
     _p("num_workers", int, 0, "DataLoader worker processes", minimum=0, run=False),
     _p("checkpoint_interval_s", float, 0.0, "seconds between checkpoint writes (last.pt, and best.pt when it "
        "changed); the last epoch's (or an early stop's) are always written; 0: after every epoch. A resumed run repeats the epochs "

@@ -62,7 +62,30 @@ def setup_row(key: str, exp) -> dict:
     evaluation_only = status.row.map(lambda r: spec.variant(r).eval_of is not None)
     return {"paper": key, "finished": int((status.status == "finished").sum()), "planned": len(status),
             "evaluation-only": int(evaluation_only.sum()), "epochs": p["epochs"],
-            "input": f"{p['image_height']}×{p['image_width']}", "differs from the recipe": "; ".join(changed) or "nothing"}
+            "input": f"{p['image_height']}×{p['image_width']}", "ran on": ran_on(exp, status),
+            "differs from the recipe": "; ".join(changed) or "nothing"}
+
+
+def ran_on(exp, status: pd.DataFrame | None = None) -> str:
+    """Where the finished trained runs of ``exp`` ran, from their provenance: ``"AMD EPYC (AVX512-BF16) 8,
+    NVIDIA H100 80GB HBM3 3"`` (a run's GPU where it had one, else its CPU; evaluation-only rows train
+    nothing and are left out). A run on a GPU counts like one on a CPU where its config is the same:
+    ``device`` is not part of a run's identity."""
+    from collections import Counter
+
+    from skinseg.results import read_provenance
+
+    status = exp.completeness() if status is None else status
+    where = Counter()
+    for r in status[status.status == "finished"].itertuples():
+        v = exp.spec.variant(r.row)
+        if v.eval_of:
+            continue
+        prov = read_provenance(exp.run_dir(v, r.partition, r.seed).path)
+        # runs from before provenance named the CPU model say only "cpu"
+        where[prov.get("gpu") or prov.get("cpu") or ("a CPU (model not recorded)" if prov.get("device") == "cpu"
+                                                     else "not recorded")] += 1
+    return ", ".join(f"{name} {n}" for name, n in where.most_common()) or "–"
 
 
 def setup_table(loaded: dict) -> pd.DataFrame:
