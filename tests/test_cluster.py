@@ -102,6 +102,11 @@ def test_ray_runs_give_the_serial_files_two_at_once(tmp_path, local_cluster, one
     assert main(on_ray) == 0
     out = capsys.readouterr().out
     assert out.count("finished already") == 2 and "ray: 0 runs submitted" in out
+    # --overwrite trains them again (the driver clears each run once; the tasks themselves never clear)
+    assert main([*on_ray, "--overwrite"]) == 0
+    assert "ray: 2 runs submitted" in capsys.readouterr().out
+    for name, folder in serial.items():
+        assert (folder / "metrics.csv").read_bytes() == (ray_runs[name] / "metrics.csv").read_bytes(), name
 
 
 def _preempted_once(params, paper, key, measure_asm, threads, checkpoints, *after):
@@ -212,3 +217,12 @@ def test_an_evaluation_only_row_waits_for_its_trained_run(tmp_path, local_cluste
         ("LesionSeg [holdout, seed 0]", "MemoryError: a test's failing run"),
         ("no post-processing [holdout, seed 0]",
          "its trained run LesionSeg [holdout, seed 0] failed (MemoryError: a test's failing run)")]
+
+
+def test_the_time_left_counts_the_runs_that_run_at_once():
+    from skinseg.campaign import eta_line
+
+    # 8 runs on 4 slots, the first landed after 100 s: 7 left, 2 rounds of ~100 s, not 7 x 100 s
+    assert eta_line(1, 0, 7, 4, 100.0, [100.0]) == ("ray: 1 of 8 runs done; 4 running, 3 waiting; about 0:03:20 "
+                                                   "left (0:01:40 a run so far, 0:01:40 since the start)")
+    assert eta_line(0, 1, 3, 4, 5.0, []) == "ray: 0 of 4 runs done, 1 failed; 3 running, 0 waiting"

@@ -89,8 +89,9 @@ def run_serial(exp: Experiment, plan: list, on_landed: Callable[[Landed], None])
 def ray_task(params: dict, paper: str, key: RunKey, measure_asm: bool, threads: int, checkpoints: str | None,
              *after) -> Landed:
     """One Ray task: :func:`train_one` on a fresh :class:`Experiment` of ``params`` in the worker's process.
-    ``threads``: the CPUs the task asked for; ``checkpoints``: the driver's checkpoint folder for ``checkpoint_dir: user-cache`` (every node must use
-    the same); ``after``: the trained row's :class:`Landed` an evaluation-only row waits for."""
+    ``threads``: the CPUs the task asked for; ``checkpoints``: the driver's checkpoint folder for
+    ``checkpoint_dir: user-cache`` (every node must use the same); ``after``: the trained row's
+    :class:`Landed` an evaluation-only row waits for."""
     import torch
 
     torch.set_num_threads(threads)  # the CPUs Ray reserved for it (for a GPU run: loading and scoring)
@@ -106,13 +107,12 @@ def ray_task(params: dict, paper: str, key: RunKey, measure_asm: bool, threads: 
 def _slots(ray, gpus: float, cpus: float) -> int:
     """How many tasks of this size the cluster holds at once; a ValueError where it holds none (a GPU run
     on a cluster without GPUs would wait for ever)."""
-    res = ray.cluster_resources()
-    need, have = ("GPU", gpus) if gpus else ("CPU", cpus), res.get("GPU" if gpus else "CPU", 0)
-    n = int(have / need[1])
-    if n < 1:
-        raise ValueError(f"the Ray cluster has {have:g} {need[0]}s, and each run asks for {need[1]:g}: give "
-                         f"--{need[0].lower()}s-per-run that fits, or set device: cpu for a cluster without GPUs")
-    return n
+    kind, each = ("GPU", gpus) if gpus else ("CPU", cpus)
+    have = ray.cluster_resources().get(kind, 0)
+    if have < each:
+        raise ValueError(f"the Ray cluster has {have:g} {kind}s, and each run asks for {each:g}: give "
+                         f"--{kind.lower()}s-per-run that fits, or set device: cpu for a cluster without GPUs")
+    return int(have / each)
 
 
 def eta_line(done: int, failed: int, left: int, slots: int, elapsed: float, run_seconds: list[float]) -> str:
@@ -155,12 +155,17 @@ def run_on_ray(exp: Experiment, plan: list, on_landed: Callable[[Landed], None],
     remote = ray.remote(task)
     size = {"num_gpus": gpus, "num_cpus": cpus, "max_retries": retries, "retry_exceptions": True}
     measured = measured_rows(exp)
+    # --overwrite clears each run's folders here, once: a task retried after a lost node must resume from its
+    # checkpoint, not clear it again
+    params = {**exp.params, "overwrite": False}
     refs: dict = {}
     names: dict = {}
     trained_of: dict = {}  # an evaluation-only row's run -> its trained row's run, when that is a task too
     for v, part, seed in plan:
         key = (v.label, part, seed)
-        if not exp.params["overwrite"] and exp.run_status(v, part, seed) == "finished":
+        if exp.params["overwrite"]:
+            exp.run_dir(v, part, seed).clear()
+        elif exp.run_status(v, part, seed) == "finished":
             log(f"reuse  {v.label} [{part}, seed {seed}]: finished already")
             continue
         trained = (v.eval_of, part, seed)
@@ -168,7 +173,7 @@ def run_on_ray(exp: Experiment, plan: list, on_landed: Callable[[Landed], None],
         if v.eval_of and trained in refs:
             after, trained_of[key] = [refs[trained]], trained
         ref = remote.options(**size, name=f"{exp.spec.key}: {v.label} [{part}, seed {seed}]").remote(
-            exp.params, exp.spec.key, key, v.label in measured, threads, ckpt, *after)
+            params, exp.spec.key, key, v.label in measured, threads, ckpt, *after)
         refs[key], names[ref] = ref, key
     start = time.time()
     each = f"{gpus:g} GPU" if gpus else f"{cpus:g} CPU"
