@@ -17,13 +17,12 @@ from skinseg.results import write_csv
 
 
 def device_name() -> str:
+    """The GPU this machine trains on, else its CPU (:func:`skinseg.train.processor_name`)."""
     import torch
 
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    from skinseg.cpuinfo import cpu_name
+    from skinseg.train import processor_name
 
-    return cpu_name()
+    return processor_name("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def proof_table(root: Path, device: str) -> pd.DataFrame:

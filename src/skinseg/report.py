@@ -25,15 +25,26 @@ def _rows(lines: pd.DataFrame, most: int = 3) -> str:
     return f" ({named})" if named else ""
 
 
+def clauses(text: str) -> list[str]:
+    """``text`` cut at each "; " outside parentheses and quotes, each clause once, in order."""
+    out, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(text):
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == ";" and depth == 0 and not quoted:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return list(dict.fromkeys(c.strip() for c in out if c.strip()))
+
+
 def _cause(audit_summary: str) -> str:
-    """The audit's first finding: its text up to the first ';' outside parentheses (the rest is in the
-    verdict table)."""
-    depth = 0
-    for i, ch in enumerate(audit_summary):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == ";" and depth == 0:
-            return audit_summary[:i].strip()
-    return audit_summary.strip()
+    """The audit's first finding: its text up to the first ';' outside parentheses and quotes (the rest is
+    in the verdict table)."""
+    found = clauses(audit_summary)
+    return found[0] if found else ""
 
 
 def _authors(citation: str) -> str:

@@ -177,7 +177,7 @@ def check_checkpoint_folder(checkpoint_dir, run_config: dict) -> bool:
     return (ckdir / "last.pt").is_file()
 
 
-def _where(device: str) -> str:
+def processor_name(device: str) -> str:
     """The processor that trains on ``device``: the GPU's name on CUDA, else :func:`skinseg.cpuinfo.cpu_name`."""
     return torch.cuda.get_device_name(device) if str(device).startswith("cuda") else cpu_name()
 
@@ -252,7 +252,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     train_cpu_seconds = 0.0  # the process's CPU time over the same epochs
 
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    started_on, resumes = {"cpu": _where(device), "date": now}, []
+    started_on, resumes = {"cpu": processor_name(device), "date": now}, []
     last = ckdir / "last.pt"
     if last.is_file():
         # to CPU first: RNG states must stay CPU tensors; weights and optimiser state are
@@ -269,10 +269,11 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
         start_epoch = ck["epoch"] + 1
         train_seconds = ck.get("train_seconds", math.nan)  # NaN: a checkpoint from before this record
         train_cpu_seconds = ck.get("train_cpu_seconds", math.nan)
-        started_on, resumes = ck.get("started_on"), [*ck.get("resumes", []), {"after_epoch": start_epoch,
-                                                                              "cpu": _where(device), "date": now}]
+        here = processor_name(device)
+        started_on = ck.get("started_on")
+        resumes = [*ck.get("resumes", []), {"after_epoch": start_epoch, "cpu": here, "date": now}]
         if ck["epoch"] + 1 < s.epochs and not ck["stopped"]:
-            print(f"resuming {display(last)} after epoch {start_epoch} of {s.epochs} on {_where(device)} (precision "
+            print(f"resuming {display(last)} after epoch {start_epoch} of {s.epochs} on {here} (precision "
                   f"{s.precision}, as the run started)", flush=True)
 
     stored = None if run_config is None else json.loads(json.dumps(comparable(run_config), default=str))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from skinseg.report import clauses
 from skinseg.verdicts import CONTEXT, COUNT_METRICS, is_claim_line
 
 # verdict (its start) -> symbol, colour, legend; symbol and colour both, so the mark reads in grey print too
@@ -153,21 +154,6 @@ def _audit(paper: str) -> str:
         return get_paper(paper).audit_summary
     except KeyError:
         return ""
-
-
-def clauses(text: str) -> list[str]:
-    """``text`` cut at each "; " outside parentheses and quotes, each clause once, in order."""
-    out, depth, quoted, start = [], 0, False, 0
-    for i, ch in enumerate(text):
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted:
-            depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == ";" and depth == 0 and not quoted:
-            out.append(text[start:i])
-            start = i + 1
-    out.append(text[start:])
-    return list(dict.fromkeys(c.strip() for c in out if c.strip()))
 
 
 def _shape(paper: str, where: str, lines: pd.DataFrame, audit: str, say_audit: bool) -> ShapedTable:
