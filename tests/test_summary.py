@@ -39,8 +39,14 @@ def test_summary_md_puts_the_verdicts_first(tmp_path):
     assert "1 reproduced" in text and "| p | reproduced | 0.5000 | ISIC 2017 |" in text and "Synthetic" not in text
     assert "±0.02 absolute for fractions" in text and "±10% of the reported value for counts" in text
     assert "No finished run under this profile." in text and "Reference:" not in text  # no unverified figure
-    assert "Reported-only context" not in text
+    assert "Reported-only context" not in text and "by processor" not in text  # no spent table given
     assert "## Cross-dataset test" in text and "Not run." in text
+    spent = pd.DataFrame({"processor": ["AMD EPYC (AVX512-BF16)"], "runs": [2], "training hours": [5.25]})
+    summary.write_summary(tmp_path / "s.md", "smoke", v, pd.DataFrame(), pd.DataFrame({"model": ["m"]}),
+                          {"fraction": 0.02, "count (relative)": 0.1}, spent=spent)
+    text = (tmp_path / "s.md").read_text()
+    assert text.index("## Costs") < text.index("### Training time the finished runs spent, by processor")
+    assert "| AMD EPYC (AVX512-BF16) | 2 | 5.25 |" in text
     one = pd.DataFrame({"model": ["U-Net", "FPN"], "runs": [1, 0], "planned runs": [3, 1], "jaccard": ["0.7000", ""]})
     summary.write_summary(tmp_path / "s.md", "smoke", v, one, pd.DataFrame({"model": ["m"]}),
                           {"fraction": 0.02, "count (relative)": 0.1}, cross_dataset="no PH2 folder here: skipped",

@@ -11,6 +11,7 @@ from skinseg import notebook, tables
 from skinseg.convergence import BAND, WINDOW
 from skinseg.report import findings
 from skinseg.results import write_csv, write_text
+from skinseg.training_time import NOT_RECORDED
 from skinseg.verdict_tables import paper_markdown
 from skinseg.verdicts import CONTEXT, UNCONVERGED, UNCONVERGED_ABOVE, is_claim_line
 
@@ -237,12 +238,14 @@ def verdict_counts(verdicts: pd.DataFrame) -> str:
 
 def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.DataFrame, costs: pd.DataFrame,
                   tolerance: dict, cross_dataset: pd.DataFrame | str | None = None, runs: pd.DataFrame | None = None,
-                  one_protocol_note: str = "", budgets: pd.DataFrame | None = None) -> None:
+                  one_protocol_note: str = "", budgets: pd.DataFrame | None = None,
+                  spent: pd.DataFrame | None = None) -> None:
     """``summary.md``: the findings, each paper's numbers in its own tables (:mod:`skinseg.verdict_tables`),
     the verdict table, then the one-protocol table (after
     ``one_protocol_note``, see :func:`skinseg.comparison.protocol_note`) and, where its models ran at
     more than one epoch budget, ``budgets`` (:func:`skinseg.comparison.budget_table`), the
-    cross-dataset table (a string: why there is none) and the cost table. ``runs``:
+    cross-dataset table (a string: why there is none), the cost table and ``spent``
+    (:func:`skinseg.training_time.by_processor`: the runs' training time by processor). ``runs``:
     :func:`setup_table` (and the one-protocol line)."""
     context, shaped = context_table(verdicts), verdicts
     verdicts = verdicts[verdicts.verdict != CONTEXT]
@@ -337,5 +340,12 @@ def write_summary(path, profile: str, verdicts: pd.DataFrame, one_protocol: pd.D
              *([] if costs.get("device", pd.Series(dtype=str)).astype(str).str.startswith("cuda").any() else
                ["No GPU benchmark is committed: every figure below is from a CPU.", ""]),
              *([spread, ""] if spread else []),
-             markdown_table(costs, "{:.2f}"), ""]
+             markdown_table(costs, "{:.2f}"), "",
+             *(["### Training time the finished runs spent, by processor", "",
+                "From each run's `provenance.json`: *training hours* the wall time of its epochs, *CPU-hours* their "
+                "CPU time (runs from before that record: wall time × threads), both summed over resumes; a run "
+                "resumed on another processor is split between them by its epochs there (*split by epochs*); "
+                "*untimed runs* recorded no training time and count in *runs* and *epochs* only. Runs made before "
+                "provenance named the CPU model count as \"" + NOT_RECORDED + "\".", "",
+                markdown_table(spent, "{:.2f}"), ""] if spent is not None and len(spent) else [])]
     write_text(path, "\n".join(parts))
