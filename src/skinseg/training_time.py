@@ -8,6 +8,7 @@ processor; across processors they do not, so a mixed run's split is an estimate,
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -51,14 +52,17 @@ def by_processor(results_root) -> pd.DataFrame:
         prov, history = read_provenance(run), run / "history.csv"
         if prov.get("train_seconds", 0) is None or not history.is_file():
             continue  # evaluation-only: its trained row's time is counted once, there
-        epochs = sum(1 for _ in history.open()) - 1
+        with history.open() as f:
+            epochs = sum(1 for _ in f) - 1  # rows under the header: the epochs it trained
+        if epochs < 1:
+            continue
         parts = stretches(prov, epochs)
         wall, cpu = training_seconds(run) / 3600, training_cpu_minutes(run) / 60
         for name, n in parts:
             share = n / epochs
             rows.append({"processor": name, "run": str(run), "epochs": n, "training hours": wall * share,
                          "CPU-hours": cpu * share, "mixed": len({p for p, _ in parts}) > 1,
-                         "untimed": wall != wall})  # NaN
+                         "untimed": math.isnan(wall)})
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     df = pd.DataFrame(rows)
