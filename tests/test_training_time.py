@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from skinseg.training_time import COLUMNS, NOT_RECORDED, by_processor, stretches
+from skinseg.training_time import COLUMNS, NOT_RECORDED, by_processor, processor_of, stretches
 
 
 def _run(root, name, prov, epochs, finished=True):
@@ -26,6 +26,7 @@ def test_stretches_follow_the_resumes():
     assert stretches({"cpu": "A"}, 3) == [("A", 3)]
     assert stretches({"cpu": "A", "gpu": "H100"}, 3) == [("H100", 3)]
     assert stretches({"device": "cpu"}, 3) == [(NOT_RECORDED, 3)]
+    assert processor_of({"device": "cuda"}) == "not recorded"  # a GPU run whose GPU went unnamed: no CPU to blame
 
 
 def test_by_processor_splits_a_resumed_run_by_its_epochs(tmp_path):

@@ -63,10 +63,10 @@ def training_seconds(run_path: Path) -> float:
     (its epochs, summed over resumes) where recorded (NaN for an evaluation-only row); for runs made
     before that record, ``run_seconds`` (training *and* scoring) unless the run was resumed (then it
     covers only the time since the resume, so NaN); else NaN."""
-    return _training_seconds(read_provenance(run_path))
+    return training_seconds_of(read_provenance(run_path))
 
 
-def _training_seconds(prov: dict) -> float:
+def training_seconds_of(prov: dict) -> float:
     """:func:`training_seconds` from a provenance already read."""
     if "train_seconds" in prov:  # recorded; None: an evaluation-only row, which trains nothing
         return float("nan") if prov["train_seconds"] is None else float(prov["train_seconds"])
@@ -168,14 +168,18 @@ def training_cpu_minutes(run_path: Path) -> float:
     paused process does not inflate, nor, but for spin-waiting threads, other work on the cores; for
     earlier runs, :func:`training_seconds` times the threads it trained with (``cpu_threads``). NaN
     for runs with neither, for evaluation-only rows, and for runs on a GPU, whose cost is not CPU time."""
-    prov = read_provenance(run_path)
+    return training_cpu_minutes_of(read_provenance(run_path))
+
+
+def training_cpu_minutes_of(prov: dict) -> float:
+    """:func:`training_cpu_minutes` from a provenance already read."""
     if prov.get("device") != "cpu":
         return float("nan")
     if prov.get("train_cpu_seconds") is not None:
         return float(prov["train_cpu_seconds"]) / 60
     if not prov.get("cpu_threads"):
         return float("nan")
-    return _training_seconds(prov) * prov["cpu_threads"] / 60
+    return training_seconds_of(prov) * prov["cpu_threads"] / 60
 
 
 def provenance(seed: int, device: str, dataset_fingerprint: str | None, git: dict | None = None) -> dict:

@@ -11,7 +11,7 @@ from skinseg import notebook, tables
 from skinseg.convergence import BAND, WINDOW
 from skinseg.report import findings
 from skinseg.results import write_csv, write_text
-from skinseg.training_time import NOT_RECORDED
+from skinseg.training_time import NOT_RECORDED, processor_of
 from skinseg.verdict_tables import paper_markdown
 from skinseg.verdicts import CONTEXT, UNCONVERGED, UNCONVERGED_ABOVE, is_claim_line
 
@@ -82,10 +82,7 @@ def ran_on(exp, status: pd.DataFrame | None = None) -> str:
         v = exp.spec.variant(r.row)
         if v.eval_of:
             continue
-        prov = read_provenance(exp.run_dir(v, r.partition, r.seed).path)
-        # runs from before provenance named the CPU model say only "cpu"
-        where[prov.get("gpu") or prov.get("cpu") or ("a CPU (model not recorded)" if prov.get("device") == "cpu"
-                                                     else "not recorded")] += 1
+        where[processor_of(read_provenance(exp.run_dir(v, r.partition, r.seed).path))] += 1
     return ", ".join(f"{name} {n}" for name, n in where.most_common()) or "–"
 
 

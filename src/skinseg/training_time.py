@@ -13,23 +13,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from skinseg.results import read_provenance, training_cpu_minutes, training_seconds
+from skinseg.results import read_provenance, training_cpu_minutes_of, training_seconds_of
 
 NOT_RECORDED = "a CPU (model not recorded)"
 
 COLUMNS = ["processor", "runs", "epochs", "training hours", "CPU-hours", "split by epochs", "untimed runs"]
 
 
+def processor_of(prov: dict) -> str:
+    """The processor a run's provenance ``prov`` names: its GPU where it had one, else its CPU model;
+    for runs from before provenance named the CPU model, :data:`NOT_RECORDED` on a CPU, else
+    ``"not recorded"``."""
+    return prov.get("gpu") or prov.get("cpu") or (NOT_RECORDED if prov.get("device") == "cpu" else "not recorded")
+
+
 def stretches(prov: dict, epochs: int) -> list[tuple[str, int]]:
     """``(processor, epochs)`` for each stretch of one run's ``epochs`` between resumes, from its
     provenance ``prov``; one stretch where the run never resumed or its provenance predates the
-    record (then on its ``gpu`` or ``cpu``, else :data:`NOT_RECORDED`). Stretches of no epoch (a
+    record (then on :func:`processor_of` the run). Stretches of no epoch (a
     resume of a finished checkpoint) are left out.
 
     >>> stretches({"started_on": {"cpu": "A"}, "resumes": [{"after_epoch": 7, "cpu": "B"}]}, 48)
     [('A', 7), ('B', 41)]
     """
-    here = prov.get("gpu") or prov.get("cpu") or NOT_RECORDED
+    here = processor_of(prov)
     first = (prov.get("started_on") or {}).get("cpu") or here
     bounds = [(0, first)] + [(int(r["after_epoch"]), r.get("cpu") or here) for r in prov.get("resumes") or []]
     ends = [b for b, _ in bounds[1:]] + [epochs]
@@ -57,7 +64,7 @@ def by_processor(results_root) -> pd.DataFrame:
         if epochs < 1:
             continue
         parts = stretches(prov, epochs)
-        wall, cpu = training_seconds(run) / 3600, training_cpu_minutes(run) / 60
+        wall, cpu = training_seconds_of(prov) / 3600, training_cpu_minutes_of(prov) / 60
         for name, n in parts:
             share = n / epochs
             rows.append({"processor": name, "run": str(run), "epochs": n, "training hours": wall * share,
