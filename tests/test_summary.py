@@ -333,6 +333,39 @@ def test_budget_table_lists_each_models_finished_runs_at_every_epoch_budget(tmp_
         comparison.run_sets(exp)
 
 
+def test_paired_at_a_budget_reads_two_rows_where_they_ran_together(tmp_path, monkeypatch):
+    """LinkNet-64 and LesionSeg trained together at 1 epoch (the paper folder) and at 2 (run_set e2),
+    LinkNet-64 alone at 3 (e3): from the 3-epoch budget the pair is read at 2 epochs, the most epochs
+    holding it, without training anything; a budget holding the pair itself gives its own runs; a pair
+    never trained together is a LookupError naming the budgets searched."""
+    import skinseg.data.sources as src
+    from helpers_experiment import small_params
+    from skinseg.experiment import Experiment
+
+    real = src.resolve
+    monkeypatch.setattr(src, "resolve", lambda p: tmp_path / "data" if p == "data" else real(p))
+    base = small_params(tmp_path, variants="LinkNet-64,LesionSeg", seeds="0")
+    one = Experiment({**base, "epochs": 1}, paper="one_protocol").run_all()
+    two = Experiment({**base, "epochs": 2, "run_set": "e2"}, paper="one_protocol").run_all()
+    alone = Experiment({**base, "variants": "LinkNet-64", "epochs": 3, "run_set": "e3"}, paper="one_protocol")
+    mine = alone.run_all()
+    written = sorted((tmp_path / "results").rglob("metrics.csv"))
+
+    pair, run_set, epochs = comparison.paired_at_a_budget(alone, mine, "LinkNet-64", "LesionSeg")
+    assert (run_set, epochs) == ("e2", 2)
+    assert [o.variant for o in pair] == [o.variant for o in two]
+    assert [metric_value(o.metrics, "jaccard") for o in pair] == \
+        pytest.approx([metric_value(o.metrics, "jaccard") for o in two], abs=1e-9)  # metrics.csv keeps 10 digits
+    assert sorted((tmp_path / "results").rglob("metrics.csv")) == written  # nothing trained
+
+    own = Experiment({**base, "epochs": 1, "train_missing": False}, paper="one_protocol")
+    pair, run_set, epochs = comparison.paired_at_a_budget(own, one, "LinkNet-64", "LesionSeg")
+    assert (run_set, epochs, [o.variant for o in pair]) == ("", 1, ["LinkNet-64", "LesionSeg"])
+    with pytest.raises(LookupError, match=r"'LinkNet-64' and 'U-Net'.*searched: 1 epochs \(the paper folder\), "
+                                          r"2 epochs \(e2\), 3 epochs \(e3\)"):
+        comparison.paired_at_a_budget(alone, mine, "LinkNet-64", "U-Net")
+
+
 def test_the_headline_counts_verdicts_on_unconverged_runs_apart():
     v = pd.DataFrame({"verdict": ["reproduced", "not reproduced", "inconclusive (unconverged)",
                                   "not reproduced (unconverged: ours already above)", "inconclusive (unconverged)",

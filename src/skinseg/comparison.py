@@ -1,6 +1,7 @@
 """The one-protocol comparison of the summary notebook (06): per model its runs, Jaccard, costs and
 convergence (:func:`one_protocol_table`), the same at every epoch budget with finished runs
-(:func:`budget_table`), and the protocol's one-line description (:func:`protocol_note`)."""
+(:func:`budget_table`), and the protocol's one-line description (:func:`protocol_note`); and two rows'
+paired runs at whichever budget holds them (:func:`paired_at_a_budget`)."""
 from __future__ import annotations
 
 import numpy as np
@@ -87,6 +88,50 @@ def run_sets(exp) -> list[tuple[str, int]]:
     return sorted(found, key=lambda pair: (pair[1], pair[0]))
 
 
+def _finished_at(exp, run_set: str, epochs: int, **params):
+    """``exp`` at another budget (``run_set``, ``epochs``; ``params`` override more) and its finished
+    runs there, read, never trained or deleted (whatever ``exp``'s ``train_missing`` and ``overwrite``):
+    ``(experiment, outcomes)``."""
+    import contextlib
+    import io
+
+    from skinseg.experiment import Experiment
+
+    budget = Experiment({**exp.params, "epochs": epochs, "run_set": run_set, "train_missing": False,
+                         "overwrite": False, **params}, exp.spec)  # overwrite would delete a finished run
+    with contextlib.redirect_stdout(io.StringIO()):  # a "reusing <folder>" line per run says nothing here
+        return budget, budget.run_all(allow_none=True)
+
+
+def paired_at_a_budget(exp, outcomes, a: str, b: str) -> tuple[list, str, int]:
+    """The finished runs of rows ``a`` and ``b`` at one budget where they share a partition and seed:
+    ``outcomes`` (``exp``'s own budget) where they do, else the budget of :func:`run_sets` with the most
+    epochs where they do, its runs read with every other parameter equal to ``exp``'s (nothing trained
+    or deleted). For a row run at one budget only because it is the same training as another at any
+    budget (SLSDeep's as-published EPE, which passes no gradient: ``audit.identical_runs``). Returns
+    ``(outcomes of a and b, run_set, epochs)``; LookupError naming the rows and the budgets searched
+    when none holds such a pair."""
+    def pairs(found):
+        try:
+            return [o for _, oa, ob in tables.paired_runs(found, a, b) for o in (oa, ob)]
+        except KeyError:
+            return []
+
+    own = pairs(outcomes)
+    if own:
+        return own, exp.params["run_set"], exp.params["epochs"]
+    searched = run_sets(exp)
+    for run_set, epochs in sorted(searched, key=lambda pair: -pair[1]):
+        _, found = _finished_at(exp, run_set, epochs, variants=f"{a},{b}")
+        if pairs(found):
+            return pairs(found), run_set, epochs
+    budgets = ", ".join(f"{e} epochs ({r or 'the paper folder'})" for r, e in searched) or "none"
+    raise LookupError(f"no finished runs of {a!r} and {b!r} share a partition and seed at any budget of "
+                      f"{exp.spec.key} under profile {exp.params['profile']} (searched: {budgets}); train both "
+                      f"at one budget (python reproduce/train_runs.py --notebook {exp.spec.notebook[:2]} "
+                      f"--variants '{a},{b}')")
+
+
 def budget_table(exp) -> pd.DataFrame:
     """``exp``'s models at every epoch budget with finished runs under its profile (:func:`run_sets`):
     per model and ``(run_set, epochs)``, the columns of :func:`one_protocol_table` but its costs of one
@@ -96,17 +141,9 @@ def budget_table(exp) -> pd.DataFrame:
     finished run, each model's budgets together, fewest epochs first; ``run_set`` names the folder
     (empty: the paper folder's own). Nothing is trained or deleted, whatever ``exp``'s
     ``overwrite``."""
-    import contextlib
-    import io
-
-    from skinseg.experiment import Experiment
-
     lines = []
     for run_set, epochs in run_sets(exp):
-        budget = Experiment({**exp.params, "epochs": epochs, "run_set": run_set, "train_missing": False,
-                             "overwrite": False}, exp.spec)  # overwrite would delete a finished run to retrain it
-        with contextlib.redirect_stdout(io.StringIO()):  # a "reusing <folder>" line per run says nothing here
-            outcomes = budget.run_all(allow_none=True)
+        budget, outcomes = _finished_at(exp, run_set, epochs)
         for order, v in enumerate(budget.variants()):
             line = _model_runs(budget, v, outcomes)
             if line["runs"]:
