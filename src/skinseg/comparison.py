@@ -123,8 +123,8 @@ def paired_at_a_budget(exp, outcomes, a: str, b: str) -> tuple[list, str, int]:
     searched = run_sets(exp)
     for run_set, epochs in sorted(searched, key=lambda pair: -pair[1]):
         _, found = _finished_at(exp, run_set, epochs, variants=f"{a},{b}")
-        if pairs(found):
-            return pairs(found), run_set, epochs
+        if there := pairs(found):
+            return there, run_set, epochs
     budgets = ", ".join(f"{e} epochs ({r or 'the paper folder'})" for r, e in searched) or "none"
     raise LookupError(f"no finished runs of {a!r} and {b!r} share a partition and seed at any budget of "
                       f"{exp.spec.key} under profile {exp.params['profile']} (searched: {budgets}); train both "
