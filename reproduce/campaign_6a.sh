@@ -4,10 +4,28 @@
 # so the same script is started again in each session (nohup; see results/cpu-real/README.md, "Step 6a"):
 #   nohup bash reproduce/campaign_6a.sh > ~/campaign-6a.log 2>&1 &
 # Pause it for benchmarks and `make test`: kill -STOP / -CONT the train_runs.py process.
+# `bash reproduce/campaign_6a.sh --status` trains nothing: each step's `train_runs.py --status`, then the hours
+# of training the whole campaign has left on this CPU at the paces measured so far.
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-run() { echo "== $(date -u +%FT%TZ) $*"; "$PY" reproduce/train_runs.py --profile cpu-real --commit --yes "$@" || echo "!! exit $? for: $*"; }
+if [ "${1:-}" = "--status" ]; then
+  left_s=0 unpaced=()
+  run() {
+    echo "== $*"
+    local out
+    out=$("$PY" reproduce/train_runs.py --profile cpu-real --status "$@") || echo "!! exit $? for: $*"
+    echo "$out"
+    local s
+    s=$(grep -o 'of training ([0-9]* s)' <<<"$out" | grep -o '[0-9][0-9]*' | tail -1)
+    left_s=$((left_s + ${s:-0}))
+    if grep -q 'no pace measured yet' <<<"$out"; then unpaced+=("$*"); fi
+  }
+elif [ $# -gt 0 ]; then
+  echo "usage: bash reproduce/campaign_6a.sh [--status]" >&2; exit 2
+else
+  run() { echo "== $(date -u +%FT%TZ) $*"; "$PY" reproduce/train_runs.py --profile cpu-real --commit --yes "$@" || echo "!! exit $? for: $*"; }
+fi
 
 # 1. SLSDeep's converging budget, measured on seed 0 (ISIC 2017 block): 48 epochs of the poly schedule (the
 #    GPU probe's 24-epoch run was still climbing, +0.007). Its run is the campaign's first SLSDeep run.
@@ -27,4 +45,9 @@ run --notebook 03 --variants SLSDeep+ASC --seeds 0 --set epochs=$e --set run_set
 run --notebook 03 --variants "SLSDeep [ISBI 2016],SLSDeep-EPE [ISBI 2016],SLSDeep+ASC [ISBI 2016]" --seeds 0 \
     --set epochs=$e --set run_set=e$e
 run --notebook 06 --variants SLSDeep --set epochs=48 --set run_set=e48
+if [ "${1:-}" = "--status" ]; then
+  echo "== campaign: about $((left_s / 3600)).$((left_s % 3600 * 10 / 3600)) h of training left on this CPU ($left_s s), at most (early stops end sooner)"
+  for step in "${unpaced[@]}"; do echo "   not in that sum (a row with no pace measured yet): $step"; done
+  exit 0
+fi
 echo "== $(date -u +%FT%TZ) campaign script done"

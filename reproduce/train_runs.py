@@ -193,13 +193,14 @@ def main(argv=None) -> int:
         where = f" (run_set {params['run_set']})" if params["run_set"] else ""
         print(f"{spec.key} under profile {a.profile}{where}; checkpoints in {display(exp.checkpoint_root)}; "
               f"this CPU: {here}:")
-        left = hours_left(progress, here)
+        everyone = progress if wanted is None else run_progress(exp)  # a row's other seeds pace it too
+        left = hours_left(progress, here, everyone)
         shown = progress.assign(converged=progress.converged.map({True: "yes", False: "NO"}),
                                 **{"training s": progress["training s"].map(lambda x: "" if x != x else f"{x:.0f}"),
                                    "h left": left.map(lambda x: "" if x != x or not x else f"{x:.1f}"),
                                    "cpu": progress.cpu.fillna("")})
         print(shown.to_string(index=False, na_rep=""))
-        print(progress_summary(progress, here))
+        print(progress_summary(progress, here, everyone))
         return 0
     # a line per epoch on stderr, serial or on Ray (there each worker's, shown in this log): a long batch's
     # log says how far each run is

@@ -94,3 +94,19 @@ def test_pace_is_this_cpus_where_measured_else_the_unfinished_runs_else_another_
                                                                  round(10 * 20 / 3600, 4)]
     text = progress_summary(progress, "another CPU")
     assert "on another CPU at each row's pace so far" in text and "A: paced on another CPU" in text
+
+
+def test_a_seed_listed_alone_is_paced_by_its_rows_other_seeds():
+    """``--seeds 1 --status`` lists one seed, but seed 0 of the same row, finished, sets its pace: without
+    ``paced_by`` the listed lines alone have no pace and the hours left go unsaid."""
+    lines = [["A", "f0", 0, "finished", 10, 10, True, 7, 200.0, "CPU"],
+             ["A", "f0", 1, "absent", 0, 10, None, NAN, NAN, None],
+             ["B", "f0", 1, "absent", 0, 10, None, NAN, NAN, None]]
+    everyone = pd.DataFrame(lines, columns=COLUMNS)
+    listed = everyone[everyone.seed == 1]
+    assert time_left(listed, "CPU") == (0.0, ["A", "B"])
+    assert time_left(listed, "CPU", everyone) == (10 * 20.0, ["B"])
+    hours = hours_left(listed, "CPU", everyone)
+    assert math.isclose(hours.iloc[0], 200 / 3600) and math.isnan(hours.iloc[1])
+    text = progress_summary(listed, "CPU", everyone)
+    assert "(200 s) on CPU" in text and "no pace measured yet for B." in text

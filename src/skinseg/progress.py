@@ -75,12 +75,14 @@ def row_pace(progress: pd.DataFrame, cpu: str | None = None) -> pd.DataFrame:
     return pd.DataFrame.from_dict(out, orient="index", columns=["pace", "source"])
 
 
-def time_left(progress: pd.DataFrame, cpu: str | None = None) -> tuple[float, list[str]]:
+def time_left(progress: pd.DataFrame, cpu: str | None = None, paced_by: pd.DataFrame | None = None
+              ) -> tuple[float, list[str]]:
     """Seconds of training left for the runs of ``progress`` (:func:`run_progress`) that are not
-    finished: :func:`epochs_to_run` times the row's pace (:func:`row_pace`, on ``cpu`` where given).
-    An upper bound where early stopping ends runs sooner. Also returns the rows with epochs left but
-    no measured pace (not in the sum)."""
-    pace = row_pace(progress, cpu)["pace"]
+    finished: :func:`epochs_to_run` times the row's pace (:func:`row_pace`, on ``cpu`` where given, over
+    the runs of ``paced_by``: default ``progress``; give the whole plan's lines where ``progress`` lists
+    some seeds of it, so a row's other seeds set its pace). An upper bound where early stopping ends
+    runs sooner. Also returns the rows with epochs left but no measured pace (not in the sum)."""
+    pace = row_pace(progress if paced_by is None else paced_by, cpu)["pace"]
     todo = epochs_to_run(progress)
     rows = progress.loc[todo.index, "row"]
     known = rows.isin(pace.index)
@@ -89,17 +91,17 @@ def time_left(progress: pd.DataFrame, cpu: str | None = None) -> tuple[float, li
     return left, unknown
 
 
-def hours_left(progress: pd.DataFrame, cpu: str | None = None) -> pd.Series:
-    """Per run of ``progress``: hours of training left at its row's pace (:func:`row_pace`; NaN
-    without one; 0 for a finished run)."""
-    pace = row_pace(progress, cpu)["pace"]
+def hours_left(progress: pd.DataFrame, cpu: str | None = None, paced_by: pd.DataFrame | None = None) -> pd.Series:
+    """Per run of ``progress``: hours of training left at its row's pace (:func:`row_pace` over
+    ``paced_by``'s runs, as in :func:`time_left`; NaN without one; 0 for a finished run)."""
+    pace = row_pace(progress if paced_by is None else paced_by, cpu)["pace"]
     todo = epochs_to_run(progress).reindex(progress.index, fill_value=0)
     return todo * progress.row.map(pace) / 3600
 
 
-def progress_summary(progress: pd.DataFrame, cpu: str | None = None) -> str:
+def progress_summary(progress: pd.DataFrame, cpu: str | None = None, paced_by: pd.DataFrame | None = None) -> str:
     """One paragraph: runs finished (converged or not), unfinished, absent, held by another config,
-    and the time left (:func:`time_left`, at the pace on ``cpu`` where given)."""
+    and the time left (:func:`time_left`, at the pace on ``cpu`` where given, set by ``paced_by``'s runs)."""
     n = progress.status.value_counts()
     trained = progress[(progress.status == "finished") & progress.converged.notna()]
     conv = int(trained.converged.astype(bool).sum())
@@ -111,14 +113,14 @@ def progress_summary(progress: pd.DataFrame, cpu: str | None = None) -> str:
     text = "; ".join(parts) + "."
     todo = epochs_to_run(progress)
     if todo.sum():
-        left, unknown = time_left(progress, cpu)
+        left, unknown = time_left(progress, cpu, paced_by)
         text += f" Left: {int(todo.sum())} epochs"
         if len(unknown) < progress.loc[todo[todo > 0].index, "row"].nunique():  # some row with epochs left has a pace
             where = "" if cpu is None else f" on {cpu}"
             text += (f", about {left / 3600:.1f} h of training ({left:.0f} s){where} at each row's pace so far (at "
                      "most: early stops end sooner)")
             if cpu is not None:
-                other = row_pace(progress, cpu).query("source == 'another CPU'").index
+                other = row_pace(progress if paced_by is None else paced_by, cpu).query("source == 'another CPU'").index
                 other = [r for r in other if r in set(progress.loc[todo[todo > 0].index, "row"])]
                 if other:
                     text += f"; {', '.join(other)}: paced on another CPU (none of its runs ran on this one)"
@@ -129,8 +131,8 @@ def progress_summary(progress: pd.DataFrame, cpu: str | None = None) -> str:
 def training_ahead(exp, plan=None) -> tuple[list[str], float, list[str]]:
     """What training ``exp``'s planned runs (``plan``: a part of them) would take: the unfinished
     ones (``row [partition, seed]: N epochs``), the hours at each row's pace on this CPU
-    (:func:`time_left`) and the rows without a measured pace. Nothing on synthetic data (seconds of
-    training)."""
+    (:func:`time_left`, paced by all of ``exp``'s runs: the seeds outside ``plan`` too) and the rows
+    without a measured pace. Nothing on synthetic data (seconds of training)."""
     from skinseg.cpuinfo import cpu_name
 
     if exp.params["data_root"] == "synthetic":
@@ -141,7 +143,7 @@ def training_ahead(exp, plan=None) -> tuple[list[str], float, list[str]]:
     if todo.empty:
         return [], 0.0, []
     lines = [f"{r.row} [{r.partition}, seed {r.seed}]: {int(todo[i])} epochs" for i, r in progress.loc[todo.index].iterrows()]
-    seconds, unknown = time_left(progress, cpu_name())
+    seconds, unknown = time_left(progress, cpu_name(), None if plan is None else run_progress(exp))
     return lines, seconds / 3600, unknown
 
 
