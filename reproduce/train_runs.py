@@ -41,7 +41,7 @@ from skinseg.experiment import Experiment
 from skinseg.papers import get_paper, list_papers
 from skinseg.paths import display
 from skinseg.cpuinfo import cpu_name
-from skinseg.progress import confirm_training, hours_left, progress_summary, run_progress, training_ahead
+from skinseg.progress import confirm_training, hours_left, plan_progress, progress_summary, training_ahead
 from skinseg.profiles import load_profile, parse_sets, resolve
 from skinseg.results import metric_value, training_seconds
 from skinseg.train import BATCH_ENV
@@ -188,12 +188,11 @@ def main(argv=None) -> int:
         check_committable([exp.row_folder(v) for v in exp.variants()])
     plan = [run for run in exp.plan() if wanted is None or run[2] in wanted]
     if a.status:
-        progress = run_progress(exp, plan)
+        progress, everyone = plan_progress(exp, None if wanted is None else plan)  # other seeds pace a row too
         here = cpu_name()
         where = f" (run_set {params['run_set']})" if params["run_set"] else ""
         print(f"{spec.key} under profile {a.profile}{where}; checkpoints in {display(exp.checkpoint_root)}; "
               f"this CPU: {here}:")
-        everyone = progress if wanted is None else run_progress(exp)  # a row's other seeds pace it too
         left = hours_left(progress, here, everyone)
         shown = progress.assign(converged=progress.converged.map({True: "yes", False: "NO"}),
                                 **{"training s": progress["training s"].map(lambda x: "" if x != x else f"{x:.0f}"),

@@ -47,6 +47,22 @@ def run_progress(exp, plan=None) -> pd.DataFrame:
     return pd.DataFrame(lines, columns=COLUMNS)
 
 
+def plan_progress(exp, plan=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``plan``'s lines of :func:`run_progress` (default: all of ``exp``'s runs) and all of ``exp``'s,
+    each run read once (an unfinished run's ``last.pt`` is loaded): the second is ``paced_by`` for
+    :func:`time_left` and the others, so a row's seeds outside ``plan`` set its pace too."""
+    everyone = run_progress(exp)
+    if plan is None:
+        return everyone, everyone
+    keys = {(v.label, part, seed) for v, part, seed in plan}
+    listed = [(r.row, r.partition, r.seed) in keys for r in everyone.itertuples()]
+    return everyone[listed].reset_index(drop=True), everyone
+
+
+def _paced_by(progress: pd.DataFrame, paced_by: pd.DataFrame | None) -> pd.DataFrame:
+    return progress if paced_by is None else paced_by
+
+
 def epochs_to_run(progress: pd.DataFrame) -> pd.Series:
     """Per run of ``progress`` (:func:`run_progress`) not finished: its planned epochs minus those an
     unfinished run has already run (an absent run, or one held by another config, starts over)."""
@@ -82,7 +98,7 @@ def time_left(progress: pd.DataFrame, cpu: str | None = None, paced_by: pd.DataF
     the runs of ``paced_by``: default ``progress``; give the whole plan's lines where ``progress`` lists
     some seeds of it, so a row's other seeds set its pace). An upper bound where early stopping ends
     runs sooner. Also returns the rows with epochs left but no measured pace (not in the sum)."""
-    pace = row_pace(progress if paced_by is None else paced_by, cpu)["pace"]
+    pace = row_pace(_paced_by(progress, paced_by), cpu)["pace"]
     todo = epochs_to_run(progress)
     rows = progress.loc[todo.index, "row"]
     known = rows.isin(pace.index)
@@ -94,7 +110,7 @@ def time_left(progress: pd.DataFrame, cpu: str | None = None, paced_by: pd.DataF
 def hours_left(progress: pd.DataFrame, cpu: str | None = None, paced_by: pd.DataFrame | None = None) -> pd.Series:
     """Per run of ``progress``: hours of training left at its row's pace (:func:`row_pace` over
     ``paced_by``'s runs, as in :func:`time_left`; NaN without one; 0 for a finished run)."""
-    pace = row_pace(progress if paced_by is None else paced_by, cpu)["pace"]
+    pace = row_pace(_paced_by(progress, paced_by), cpu)["pace"]
     todo = epochs_to_run(progress).reindex(progress.index, fill_value=0)
     return todo * progress.row.map(pace) / 3600
 
@@ -120,7 +136,7 @@ def progress_summary(progress: pd.DataFrame, cpu: str | None = None, paced_by: p
             text += (f", about {left / 3600:.1f} h of training ({left:.0f} s){where} at each row's pace so far (at "
                      "most: early stops end sooner)")
             if cpu is not None:
-                other = row_pace(progress if paced_by is None else paced_by, cpu).query("source == 'another CPU'").index
+                other = row_pace(_paced_by(progress, paced_by), cpu).query("source == 'another CPU'").index
                 other = [r for r in other if r in set(progress.loc[todo[todo > 0].index, "row"])]
                 if other:
                     text += f"; {', '.join(other)}: paced on another CPU (none of its runs ran on this one)"
@@ -137,13 +153,13 @@ def training_ahead(exp, plan=None) -> tuple[list[str], float, list[str]]:
 
     if exp.params["data_root"] == "synthetic":
         return [], 0.0, []
-    progress = run_progress(exp, plan)
+    progress, everyone = plan_progress(exp, plan)
     todo = epochs_to_run(progress)
     todo = todo[todo > 0]
     if todo.empty:
         return [], 0.0, []
     lines = [f"{r.row} [{r.partition}, seed {r.seed}]: {int(todo[i])} epochs" for i, r in progress.loc[todo.index].iterrows()]
-    seconds, unknown = time_left(progress, cpu_name(), None if plan is None else run_progress(exp))
+    seconds, unknown = time_left(progress, cpu_name(), everyone)
     return lines, seconds / 3600, unknown
 
 
