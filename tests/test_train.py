@@ -235,6 +235,28 @@ def test_early_stopping(synth_small, tmp_path):
     assert len(h) == 2 and h.best.tolist() == [True, False]
 
 
+def test_min_delta_counts_patience_from_its_reference_and_survives_a_resume(synth_small, tmp_path):
+    # min_delta 1: no epoch beats epoch 1 by a whole Jaccard, so patience 2 stops after epoch 3 whatever the
+    # scores; best.pt still follows every gain
+    kw = dict(epochs=6, early_stopping_patience=2, early_stopping_min_delta=1.0)
+    full, h = _train(synth_small, tmp_path, "full", **kw)
+    scores = h.val_jaccard.tolist()
+    assert len(h) == 3
+    assert h.best.tolist() == [True] + [scores[i] > max(scores[:i]) for i in (1, 2)]
+    ck = torch.load(tmp_path / "full" / "last.pt", weights_only=True)
+    assert ck["stopped"] and ck["stop_ref"] == scores[0] and ck["best"] == max(scores)
+
+    def crash(epoch, step):
+        if epoch == 1 and step == 2:
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(synth_small, tmp_path, "resumed", on_step=crash, **kw)
+    resumed, h_res = _train(synth_small, tmp_path, "resumed", **kw)
+    assert _same_weights(full, resumed)
+    pd.testing.assert_frame_equal(h, h_res)
+
+
 def test_poly_schedule_and_param_groups():
     m = build_model("linknet")
     s = TrainSettings(epochs=2, lr=0.01, encoder_lr=0.001, lr_schedule="poly", optimizer="sgd", weight_decay=1e-4)

@@ -76,6 +76,7 @@ class TrainSettings:
     lr_step_epochs: int = 30
     lr_step_gamma: float = 0.1
     early_stopping_patience: int = 0     # 0: never stop early
+    early_stopping_min_delta: float = 0.0  # what counts as better for the patience count (the best epoch: any gain)
     monitor: str = "jaccard"             # validation metric to maximise (macro, training resolution)
     precision: str = "fp32"
     channels_last: bool = False
@@ -93,6 +94,19 @@ class TrainSettings:
     @classmethod
     def from_params(cls, params: dict) -> "TrainSettings":
         return cls(**{f.name: params[f.name] for f in fields(cls)})
+
+
+def patience_count(score: float, ref: float, bad_epochs: int, min_delta: float = 0.0) -> tuple[float, int]:
+    """One epoch of the early-stopping count: ``(ref, bad_epochs)`` after an epoch scoring ``score``.
+    Only a score above ``ref + min_delta`` resets the count and becomes the new ``ref`` (Keras's
+    ``min_delta``); any other epoch adds one. With ``min_delta`` 0, ``ref`` is the best score so far.
+    A run stopped after ``patience`` such epochs, with ``patience`` no shorter than
+    :func:`skinseg.convergence.window_epochs` of its length and ``min_delta`` no wider than
+    :data:`skinseg.convergence.BAND`, is converged by that module's criterion: ``ref`` lies before the
+    window and nothing inside it beats ``ref`` by more than ``min_delta``."""
+    if score > ref + min_delta:
+        return score, 0
+    return ref, bad_epochs + 1
 
 
 def _param_groups(model, s: TrainSettings):
@@ -248,6 +262,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
     scaler = torch.amp.GradScaler("cuda", enabled=cuda and s.precision == "fp16")
     history: list[dict] = []
     best, bad_epochs, start_epoch, stopped = -math.inf, 0, 0, False
+    stop_ref = -math.inf  # the score the patience count waits to beat by more than early_stopping_min_delta
     train_seconds = 0.0  # wall time of the epochs (training + validation), summed over resumes
     train_cpu_seconds = 0.0  # the process's CPU time over the same epochs
 
@@ -266,6 +281,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
             scaler.load_state_dict(ck["scaler"])
             set_rng_state(_rng_from_safe(ck["rng"]))
         history, best, bad_epochs, stopped = ck["history"], ck["best"], ck["bad_epochs"], ck["stopped"]
+        stop_ref = ck.get("stop_ref", best)  # before min_delta existed the two were one (min_delta 0)
         start_epoch = ck["epoch"] + 1
         train_seconds = ck.get("train_seconds", math.nan)  # NaN: a checkpoint from before this record
         train_cpu_seconds = ck.get("train_cpu_seconds", math.nan)
@@ -325,14 +341,13 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                "val_loss": val_loss,
                **{f"val_{k}": v for k, v in val.items()}, "lr": opt.param_groups[-1]["lr"]}
         improved = val[s.monitor] > best
+        stop_ref, bad_epochs = patience_count(val[s.monitor], stop_ref, bad_epochs, s.early_stopping_min_delta)
         if improved:
-            best, bad_epochs = val[s.monitor], 0
+            best = val[s.monitor]
             weights = model.state_dict()
             if s.checkpoint_interval_s:  # kept until written (later epochs change the model's tensors), off the GPU
                 weights = {k: v.detach().to("cpu", copy=True) for k, v in weights.items()}
             best_unsaved = {"model": weights, "epoch": epoch + 1, s.monitor: best, "config": stored}
-        else:
-            bad_epochs += 1
         row["best"] = improved
         history.append(row)
         train_seconds += time.perf_counter() - epoch_started
@@ -348,7 +363,7 @@ def fit(model, train_ds, val_ds, loss_fn, settings: TrainSettings, checkpoint_di
                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "scaler": scaler.state_dict(),
                 "rng": _rng_to_safe(rng_state())}
             save_torch(last, {"model": model.state_dict(), **resumable, "history": history, "best": best,
-                              "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
+                              "stop_ref": stop_ref, "bad_epochs": bad_epochs, "stopped": stopped, "epoch": epoch,
                               "settings": asdict(s), "config": stored, "train_seconds": train_seconds,
                               "train_cpu_seconds": train_cpu_seconds, "started_on": started_on,
                               "resumes": resumes})
