@@ -95,7 +95,8 @@ def test_unknown_profile_lists_known(tmp_path):
 # each notebook's paper recipe, as its config must record it under the `paper` profile
 PAPER_RECIPES = {
     "01": dict(lr=1e-4, early_stopping_patience=20, loss="dice"),
-    "02": dict(lr=1e-3, loss="nll", normalization="per_image", upsampling="bicubic", postprocess="opening"),
+    "02": dict(early_stopping_patience=20, early_stopping_min_delta=0.005, lr=1e-3, loss="nll",
+               normalization="per_image", upsampling="bicubic", postprocess="opening"),
     "03": dict(lr=0.01, encoder_lr=0.001, loss="nll_epe", epe_weight=0.5, augmentation="slsdeep"),
     "04": dict(lr=1e-4, loss="dice", target="background", augment_validation=True, lr_schedule="step",
                lr_step_epochs=11, protocol="ratio", split_seed=35, val_fraction=0.3, augmentation="fpn_code"),

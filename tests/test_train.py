@@ -256,6 +256,21 @@ def test_min_delta_counts_patience_from_its_reference_and_survives_a_resume(synt
     assert _same_weights(full, resumed)
     pd.testing.assert_frame_equal(h, h_res)
 
+    # the count goes on from the reference last.pt stores, not from the best score: killed after epoch 2, with
+    # that reference replaced by -inf, epoch 3 resets the count and the run stops after epoch 5 instead of 3
+    def crash_in_epoch_3(epoch, step):
+        if epoch == 2 and step == 2:
+            raise KeyboardInterrupt("simulated kill")
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(synth_small, tmp_path, "reference", on_step=crash_in_epoch_3, **kw)
+    last = tmp_path / "reference" / "last.pt"
+    ck = torch.load(last, weights_only=True)
+    assert ck["epoch"] + 1 == 2 and ck["bad_epochs"] == 1 and ck["stop_ref"] == scores[0]
+    torch.save({**ck, "stop_ref": -math.inf}, last)
+    _, h_ref = _train(synth_small, tmp_path, "reference", **kw)
+    assert len(h_ref) == 5 and h_ref.val_jaccard.tolist()[:3] == scores
+
 
 def test_poly_schedule_and_param_groups():
     m = build_model("linknet")

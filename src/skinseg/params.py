@@ -111,8 +111,9 @@ SCHEMA: tuple[Param, ...] = (
     _p("lr_step_gamma", float, 0.1, "step schedule: factor per drop", positive=True),
     _p("early_stopping_patience", int, 0, "stop after n epochs without a better validation score (0: never)",
        minimum=0),
-    _p("early_stopping_min_delta", float, 0.0, "early stopping: an epoch counts as better only when it beats the "
-       "best so far by more than this (0: any gain); the best epoch's weights are kept either way", minimum=0),
+    _p("early_stopping_min_delta", float, 0.0, "early stopping: an epoch resets the patience count only when it beats "
+       "the epoch that last reset it by more than this (0: any gain over the best so far); the best epoch's weights "
+       "are kept either way", minimum=0),
     _p("monitor", str, "jaccard", "validation metric that picks the best epoch", MONITORS),
     _p("loss", str, "dice", "loss name (skinseg.losses.LOSSES)", _losses),
     _p("epe_weight", float, 0.5, "weight of the EPE term in nll_epe losses", minimum=0),

@@ -94,6 +94,8 @@ def setup_table(loaded: dict) -> pd.DataFrame:
 def _setting(name: str, v) -> str:
     if name == "early_stopping_patience" and v == 0:
         return "0 (off)"
+    if name == "early_stopping_min_delta" and v == 0:
+        return "0 (any gain)"
     return f"{v:g}" if isinstance(v, float) else str(v) if v != "" else "none"
 
 

@@ -101,9 +101,10 @@ def patience_count(score: float, ref: float, bad_epochs: int, min_delta: float =
     Only a score above ``ref + min_delta`` resets the count and becomes the new ``ref`` (Keras's
     ``min_delta``); any other epoch adds one. With ``min_delta`` 0, ``ref`` is the best score so far.
     A run stopped after ``patience`` such epochs, with ``patience`` no shorter than
-    :func:`skinseg.convergence.window_epochs` of its length and ``min_delta`` no wider than
-    :data:`skinseg.convergence.BAND`, is converged by that module's criterion: ``ref`` lies before the
-    window and nothing inside it beats ``ref`` by more than ``min_delta``."""
+    :func:`skinseg.convergence.window_epochs` of its length (nor than 2: a run stopped at epoch 2 is
+    too short to judge) and ``min_delta`` no wider than :data:`skinseg.convergence.BAND`, is converged
+    by that module's criterion: ``ref`` lies before the window and nothing inside it beats ``ref`` by
+    more than ``min_delta``."""
     if score > ref + min_delta:
         return score, 0
     return ref, bad_epochs + 1

@@ -17,11 +17,12 @@ SPEC = PaperSpec(
                         normalization="§3.2: per-image standardisation", optimizer="§3.3: Adam", lr="not stated",
                         loss="§3.3: per-pixel cross-entropy (2-class softmax is ours: a binary task, §2)",
                         batch_size="§3.3: 32", epochs="not stated (100 is ours, a cap)",
-                        early_stopping_patience="§3.3: until the mean IOU stops improving (on which images and "
-                                                "with what patience: not stated; 20, a fifth of our cap, is ours)",
-                        early_stopping_min_delta="§3.3: what counts as improving is not stated; more than 0.005 "
-                                                 "(the study's convergence band) is ours, so a stop is a converged "
-                                                 "run (skinseg.convergence)",
+                        early_stopping_patience="not stated (§3.3: until the mean IOU stops improving; on which "
+                                                "images and with what patience is not said; 20, a fifth of our "
+                                                "cap, is ours)",
+                        early_stopping_min_delta="not stated (§3.3: what counts as improving is not said; more "
+                                                 "than 0.005, the study's convergence band, is ours, so a stop is "
+                                                 "a converged run: skinseg.convergence)",
                         monitor="§3.3: mean IOU", paper_dataset="§2: the ISIC 2017 segmentation challenge",
                         protocol="§2: its 2,000 training images train; §4: scored on the organizers' validation "
                                  "set; the hold-out for stopping is ours", val_fraction="ours",
