@@ -8,8 +8,8 @@ window has converged, and so has one whose last epochs creep up by less than the
 schedule's annealing); one still climbing by more than the band at its end has not. An early stop
 (no epoch better by more than ``early_stopping_min_delta`` for ``patience`` epochs) passes by
 construction once the window is no longer than the patience (and the patience at least 2) and that
-delta no wider than the band (:func:`skinseg.train.patience_count`). Runs of fewer than :data:`MIN_EPOCHS` epochs cannot show a
-plateau and count as not converged.
+delta no wider than the band (:func:`skinseg.train.patience_count`). Runs of fewer than
+:data:`MIN_EPOCHS` epochs cannot show a plateau and count as not converged.
 """
 from __future__ import annotations
 
